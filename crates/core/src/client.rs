@@ -1,0 +1,365 @@
+//! Building a provider client, and the request pipeline every generated
+//! operation goes through.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{CONTENT_LENGTH, HeaderValue, USER_AGENT};
+use reqwest_middleware::{ClientWithMiddleware, Middleware};
+use tracing::Instrument as _;
+
+use crate::auth::AuthMiddleware;
+use crate::retry::{Attempts, RetryMiddleware};
+use crate::{ConfigError, Credentials, ProviderInfo, RequestError, RetryPolicy};
+
+/// Default bound on a response body: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default timeout of one attempt (connect, send, and read the whole body).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Implemented (by codegen) for each provider's `Client`.
+pub trait GeneratedClient: Sized {
+    /// The provider's facts.
+    const PROVIDER: &'static ProviderInfo;
+    /// Assembles a client from its parts.
+    fn from_parts(baseurl: &str, http: reqwest::Client, inner: Inner) -> Self;
+    /// The regkit state of a client.
+    fn inner(&self) -> &Inner;
+}
+
+/// The regkit state inside every generated client: its middleware stack and
+/// limits. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Inner {
+    http: ClientWithMiddleware,
+    provider: &'static ProviderInfo,
+    max_response_bytes: usize,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner")
+            .field("provider", &self.provider.name)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// The provider this client talks to.
+    pub fn provider(&self) -> &'static ProviderInfo {
+        self.provider
+    }
+
+    /// Sends a request through the middleware stack (caller layers, retries,
+    /// auth) and reads the body, bounded, inside a tracing span for the operation.
+    pub async fn execute(
+        &self,
+        request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> Result<reqwest::Response, RequestError> {
+        let span = tracing::info_span!(
+            "regkit.request",
+            provider = self.provider.name,
+            operation_id,
+            method = %request.method(),
+            path = request.url().path(),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        async move {
+            let started = Instant::now();
+            let attempts = Attempts::default();
+            let mut extensions = http::Extensions::new();
+            extensions.insert(attempts.clone());
+            let result = self
+                .http
+                .execute_with_extensions(request, &mut extensions)
+                .await
+                .map_err(RequestError::from_middleware);
+            let result = match result {
+                Ok(response) => buffer(response, self.max_response_bytes).await,
+                Err(e) => Err(e),
+            };
+            let span = tracing::Span::current();
+            span.record("attempts", attempts.0.load(std::sync::atomic::Ordering::Relaxed));
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            match &result {
+                Ok(r) => {
+                    span.record("status", r.status().as_u16());
+                    tracing::debug!("response received");
+                }
+                Err(e) => tracing::debug!(error = %e, "request failed"),
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Reads the whole body, refusing more than `limit` bytes, and hands back a
+/// response whose body is in memory (so errors can keep it).
+async fn buffer(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<reqwest::Response, RequestError> {
+    let too_large = RequestError::ResponseTooLarge { limit };
+    let declared = response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large);
+    }
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+    while let Some(chunk) = response.chunk().await.map_err(RequestError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let mut builder = http::Response::builder()
+        .status(response.status())
+        .version(response.version());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = std::mem::take(response.headers_mut());
+    }
+    let rebuilt = builder
+        .body(Bytes::from(body))
+        .expect("status and headers come from a valid response");
+    Ok(reqwest::Response::from(rebuilt))
+}
+
+/// Builds a provider client. Every provider crate's `Client::builder()`
+/// returns one of these.
+///
+/// Setters never fail; problems (a missing or malformed credential, a bad
+/// URL) are reported by [`ClientBuilder::build`].
+pub struct ClientBuilder<C> {
+    base_url: Option<String>,
+    credentials: Option<Result<Credentials, ConfigError>>,
+    retry: RetryPolicy,
+    connect_timeout: Duration,
+    timeout: Duration,
+    user_agent: Option<String>,
+    allow_insecure_http: bool,
+    max_response_bytes: usize,
+    layers: Vec<Arc<dyn Middleware>>,
+    reqwest: Option<reqwest::Client>,
+    _client: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for ClientBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("credentials", &self.credentials.as_ref().map(|c| c.as_ref().ok()))
+            .field("retry", &self.retry)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("layers", &self.layers.len())
+            .finish()
+    }
+}
+
+impl<C: GeneratedClient> Default for ClientBuilder<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: GeneratedClient> ClientBuilder<C> {
+    /// A builder with the defaults: the provider's base URL, no credentials,
+    /// [`RetryPolicy::default`], 10 s connect and 30 s per-attempt timeouts.
+    pub fn new() -> Self {
+        Self {
+            base_url: None,
+            credentials: None,
+            retry: RetryPolicy::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent: None,
+            allow_insecure_http: false,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            layers: Vec::new(),
+            reqwest: None,
+            _client: PhantomData,
+        }
+    }
+
+    /// Reads the base URL override (if the provider has one) and the
+    /// credentials from the environment. A missing credential is reported
+    /// by `build()`, naming the variables to set.
+    pub fn from_env(mut self) -> Self {
+        if let Some(var) = C::PROVIDER.base_url_env
+            && let Ok(url) = std::env::var(var)
+            && !url.trim().is_empty()
+        {
+            self.base_url = Some(url.trim().to_owned());
+        }
+        self.credentials = Some(Credentials::from_env(C::PROVIDER));
+        self
+    }
+
+    /// Talks to `url` instead of the provider's default (a proxy, a mock server).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Authenticates with `Authorization: Bearer <token>`.
+    pub fn bearer_token(mut self, token: impl Into<crate::SecretString>) -> Self {
+        self.credentials = Some(Credentials::bearer(token));
+        self
+    }
+
+    /// Authenticates with HTTP Basic.
+    pub fn basic_auth(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<crate::SecretString>,
+    ) -> Self {
+        self.credentials = Some(Credentials::basic(username, password));
+        self
+    }
+
+    /// Authenticates with prepared credentials.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(Ok(credentials));
+        self
+    }
+
+    /// Sends no credentials (public endpoints, or a layer of yours adds them).
+    pub fn no_credentials(mut self) -> Self {
+        self.credentials = None;
+        self
+    }
+
+    /// Replaces the retry policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Connect timeout of each attempt.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Timeout of each attempt, from connecting to reading the last byte.
+    /// The retry policy's budget bounds all attempts together.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Your application's product token, put before regkit's in `User-Agent`
+    /// (`myapp/1.2 regkit-digitalocean/0.1.0`).
+    pub fn user_agent(mut self, product: impl Into<String>) -> Self {
+        self.user_agent = Some(product.into());
+        self
+    }
+
+    /// Allows credentials over plain `http://` to hosts that are not
+    /// loopback. Off by default; loopback is always allowed.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Largest response body accepted (default 64 MiB); larger is an error.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Adds a middleware layer of yours (tracing, caching, metrics…). Layers
+    /// run in the order added, outside the retry loop: each sees one call
+    /// per operation, before credentials are added.
+    pub fn with<M: Middleware>(mut self, layer: M) -> Self {
+        self.layers.push(Arc::new(layer));
+        self
+    }
+
+    /// Uses your own `reqwest::Client` (proxies, custom TLS roots). Its
+    /// timeouts and user agent are then yours to set.
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.reqwest = Some(client);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<C, ConfigError> {
+        let provider = C::PROVIDER;
+        let base_url = self
+            .base_url
+            .unwrap_or_else(|| provider.default_base_url.to_owned());
+        let parsed = reqwest::Url::parse(&base_url)
+            .map_err(|e| ConfigError::InvalidBaseUrl(format!("`{base_url}`: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+            return Err(ConfigError::InvalidBaseUrl(format!(
+                "`{base_url}` is not an http(s) URL"
+            )));
+        }
+        if self.max_response_bytes == 0 {
+            return Err(ConfigError::InvalidSetting(
+                "max_response_bytes must be greater than zero".into(),
+            ));
+        }
+        let credentials = self.credentials.transpose()?;
+
+        let http = match self.reqwest {
+            Some(client) => client,
+            None => {
+                let regkit = format!("{}/{}", provider.crate_name, provider.crate_version);
+                let agent = match &self.user_agent {
+                    Some(app) => format!("{app} {regkit}"),
+                    None => regkit,
+                };
+                let agent = HeaderValue::from_str(&agent).map_err(|_| {
+                    ConfigError::InvalidSetting(format!("`{agent}` is not a valid User-Agent"))
+                })?;
+                let mut headers = reqwest::header::HeaderMap::new();
+                headers.insert(USER_AGENT, agent);
+                reqwest::Client::builder()
+                    .default_headers(headers)
+                    .connect_timeout(self.connect_timeout)
+                    .timeout(self.timeout)
+                    .build()
+                    .map_err(ConfigError::Http)?
+            }
+        };
+
+        let mut stack = reqwest_middleware::ClientBuilder::new(http.clone());
+        for layer in self.layers {
+            stack = stack.with_arc(layer);
+        }
+        let stack = stack
+            .with(RetryMiddleware {
+                policy: self.retry,
+                rate_limit_reset: provider.rate_limit_reset,
+            })
+            .with(AuthMiddleware {
+                credentials,
+                allow_insecure_http: self.allow_insecure_http,
+            })
+            .build();
+
+        let inner = Inner {
+            http: stack,
+            provider,
+            max_response_bytes: self.max_response_bytes,
+        };
+        Ok(C::from_parts(base_url.trim_end_matches('/'), http, inner))
+    }
+}

@@ -1,0 +1,422 @@
+//! Errors: building a client ([`ConfigError`]), sending a request
+//! ([`RequestError`]) and calling an operation ([`Error`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use crate::runtime::ResponseValue;
+
+/// A client could not be built. Nothing was sent.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No credentials were given and none were found in the environment.
+    MissingCredentials {
+        /// The provider's display name.
+        provider: &'static str,
+        /// What to set, e.g. "set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN)".
+        hint: String,
+    },
+    /// A credential is empty or cannot be sent in a header.
+    InvalidCredential(String),
+    /// The base URL is not an absolute `http(s)` URL.
+    InvalidBaseUrl(String),
+    /// A setting is out of range.
+    InvalidSetting(String),
+    /// The underlying HTTP client could not be built.
+    Http(reqwest::Error),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingCredentials { provider, hint } => {
+                write!(f, "no {provider} credentials found: {hint}")
+            }
+            Self::InvalidCredential(why) => write!(f, "invalid credential: {why}"),
+            Self::InvalidBaseUrl(why) => write!(f, "invalid base URL: {why}"),
+            Self::InvalidSetting(why) => write!(f, "invalid setting: {why}"),
+            Self::Http(e) => write!(f, "cannot build the HTTP client: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Http(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A request could not be completed at the transport level (after any retries).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// Connecting, sending or receiving failed, or timed out.
+    Transport(reqwest::Error),
+    /// Credentials would have been sent over plain HTTP to a host that is not
+    /// loopback. Opt in with `allow_insecure_http(true)` if you mean it.
+    InsecureTransport {
+        /// The host the request was for.
+        host: String,
+    },
+    /// The response body was larger than the client's `max_response_bytes`.
+    ResponseTooLarge {
+        /// The configured bound, in bytes.
+        limit: usize,
+    },
+    /// A middleware layer added by the caller failed.
+    Middleware(anyhow::Error),
+}
+
+impl RequestError {
+    /// Whether the failure was a timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Transport(e) if e.is_timeout())
+    }
+
+    /// Whether the connection could not be established.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Self::Transport(e) if e.is_connect())
+    }
+
+    pub(crate) fn from_middleware(e: reqwest_middleware::Error) -> Self {
+        match e {
+            reqwest_middleware::Error::Reqwest(e) => Self::Transport(e),
+            reqwest_middleware::Error::Middleware(e) => match e.downcast::<RequestError>() {
+                Ok(ours) => ours,
+                Err(other) => Self::Middleware(other),
+            },
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transport(e) if e.is_timeout() => write!(f, "request timed out: {e}"),
+            Self::Transport(e) if e.is_connect() => write!(f, "cannot connect: {e}"),
+            Self::Transport(e) => write!(f, "request failed: {e}"),
+            Self::InsecureTransport { host } => write!(
+                f,
+                "refusing to send credentials over plain http to {host}; use https, \
+                 or opt in with allow_insecure_http(true)"
+            ),
+            Self::ResponseTooLarge { limit } => {
+                write!(f, "response body exceeds the client's limit of {limit} bytes")
+            }
+            Self::Middleware(e) => write!(f, "middleware error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Transport(e) => Some(e),
+            Self::Middleware(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// A response as received: status, headers and the whole (bounded) body.
+#[derive(Clone)]
+pub struct RawResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl RawResponse {
+    pub(crate) fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+const PREVIEW: usize = 200;
+
+/// First `PREVIEW` characters of a body, on one line.
+fn preview(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > PREVIEW {
+        let cut: String = one_line.chars().take(PREVIEW).collect();
+        format!("{cut}…")
+    } else {
+        one_line
+    }
+}
+
+impl fmt::Debug for RawResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("request_id", &request_id(&self.headers))
+            .field("body", &preview(&self.body))
+            .finish()
+    }
+}
+
+/// The error of every generated operation.
+///
+/// `E` is the provider's documented error body (e.g. DigitalOcean's
+/// `{id, message, request_id}`); it is decoded when the response matches it.
+/// Display is one line with the status, the provider's message and the
+/// request id; neither Display nor Debug ever shows credentials or headers.
+#[non_exhaustive]
+pub enum Error<E = ()> {
+    /// The request was not sent: an argument is missing or invalid (for
+    /// example a path parameter that is empty, `.` or `..`).
+    InvalidRequest(String),
+    /// The request did not complete (connection, timeout, body bound…),
+    /// after the retries the policy allows.
+    Request(RequestError),
+    /// The provider answered with a documented error, decoded into `E`.
+    ErrorResponse(ResponseValue<E>),
+    /// The provider answered with an error status whose body is not the
+    /// documented error (an HTML 502 from a proxy, say), or with a status
+    /// the spec does not list. Status and body are kept.
+    UnexpectedStatus(RawResponse),
+    /// A success status whose body does not decode into the documented type.
+    InvalidResponse(RawResponse, serde_json::Error),
+}
+
+#[allow(non_snake_case)]
+impl<E> Error<E> {
+    /// Used by generated code for statuses the spec does not list.
+    #[doc(hidden)]
+    pub fn UnexpectedResponse(response: reqwest::Response) -> Self {
+        Error::UnexpectedStatus(crate::runtime::raw_from_buffered(response))
+    }
+
+    /// HTTP status, when a response was received.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::ErrorResponse(rv) => Some(rv.status()),
+            Self::UnexpectedStatus(raw) | Self::InvalidResponse(raw, _) => Some(raw.status()),
+            Self::Request(RequestError::Transport(e)) => e.status(),
+            _ => None,
+        }
+    }
+
+    /// Response headers, when a response was received.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        match self {
+            Self::ErrorResponse(rv) => Some(rv.headers()),
+            Self::UnexpectedStatus(raw) | Self::InvalidResponse(raw, _) => Some(raw.headers()),
+            _ => None,
+        }
+    }
+
+    /// The provider's typed error body, when it decoded.
+    pub fn error_body(&self) -> Option<&E> {
+        match self {
+            Self::ErrorResponse(rv) => Some(rv.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The raw body, when it did not decode into a documented type.
+    pub fn raw_body(&self) -> Option<&Bytes> {
+        match self {
+            Self::UnexpectedStatus(raw) | Self::InvalidResponse(raw, _) => Some(raw.body()),
+            _ => None,
+        }
+    }
+
+    /// The provider's request id (from the usual request id headers).
+    pub fn request_id(&self) -> Option<&str> {
+        self.headers().and_then(request_id)
+    }
+
+    /// How long the provider asked us to wait (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.headers().and_then(crate::retry::retry_after)
+    }
+
+    /// 404.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// 401 or 403.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(
+            self.status(),
+            Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+        )
+    }
+
+    /// 429.
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
+    }
+
+    /// Whether trying again later might succeed: timeouts, connection
+    /// failures, 408, 429 and 5xx other than 501.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Request(RequestError::Transport(e)) => {
+                e.is_timeout() || e.is_connect() || e.is_request()
+            }
+            _ => self.status().is_some_and(|s| {
+                matches!(s.as_u16(), 408 | 429) || (s.is_server_error() && s.as_u16() != 501)
+            }),
+        }
+    }
+}
+
+impl<E> From<RequestError> for Error<E> {
+    fn from(e: RequestError) -> Self {
+        Self::Request(e)
+    }
+}
+
+impl<E> From<reqwest::Error> for Error<E> {
+    fn from(e: reqwest::Error) -> Self {
+        if e.is_builder() {
+            Self::InvalidRequest(format!("cannot build the request: {e}"))
+        } else {
+            Self::Request(RequestError::Transport(e))
+        }
+    }
+}
+
+impl<E> From<crate::runtime::InvalidPathParam> for Error<E> {
+    fn from(e: crate::runtime::InvalidPathParam) -> Self {
+        Self::InvalidRequest(e.to_string())
+    }
+}
+
+impl<E> From<reqwest::header::InvalidHeaderValue> for Error<E> {
+    fn from(e: reqwest::header::InvalidHeaderValue) -> Self {
+        Self::InvalidRequest(format!("invalid header value: {e}"))
+    }
+}
+
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
+    ["x-request-id", "request-id", "x-correlation-id", "x-amzn-requestid"]
+        .iter()
+        .find_map(|h| headers.get(*h)?.to_str().ok())
+}
+
+/// The human part of a provider error body: its `message`-like field.
+fn message_of<E: serde::Serialize>(body: &E) -> Option<(String, Option<String>)> {
+    let value = serde_json::to_value(body).ok()?;
+    let message = ["message", "error_description", "detail", "title", "error"]
+        .iter()
+        .find_map(|k| value.get(*k)?.as_str().map(str::to_owned))?;
+    let id = value
+        .get("request_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    Some((message, id))
+}
+
+fn status_text(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+impl<E: serde::Serialize> fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidRequest(why) => write!(f, "invalid request: {why}"),
+            Self::Request(e) => fmt::Display::fmt(e, f),
+            Self::ErrorResponse(rv) => {
+                write!(f, "{}", status_text(rv.status()))?;
+                let (message, body_id) = message_of(rv.as_ref()).unzip();
+                if let Some(message) = message {
+                    write!(f, ": {message}")?;
+                }
+                if let Some(id) = request_id(rv.headers())
+                    .map(str::to_owned)
+                    .or(body_id.flatten())
+                {
+                    write!(f, " (request id {id})")?;
+                }
+                Ok(())
+            }
+            Self::UnexpectedStatus(raw) => {
+                write!(f, "{}", status_text(raw.status()))?;
+                let body = preview(raw.body());
+                if !body.is_empty() {
+                    write!(f, ": {body}")?;
+                }
+                if let Some(id) = request_id(raw.headers()) {
+                    write!(f, " (request id {id})")?;
+                }
+                Ok(())
+            }
+            Self::InvalidResponse(raw, e) => write!(
+                f,
+                "{}: the response body does not match the documented type: {e}",
+                status_text(raw.status())
+            ),
+        }
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidRequest(why) => f.debug_tuple("InvalidRequest").field(why).finish(),
+            Self::Request(e) => f.debug_tuple("Request").field(e).finish(),
+            Self::ErrorResponse(rv) => f
+                .debug_struct("ErrorResponse")
+                .field("status", &rv.status())
+                .field("request_id", &request_id(rv.headers()))
+                .field("body", rv.as_ref())
+                .finish(),
+            Self::UnexpectedStatus(raw) => f.debug_tuple("UnexpectedStatus").field(raw).finish(),
+            Self::InvalidResponse(raw, e) => f
+                .debug_tuple("InvalidResponse")
+                .field(raw)
+                .field(e)
+                .finish(),
+        }
+    }
+}
+
+impl<E: fmt::Debug + serde::Serialize> std::error::Error for Error<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Request(e) => Some(e),
+            Self::InvalidResponse(_, e) => Some(e),
+            _ => None,
+        }
+    }
+}

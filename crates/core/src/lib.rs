@@ -1,0 +1,50 @@
+//! Shared runtime of the regkit registry clients.
+//!
+//! Every provider crate (`regkit-digitalocean`, `regkit-ionos`, …) is a
+//! progenitor-generated client compiled against [`runtime`], plus a builder
+//! from this crate. What lives here, once, for all of them:
+//!
+//! - [`Credentials`]: bearer, HTTP Basic and API-key schemes, explicit or read
+//!   from the provider's environment variables; never sent over plain HTTP
+//!   except to loopback, never printed.
+//! - [`SecretString`]: the redacting type used for tokens and for secret
+//!   fields in API models.
+//! - [`RetryPolicy`]: exponential backoff with full jitter, a time budget,
+//!   `Retry-After` and rate-limit reset headers.
+//! - [`Error`]: status, typed provider error, raw body, request id,
+//!   `is_not_found()`/`is_rate_limited()`/`is_retryable()`.
+//! - [`ClientBuilder`]: timeouts, user agent, body bound, and your own
+//!   `reqwest-middleware` layers.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod auth;
+mod client;
+mod credentials;
+mod error;
+mod open_enum;
+mod provider;
+mod retry;
+pub mod runtime;
+mod secret;
+
+pub use client::{
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+    GeneratedClient, Inner,
+};
+pub use credentials::Credentials;
+pub use error::{ConfigError, Error, RawResponse, RequestError};
+pub use provider::{AuthScheme, ProviderInfo, RateLimitReset, ResetKind};
+pub use retry::RetryPolicy;
+pub use runtime::ResponseValue;
+pub use secret::SecretString;
+
+/// Middleware interface for [`ClientBuilder::with`], re-exported so callers
+/// need not depend on `reqwest-middleware` themselves.
+pub use reqwest_middleware as middleware;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use schemars;
+    pub use serde;
+}

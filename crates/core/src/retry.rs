@@ -1,0 +1,231 @@
+//! Retries: exponential backoff with full jitter, a total time budget, and
+//! the server's own `Retry-After` / rate-limit reset hints.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use http::Extensions;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, Request, Response, StatusCode};
+use reqwest_middleware::{Middleware, Next};
+
+use crate::{RateLimitReset, ResetKind};
+
+/// When and how often a request is tried again.
+///
+/// Defaults: 4 attempts in all, backoff starting at 200 ms and doubling up to
+/// 20 s, with full jitter (each wait is uniform between zero and that
+/// ceiling), and a 60 s budget across all attempts and waits. A server's
+/// `Retry-After` (seconds or HTTP date) or rate-limit reset header replaces
+/// the computed wait; a wait that would end past the budget is not taken.
+///
+/// What is retried:
+/// - GET, HEAD, PUT, DELETE, OPTIONS: connection failures, timeouts, and
+///   408, 429, 500, 502, 503, 504.
+/// - POST, PATCH: only when the request cannot have been processed: the
+///   connection was never established, or the server answered 429.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub(crate) max_attempts: u32,
+    pub(crate) initial_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+    pub(crate) budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(20),
+            budget: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: every request is sent once.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Attempts in all, including the first (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Ceiling of the first wait; it doubles with each retry.
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// Largest computed wait.
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// Total time for all attempts and waits of one operation call.
+    pub fn budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Full-jitter wait before attempt `attempt + 1`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .initial_backoff
+            .saturating_mul(1u32.checked_shl(attempt - 1).unwrap_or(u32::MAX));
+        let ceiling = exp.min(self.max_backoff);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// Counts attempts of one operation call, for its tracing span.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Attempts(pub(crate) Arc<AtomicU32>);
+
+pub(crate) struct RetryMiddleware {
+    pub(crate) policy: RetryPolicy,
+    pub(crate) rate_limit_reset: Option<RateLimitReset>,
+}
+
+fn idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    )
+}
+
+/// Whether this outcome may be retried for this method.
+fn should_retry(method: &Method, result: &reqwest_middleware::Result<Response>) -> bool {
+    match result {
+        Ok(response) => {
+            let status = response.status();
+            status == StatusCode::TOO_MANY_REQUESTS
+                || (idempotent(method) && matches!(status.as_u16(), 408 | 500 | 502 | 503 | 504))
+        }
+        Err(reqwest_middleware::Error::Reqwest(e)) => {
+            if idempotent(method) {
+                e.is_connect() || e.is_timeout() || e.is_request()
+            } else {
+                e.is_connect()
+            }
+        }
+        // Our own refusals (insecure transport) and caller layers' errors.
+        Err(reqwest_middleware::Error::Middleware(_)) => false,
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+fn reset_hint(headers: &HeaderMap, reset: &RateLimitReset) -> Option<Duration> {
+    let value: u64 = headers.get(reset.header)?.to_str().ok()?.trim().parse().ok()?;
+    Some(match reset.kind {
+        ResetKind::DeltaSeconds => Duration::from_secs(value),
+        ResetKind::EpochSeconds => (SystemTime::UNIX_EPOCH + Duration::from_secs(value))
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    })
+}
+
+impl RetryMiddleware {
+    fn server_hint(&self, result: &reqwest_middleware::Result<Response>) -> Option<Duration> {
+        let response = result.as_ref().ok()?;
+        retry_after(response.headers()).or_else(|| {
+            let reset = self.rate_limit_reset.as_ref()?;
+            (response.status() == StatusCode::TOO_MANY_REQUESTS)
+                .then(|| reset_hint(response.headers(), reset))
+                .flatten()
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for RetryMiddleware {
+    async fn handle(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let started = Instant::now();
+        let counter = extensions.get::<Attempts>().cloned().unwrap_or_default();
+        let method = request.method().clone();
+        let mut attempt = 1;
+        let mut pending = request;
+        loop {
+            counter.0.store(attempt, Ordering::Relaxed);
+            // A body that cannot be cloned (a stream) is sent once.
+            let retry_copy = (attempt < self.policy.max_attempts)
+                .then(|| pending.try_clone())
+                .flatten();
+            let result = next.clone().run(pending, extensions).await;
+            let Some(copy) = retry_copy else {
+                return result;
+            };
+            if !should_retry(&method, &result) {
+                return result;
+            }
+            let wait = self
+                .server_hint(&result)
+                .unwrap_or_else(|| self.policy.backoff(attempt));
+            if started.elapsed() + wait > self.policy.budget {
+                tracing::debug!(attempt, ?wait, "not retrying: the wait would exceed the budget");
+                return result;
+            }
+            match &result {
+                Ok(r) => tracing::debug!(attempt, status = r.status().as_u16(), ?wait, "retrying"),
+                Err(e) => tracing::debug!(attempt, error = %e, ?wait, "retrying"),
+            }
+            drop(result);
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+            pending = copy;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_bounded_by_the_exponential_ceiling() {
+        let p = RetryPolicy::default()
+            .initial_backoff(Duration::from_millis(100))
+            .max_backoff(Duration::from_secs(1));
+        for _ in 0..100 {
+            assert!(p.backoff(1) <= Duration::from_millis(100));
+            assert!(p.backoff(3) <= Duration::from_millis(400));
+            assert!(p.backoff(30) <= Duration::from_secs(1));
+        }
+    }
+
+    #[test]
+    fn parses_retry_after_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = SystemTime::now() + Duration::from_secs(30);
+        h.insert(RETRY_AFTER, httpdate::fmt_http_date(later).parse().unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
+        h.insert(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    }
+}

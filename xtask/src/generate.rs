@@ -1,0 +1,300 @@
+//! progenitor → post-processing → formatted Rust source.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use openapiv3::{OpenAPI, ReferenceOr};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::manifest::{AuthScheme, Provider};
+use crate::spec::{OpenEnum, PreparedSpec};
+
+/// The generated client's runtime: progenitor's output names
+/// `progenitor_client`; we point it at regkit-core's drop-in module, which
+/// adds bounded bodies, status-keeping errors and checked path segments.
+const RUNTIME: &str = "regkit_core::runtime";
+
+pub struct Output {
+    pub client: String,
+    pub mock: String,
+    pub operations: usize,
+}
+
+pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Result<Output, String> {
+    let client_tokens = run_progenitor(provider, spec, display, |g, s| g.generate_tokens(s))?;
+    let mut file: syn::File = syn::parse2(client_tokens)
+        .map_err(|e| format!("{display}: progenitor produced unparsable code: {e}"))?;
+    insert_into_types_module(&mut file, open_enum_items(&spec.open_enums))?;
+    file.items.extend(syn::parse2::<syn::File>(provider_items(provider))
+        .expect("provider items parse")
+        .items);
+    let client = finish(&prettyplease::unparse(&file), display, &spec.handwritten, false);
+
+    let mock_tokens = run_progenitor(provider, spec, display, |g, s| g.httpmock(s, "crate"))?;
+    let mock_file: syn::File = syn::parse2(mock_tokens)
+        .map_err(|e| format!("{display}: progenitor produced unparsable mock code: {e}"))?;
+    let mock = finish(&prettyplease::unparse(&mock_file), display, &[], true);
+
+    let operations = spec
+        .openapi
+        .paths
+        .paths
+        .values()
+        .filter_map(ReferenceOr::as_item)
+        .map(|item| item.iter().count())
+        .sum();
+    Ok(Output {
+        client,
+        mock,
+        operations,
+    })
+}
+
+fn settings(spec: &PreparedSpec) -> progenitor::GenerationSettings {
+    let mut settings = progenitor::GenerationSettings::default();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_inner_type(quote! { regkit_core::Inner })
+        .with_hooks(progenitor::HooksMode::Expected)
+        .with_derive("schemars::JsonSchema")
+        .with_crate("regkit-core", progenitor::CrateVers::Any, None::<&String>);
+    for e in &spec.open_enums {
+        settings.with_replacement(
+            &e.rust_name,
+            format!("crate::generated::types::{}", e.rust_name),
+            [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
+        );
+    }
+    settings
+}
+
+/// Runs progenitor, turning both its errors and its panics into messages
+/// naming the spec (and, for panics, the operations that trigger them).
+fn run_progenitor(
+    provider: &Provider,
+    spec: &PreparedSpec,
+    display: &str,
+    f: impl Fn(&mut progenitor::Generator, &OpenAPI) -> Result<TokenStream, progenitor::Error>,
+) -> Result<TokenStream, String> {
+    let attempt = |openapi: &OpenAPI| -> Result<Result<TokenStream, String>, String> {
+        let mut generator = progenitor::Generator::new(&settings(spec));
+        catch_unwind(AssertUnwindSafe(|| f(&mut generator, openapi)))
+            .map(|r| r.map_err(|e| e.to_string()))
+            .map_err(|panic| {
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into())
+            })
+    };
+
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = attempt(&spec.openapi);
+    let outcome = match result {
+        Ok(Ok(tokens)) => Ok(tokens),
+        Ok(Err(e)) => Err(format!("{display}: progenitor rejected the spec: {e}")),
+        Err(panic) => {
+            // Find the operations that make progenitor panic on their own.
+            let culprits: Vec<String> = single_operation_specs(&spec.openapi)
+                .filter(|(_, one)| attempt(one).is_err())
+                .map(|(id, _)| id)
+                .collect();
+            let which = if culprits.is_empty() {
+                "the document as a whole".to_owned()
+            } else {
+                format!("operation(s) {}", culprits.join(", "))
+            };
+            Err(format!(
+                "{display}: progenitor panicked ({panic}) on {which} of provider `{}`",
+                provider.name
+            ))
+        }
+    };
+    std::panic::set_hook(previous_hook);
+    outcome
+}
+
+fn single_operation_specs(spec: &OpenAPI) -> impl Iterator<Item = (String, OpenAPI)> + '_ {
+    spec.paths.paths.iter().flat_map(move |(path, item)| {
+        let item = item.as_item().cloned().unwrap_or_default();
+        item.iter()
+            .map(|(method, op)| (method.to_owned(), op.clone()))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(move |(method, op)| {
+                let mut one = spec.clone();
+                let mut single = openapiv3::PathItem {
+                    parameters: item.parameters.clone(),
+                    ..Default::default()
+                };
+                let id = op.operation_id.clone().unwrap_or_else(|| format!("{method} {path}"));
+                match method.as_str() {
+                    "get" => single.get = Some(op),
+                    "put" => single.put = Some(op),
+                    "post" => single.post = Some(op),
+                    "delete" => single.delete = Some(op),
+                    "options" => single.options = Some(op),
+                    "head" => single.head = Some(op),
+                    "patch" => single.patch = Some(op),
+                    _ => single.trace = Some(op),
+                }
+                one.paths.paths = [(path.clone(), ReferenceOr::Item(single))].into_iter().collect();
+                (id, one)
+            })
+    })
+}
+
+fn insert_into_types_module(file: &mut syn::File, items: Vec<syn::Item>) -> Result<(), String> {
+    let types = file
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+            _ => None,
+        })
+        .ok_or("progenitor output has no `types` module")?;
+    types.1.extend(items);
+    Ok(())
+}
+
+fn open_enum_items(enums: &[OpenEnum]) -> Vec<syn::Item> {
+    enums
+        .iter()
+        .map(|e| {
+            let name = format_ident!("{}", e.rust_name);
+            let doc = e.description.clone().unwrap_or_else(|| {
+                format!("One of the values the API documents for `{}`.", e.rust_name)
+            });
+            let mut seen = std::collections::BTreeSet::new();
+            let variants = e.values.iter().map(|value| {
+                let mut ident = crate::spec::pascal(value);
+                if ident.is_empty() || ident.starts_with(|c: char| c.is_ascii_digit()) {
+                    ident = format!("V{ident}");
+                }
+                while !seen.insert(ident.clone()) {
+                    ident.push('_');
+                }
+                let ident = format_ident!("{}", ident);
+                let vdoc = format!("`{value}`");
+                quote! { #[doc = #vdoc] #ident = #value, }
+            });
+            syn::parse2(quote! {
+                regkit_core::open_enum! {
+                    #[doc = #doc]
+                    pub enum #name { #(#variants)* }
+                }
+            })
+            .expect("open enum item parses")
+        })
+        .collect()
+}
+
+/// `PROVIDER` (facts from providers.toml) and the glue regkit-core's
+/// generic builder needs.
+fn provider_items(p: &Provider) -> TokenStream {
+    let name = &p.name;
+    let display = &p.display_name;
+    let crate_name = format!("regkit-{}", p.name);
+    let base_url = &p.base_url;
+    let base_url_env = match &p.base_url_env {
+        Some(v) => quote! { Some(#v) },
+        None => quote! { None },
+    };
+    let auth = p.auth.iter().map(|a| match a {
+        AuthScheme::Bearer { env } => quote! {
+            regkit_core::AuthScheme::Bearer { env: &[#(#env),*] }
+        },
+        AuthScheme::Basic {
+            username_env,
+            password_env,
+            username_prefix,
+        } => {
+            let prefix = match username_prefix {
+                Some(p) => quote! { Some(#p) },
+                None => quote! { None },
+            };
+            quote! {
+                regkit_core::AuthScheme::Basic {
+                    username_env: &[#(#username_env),*],
+                    password_env: &[#(#password_env),*],
+                    username_prefix: #prefix,
+                }
+            }
+        }
+        AuthScheme::ApiKey { header, prefix, env } => {
+            let prefix = match prefix {
+                Some(p) => quote! { Some(#p) },
+                None => quote! { None },
+            };
+            quote! {
+                regkit_core::AuthScheme::ApiKey { header: #header, prefix: #prefix, env: &[#(#env),*] }
+            }
+        }
+    });
+    let rate_limit = match &p.rate_limit {
+        Some(rl) => {
+            let header = &rl.reset_header;
+            let kind = if rl.reset == "epoch-seconds" {
+                quote! { regkit_core::ResetKind::EpochSeconds }
+            } else {
+                quote! { regkit_core::ResetKind::DeltaSeconds }
+            };
+            quote! { Some(regkit_core::RateLimitReset { header: #header, kind: #kind }) }
+        }
+        None => quote! { None },
+    };
+    quote! {
+        /// What regkit knows about this provider (from `specs/providers.toml`).
+        pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
+            name: #name,
+            display_name: #display,
+            crate_name: #crate_name,
+            crate_version: env!("CARGO_PKG_VERSION"),
+            default_base_url: #base_url,
+            base_url_env: #base_url_env,
+            auth: &[#(#auth),*],
+            rate_limit_reset: #rate_limit,
+        };
+
+        impl regkit_core::GeneratedClient for Client {
+            const PROVIDER: &'static regkit_core::ProviderInfo = &PROVIDER;
+            fn from_parts(baseurl: &str, http: reqwest::Client, inner: regkit_core::Inner) -> Self {
+                Self::new_with_client(baseurl, http, inner)
+            }
+            fn inner(&self) -> &regkit_core::Inner {
+                &self.inner
+            }
+        }
+    }
+}
+
+/// Text-level finishing: runtime paths, checked path segments, header.
+fn finish(code: &str, display: &str, handwritten: &[String], mock: bool) -> String {
+    let code = code.replace("progenitor_client::", &format!("{RUNTIME}::"));
+    let code = code.replace("use progenitor_client::", &format!("use {RUNTIME}::"));
+    // A path parameter that is empty, `.` or `..` would be normalised into a
+    // request for another resource; check each one before the URL is built.
+    let segment = regex::Regex::new(r"encode_path\(\s*&\s*(\w+)\s*\.\s*to_string\(\)\s*\)").expect("regex");
+    let code = segment.replace_all(&code, r#"encode_path(&$1.to_string(), "$1")?"#);
+
+    let mut header = format!(
+        "// @generated by `cargo xtask codegen` from {display}. DO NOT EDIT.\n\
+         // Change the spec, specs/providers.toml or xtask instead;\n\
+         // `cargo xtask codegen --check` fails when this file is stale.\n"
+    );
+    if !handwritten.is_empty() {
+        header.push_str(&format!(
+            "// Implemented by hand in the crate, not here: {}.\n",
+            handwritten.join(", ")
+        ));
+    }
+    let allow = if mock {
+        "#![allow(clippy::all, unused_imports, unused_mut, dead_code, missing_docs, missing_debug_implementations)]\n"
+    } else {
+        "#![allow(clippy::all, unused_imports, unreachable_patterns, missing_debug_implementations, missing_docs)]\n"
+    };
+    format!("{header}{allow}\n{code}")
+}
