@@ -246,6 +246,19 @@ fn provider_items(p: &Provider) -> TokenStream {
         }
         None => quote! { None },
     };
+    let builder_doc = format!(
+        "A builder for a client of `{base_url}` with no credentials yet; finish with `build()`."
+    );
+    let mut from_env_doc = format!(
+        "A client configured from the environment. Credentials, in order of preference: {}.",
+        p.auth.iter().map(describe_auth).collect::<Vec<_>>().join("; or ")
+    );
+    if let Some(var) = &p.base_url_env {
+        from_env_doc.push_str(&format!(" `{var}` overrides the base URL."));
+    }
+    from_env_doc.push_str(
+        "\n\nA missing credential is an error that names the variables to set.",
+    );
     quote! {
         /// What regkit knows about this provider (from `specs/providers.toml`).
         pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
@@ -259,6 +272,21 @@ fn provider_items(p: &Provider) -> TokenStream {
             rate_limit_reset: #rate_limit,
         };
 
+        /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
+        pub type ClientBuilder = regkit_core::ClientBuilder<Client>;
+
+        impl Client {
+            #[doc = #builder_doc]
+            pub fn builder() -> ClientBuilder {
+                ClientBuilder::new()
+            }
+
+            #[doc = #from_env_doc]
+            pub fn from_env() -> ::std::result::Result<Self, regkit_core::ConfigError> {
+                Self::builder().from_env().build()
+            }
+        }
+
         impl regkit_core::GeneratedClient for Client {
             const PROVIDER: &'static regkit_core::ProviderInfo = &PROVIDER;
             fn from_parts(baseurl: &str, http: reqwest::Client, inner: regkit_core::Inner) -> Self {
@@ -267,6 +295,36 @@ fn provider_items(p: &Provider) -> TokenStream {
             fn inner(&self) -> &regkit_core::Inner {
                 &self.inner
             }
+        }
+    }
+}
+
+fn describe_auth(a: &AuthScheme) -> String {
+    let vars = |v: &[String]| {
+        v.iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    match a {
+        AuthScheme::Bearer { env } => format!("a bearer token from {}", vars(env)),
+        AuthScheme::Basic {
+            username_env,
+            password_env,
+            username_prefix,
+        } => {
+            let prefix = username_prefix
+                .as_ref()
+                .map(|p| format!(" (`{p}` is added to the user name when missing)"))
+                .unwrap_or_default();
+            format!(
+                "HTTP Basic with the user from {} and the password from {}{prefix}",
+                vars(username_env),
+                vars(password_env)
+            )
+        }
+        AuthScheme::ApiKey { header, env, .. } => {
+            format!("an API key in `{header}` from {}", vars(env))
         }
     }
 }

@@ -78,6 +78,30 @@ impl<T: ClientInfo<crate::Inner>> ClientHooks<crate::Inner> for T {
     }
 }
 
+/// Sends a request built by hand, for the few operations codegen cannot
+/// express (multipart uploads), through the client's pipeline (auth,
+/// retries, body bound, tracing), and decodes it the way a generated
+/// operation does: `T` on 2xx, the provider's error `E` on 4xx/5xx.
+pub async fn send<T, E>(
+    inner: &crate::Inner,
+    request: reqwest::Request,
+    operation_id: &'static str,
+) -> Result<ResponseValue<T>, Error<E>>
+where
+    T: serde::de::DeserializeOwned,
+    E: serde::de::DeserializeOwned,
+{
+    let response = inner.execute(request, operation_id).await?;
+    let status = response.status();
+    if status.is_success() {
+        ResponseValue::from_response(response).await
+    } else if status.is_client_error() || status.is_server_error() {
+        Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+    } else {
+        Err(Error::UnexpectedResponse(response))
+    }
+}
+
 /// A decoded response with its status and headers.
 pub struct ResponseValue<T> {
     inner: T,

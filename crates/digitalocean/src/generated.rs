@@ -9627,6 +9627,20 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
         kind: regkit_core::ResetKind::EpochSeconds,
     }),
 };
+/// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
+pub type ClientBuilder = regkit_core::ClientBuilder<Client>;
+impl Client {
+    ///A builder for a client of `https://api.digitalocean.com` with no credentials yet; finish with `build()`.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+    /**A client configured from the environment. Credentials, in order of preference: a bearer token from `DIGITALOCEAN_TOKEN` or `DIGITALOCEAN_ACCESS_TOKEN`.
+
+A missing credential is an error that names the variables to set.*/
+    pub fn from_env() -> ::std::result::Result<Self, regkit_core::ConfigError> {
+        Self::builder().from_env().build()
+    }
+}
 impl regkit_core::GeneratedClient for Client {
     const PROVIDER: &'static regkit_core::ProviderInfo = &PROVIDER;
     fn from_parts(

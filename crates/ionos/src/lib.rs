@@ -1,0 +1,32 @@
+//! Typed async client for the [IONOS Container Registry API][api].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use regkit_ionos::Client;
+//!
+//! // Reads IONOS_TOKEN, or IONOS_USERNAME and IONOS_PASSWORD.
+//! let client = Client::from_env()?;
+//! let registries = client.registries_get().limit("10").send().await?;
+//! println!("{registries:?}");
+//! # Ok(()) }
+//! ```
+//!
+//! Every operation of the spec is a method named after its `operationId`
+//! that returns a builder; `send()` performs the request. Failures are
+//! [`Error<types::Error>`](Error): the status, IONOS's `{httpStatus, messages}` when the body
+//! decodes, the raw body when it does not, and helpers such as
+//! `is_not_found()` and `is_retryable()`. Credentials, retries, timeouts and
+//! middleware are set on [`Client::builder`].
+//!
+//! [api]: https://api.ionos.com/docs/containerregistry/v1/
+#![forbid(unsafe_code)]
+
+mod generated;
+/// Typed [httpmock](https://docs.rs/httpmock) helpers for testing code that
+/// uses this client (cargo feature `mock`).
+#[cfg(feature = "mock")]
+#[path = "generated_mock.rs"]
+pub mod mock;
+
+pub use generated::*;
+pub use regkit_core::{ConfigError, Credentials, RetryPolicy, SecretString};
