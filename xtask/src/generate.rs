@@ -25,10 +25,17 @@ pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Resu
     let mut file: syn::File = syn::parse2(client_tokens)
         .map_err(|e| format!("{display}: progenitor produced unparsable code: {e}"))?;
     insert_into_types_module(&mut file, open_enum_items(&spec.open_enums))?;
-    file.items.extend(syn::parse2::<syn::File>(provider_items(provider))
-        .expect("provider items parse")
-        .items);
-    let client = finish(&prettyplease::unparse(&file), display, &spec.handwritten, false);
+    file.items.extend(
+        syn::parse2::<syn::File>(provider_items(provider))
+            .expect("provider items parse")
+            .items,
+    );
+    let client = finish(
+        &prettyplease::unparse(&file),
+        display,
+        &spec.handwritten,
+        false,
+    );
 
     let mock_tokens = run_progenitor(provider, spec, display, |g, s| g.httpmock(s, "crate"))?;
     let mock_file: syn::File = syn::parse2(mock_tokens)
@@ -130,7 +137,10 @@ fn single_operation_specs(spec: &OpenAPI) -> impl Iterator<Item = (String, OpenA
                     parameters: item.parameters.clone(),
                     ..Default::default()
                 };
-                let id = op.operation_id.clone().unwrap_or_else(|| format!("{method} {path}"));
+                let id = op
+                    .operation_id
+                    .clone()
+                    .unwrap_or_else(|| format!("{method} {path}"));
                 match method.as_str() {
                     "get" => single.get = Some(op),
                     "put" => single.put = Some(op),
@@ -141,7 +151,9 @@ fn single_operation_specs(spec: &OpenAPI) -> impl Iterator<Item = (String, OpenA
                     "patch" => single.patch = Some(op),
                     _ => single.trace = Some(op),
                 }
-                one.paths.paths = [(path.clone(), ReferenceOr::Item(single))].into_iter().collect();
+                one.paths.paths = [(path.clone(), ReferenceOr::Item(single))]
+                    .into_iter()
+                    .collect();
                 (id, one)
             })
     })
@@ -251,14 +263,16 @@ fn provider_items(p: &Provider) -> TokenStream {
     );
     let mut from_env_doc = format!(
         "A client configured from the environment. Credentials, in order of preference: {}.",
-        p.auth.iter().map(describe_auth).collect::<Vec<_>>().join("; or ")
+        p.auth
+            .iter()
+            .map(describe_auth)
+            .collect::<Vec<_>>()
+            .join("; or ")
     );
     if let Some(var) = &p.base_url_env {
         from_env_doc.push_str(&format!(" `{var}` overrides the base URL."));
     }
-    from_env_doc.push_str(
-        "\n\nA missing credential is an error that names the variables to set.",
-    );
+    from_env_doc.push_str("\n\nA missing credential is an error that names the variables to set.");
     quote! {
         /// What regkit knows about this provider (from `specs/providers.toml`).
         pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
@@ -335,7 +349,8 @@ fn finish(code: &str, display: &str, handwritten: &[String], mock: bool) -> Stri
     let code = code.replace("use progenitor_client::", &format!("use {RUNTIME}::"));
     // A path parameter that is empty, `.` or `..` would be normalised into a
     // request for another resource; check each one before the URL is built.
-    let segment = regex::Regex::new(r"encode_path\(\s*&\s*(\w+)\s*\.\s*to_string\(\)\s*\)").expect("regex");
+    let segment =
+        regex::Regex::new(r"encode_path\(\s*&\s*(\w+)\s*\.\s*to_string\(\)\s*\)").expect("regex");
     let code = segment.replace_all(&code, r#"encode_path(&$1.to_string(), "$1")?"#);
 
     let mut header = format!(

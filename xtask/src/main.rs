@@ -28,7 +28,10 @@ fn main() -> ExitCode {
                 .filter(|a| !a.starts_with("--"))
                 .map(String::as_str)
                 .collect();
-            if let Some(bad) = args[1..].iter().find(|a| a.starts_with("--") && *a != "--check") {
+            if let Some(bad) = args[1..]
+                .iter()
+                .find(|a| a.starts_with("--") && *a != "--check")
+            {
                 eprintln!("unknown option {bad}\n\n{USAGE}");
                 return ExitCode::from(2);
             }

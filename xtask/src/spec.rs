@@ -30,8 +30,7 @@ const METHODS: [&str; 8] = [
 ];
 
 pub fn load(path: &Path, display: &str) -> Result<PreparedSpec, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{display}: cannot read: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{display}: cannot read: {e}"))?;
     let mut doc: Value =
         serde_yaml::from_str(&text).map_err(|e| format!("{display}: invalid YAML: {e}"))?;
 
@@ -71,8 +70,10 @@ fn remove_handwritten(doc: &mut Value) -> Vec<String> {
         });
     }
     paths.retain(|_, item| {
-        item.as_mapping()
-            .is_none_or(|m| m.keys().any(|k| k.as_str().is_some_and(|k| METHODS.contains(&k))))
+        item.as_mapping().is_none_or(|m| {
+            m.keys()
+                .any(|k| k.as_str().is_some_and(|k| METHODS.contains(&k)))
+        })
     });
     removed
 }
@@ -113,8 +114,10 @@ fn collect_open_enums(doc: &Value) -> Vec<OpenEnum> {
         .filter_map(|(name, schema)| {
             let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
             let values = schema.get("enum")?.as_sequence()?;
-            let values: Option<Vec<String>> =
-                values.iter().map(|v| v.as_str().map(str::to_owned)).collect();
+            let values: Option<Vec<String>> = values
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect();
             Some(OpenEnum {
                 rust_name: pascal(name.as_str()?),
                 description: schema

@@ -26,10 +26,13 @@
 //! [api]: https://api-spec.abeja.io/
 #![forbid(unsafe_code)]
 
+// Formatted by prettyplease in `cargo xtask codegen`, not by rustfmt.
+#[rustfmt::skip]
 mod generated;
 /// Typed [httpmock](https://docs.rs/httpmock) helpers for testing code that
 /// uses this client (cargo feature `mock`).
 #[cfg(feature = "mock")]
+#[rustfmt::skip]
 #[path = "generated_mock.rs"]
 pub mod mock;
 

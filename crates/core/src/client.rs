@@ -88,7 +88,10 @@ impl Inner {
                 Err(e) => Err(e),
             };
             let span = tracing::Span::current();
-            span.record("attempts", attempts.0.load(std::sync::atomic::Ordering::Relaxed));
+            span.record(
+                "attempts",
+                attempts.0.load(std::sync::atomic::Ordering::Relaxed),
+            );
             span.record("latency_ms", started.elapsed().as_millis() as u64);
             match &result {
                 Ok(r) => {
@@ -160,7 +163,10 @@ impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
-            .field("credentials", &self.credentials.as_ref().map(|c| c.as_ref().ok()))
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|c| c.as_ref().ok()),
+            )
             .field("retry", &self.retry)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)

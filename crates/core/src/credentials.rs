@@ -43,7 +43,9 @@ impl Credentials {
     ) -> Result<Self, ConfigError> {
         let username = username.into();
         if username.is_empty() {
-            return Err(ConfigError::InvalidCredential("the user name is empty".into()));
+            return Err(ConfigError::InvalidCredential(
+                "the user name is empty".into(),
+            ));
         }
         if username.contains(':') {
             return Err(ConfigError::InvalidCredential(
@@ -174,7 +176,9 @@ impl fmt::Debug for Credentials {
 
 fn non_empty(what: &str, secret: SecretString) -> Result<SecretString, ConfigError> {
     if secret.expose_secret().trim().is_empty() {
-        Err(ConfigError::InvalidCredential(format!("the {what} is empty")))
+        Err(ConfigError::InvalidCredential(format!(
+            "the {what} is empty"
+        )))
     } else {
         Ok(secret)
     }

@@ -109,7 +109,10 @@ impl fmt::Display for RequestError {
                  or opt in with allow_insecure_http(true)"
             ),
             Self::ResponseTooLarge { limit } => {
-                write!(f, "response body exceeds the client's limit of {limit} bytes")
+                write!(
+                    f,
+                    "response body exceeds the client's limit of {limit} bytes"
+                )
             }
             Self::Middleware(e) => write!(f, "middleware error: {e}"),
         }
@@ -326,9 +329,14 @@ impl<E> From<reqwest::header::InvalidHeaderValue> for Error<E> {
 }
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
-    ["x-request-id", "request-id", "x-correlation-id", "x-amzn-requestid"]
-        .iter()
-        .find_map(|h| headers.get(*h)?.to_str().ok())
+    [
+        "x-request-id",
+        "request-id",
+        "x-correlation-id",
+        "x-amzn-requestid",
+    ]
+    .iter()
+    .find_map(|h| headers.get(*h)?.to_str().ok())
 }
 
 /// The human part of a provider error body: its `message`-like field.

@@ -130,11 +130,20 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 fn reset_hint(headers: &HeaderMap, reset: &RateLimitReset) -> Option<Duration> {
-    let value: u64 = headers.get(reset.header)?.to_str().ok()?.trim().parse().ok()?;
+    let value: u64 = headers
+        .get(reset.header)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(match reset.kind {
         ResetKind::DeltaSeconds => Duration::from_secs(value),
         ResetKind::EpochSeconds => (SystemTime::UNIX_EPOCH + Duration::from_secs(value))
@@ -185,7 +194,11 @@ impl Middleware for RetryMiddleware {
                 .server_hint(&result)
                 .unwrap_or_else(|| self.policy.backoff(attempt));
             if started.elapsed() + wait > self.policy.budget {
-                tracing::debug!(attempt, ?wait, "not retrying: the wait would exceed the budget");
+                tracing::debug!(
+                    attempt,
+                    ?wait,
+                    "not retrying: the wait would exceed the budget"
+                );
                 return result;
             }
             match &result {
@@ -224,8 +237,14 @@ mod tests {
         let later = SystemTime::now() + Duration::from_secs(30);
         h.insert(RETRY_AFTER, httpdate::fmt_http_date(later).parse().unwrap());
         let d = retry_after(&h).unwrap();
-        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
-        h.insert(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
 }

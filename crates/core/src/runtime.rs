@@ -96,7 +96,9 @@ where
     if status.is_success() {
         ResponseValue::from_response(response).await
     } else if status.is_client_error() || status.is_server_error() {
-        Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+        Err(Error::ErrorResponse(
+            ResponseValue::from_response(response).await?,
+        ))
     } else {
         Err(Error::UnexpectedResponse(response))
     }
@@ -219,7 +221,10 @@ async fn read<E>(response: reqwest::Response) -> Result<RawResponse, Error<E>> {
 pub(crate) fn raw_from_buffered(response: reqwest::Response) -> RawResponse {
     let response: http::Response<reqwest::Body> = response.into();
     let (parts, body) = response.into_parts();
-    let bytes = body.as_bytes().map(Bytes::copy_from_slice).unwrap_or_default();
+    let bytes = body
+        .as_bytes()
+        .map(Bytes::copy_from_slice)
+        .unwrap_or_default();
     RawResponse::new(parts.status, parts.headers, bytes)
 }
 

@@ -109,7 +109,10 @@ mod tests {
     #[test]
     fn never_prints_the_value() {
         let s = SecretString::new("hunter2");
-        assert_eq!(format!("{s:?} {s} {s:#?}"), "[REDACTED] [REDACTED] [REDACTED]");
+        assert_eq!(
+            format!("{s:?} {s} {s:#?}"),
+            "[REDACTED] [REDACTED] [REDACTED]"
+        );
         assert_eq!(s.expose_secret(), "hunter2");
     }
 
