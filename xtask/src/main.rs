@@ -5,6 +5,7 @@
 
 mod generate;
 mod manifest;
+mod pagination;
 mod spec;
 
 use std::path::{Path, PathBuf};

@@ -22,6 +22,8 @@ pub struct PreparedSpec {
     pub open_enums: Vec<OpenEnum>,
     /// Operations marked `x-regkit-handwritten`, left out of the generated client.
     pub handwritten: Vec<String>,
+    /// List operations and their `x-regkit-pagination` schemes.
+    pub paginated: Vec<(String, crate::pagination::Pagination)>,
 }
 
 const HANDWRITTEN: &str = "x-regkit-handwritten";
@@ -37,6 +39,7 @@ pub fn load(path: &Path, display: &str) -> Result<PreparedSpec, String> {
     let handwritten = remove_handwritten(&mut doc);
     mark_secrets(&mut doc);
     let open_enums = collect_open_enums(&doc);
+    let paginated = collect_pagination(&doc, display)?;
 
     let openapi: OpenAPI = serde_yaml::from_value(doc)
         .map_err(|e| format!("{display}: not an OpenAPI 3.0 document: {e}"))?;
@@ -45,7 +48,41 @@ pub fn load(path: &Path, display: &str) -> Result<PreparedSpec, String> {
         openapi,
         open_enums,
         handwritten,
+        paginated,
     })
+}
+
+const PAGINATION: &str = "x-regkit-pagination";
+
+fn collect_pagination(
+    doc: &Value,
+    display: &str,
+) -> Result<Vec<(String, crate::pagination::Pagination)>, String> {
+    let mut found = Vec::new();
+    let paths = doc.get("paths").and_then(Value::as_mapping);
+    for (_, item) in paths.into_iter().flatten() {
+        for (method, op) in item.as_mapping().into_iter().flatten() {
+            let Some(scheme) = op.get(PAGINATION) else {
+                continue;
+            };
+            let id = op.get("operationId").and_then(Value::as_str).unwrap_or("?");
+            if method.as_str() != Some("get") {
+                return Err(format!(
+                    "{display}: {id}: {PAGINATION} on a non-GET operation"
+                ));
+            }
+            let scheme = serde_yaml::from_value(scheme.clone())
+                .map_err(|e| format!("{display}: {id}: invalid {PAGINATION}: {e}"))?;
+            found.push((id.to_owned(), scheme));
+        }
+    }
+    Ok(found)
+}
+
+/// Method and parameter names as progenitor spells them.
+pub fn snake(name: &str) -> String {
+    use heck::ToSnakeCase;
+    name.to_snake_case()
 }
 
 /// Drops operations the provider crate implements by hand (e.g. multipart

@@ -1487,7 +1487,7 @@ pub mod builder {
             self.organization_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for organization_id failed"
+                    "conversion to `::std::string::String` for organization_id failed"
                         .to_string()
                 });
             self
@@ -1644,7 +1644,7 @@ pub mod builder {
             self.organization_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for organization_id failed"
+                    "conversion to `::std::string::String` for organization_id failed"
                         .to_string()
                 });
             self
@@ -1807,7 +1807,7 @@ pub mod builder {
             self.organization_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for organization_id failed"
+                    "conversion to `::std::string::String` for organization_id failed"
                         .to_string()
                 });
             self
@@ -1819,7 +1819,7 @@ pub mod builder {
             self.repository_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_id failed"
+                    "conversion to `::std::string::String` for repository_id failed"
                         .to_string()
                 });
             self
@@ -1953,7 +1953,7 @@ pub mod builder {
             self.organization_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for organization_id failed"
+                    "conversion to `::std::string::String` for organization_id failed"
                         .to_string()
                 });
             self
@@ -1965,7 +1965,7 @@ pub mod builder {
             self.repository_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_id failed"
+                    "conversion to `::std::string::String` for repository_id failed"
                         .to_string()
                 });
             self
@@ -2103,7 +2103,7 @@ pub mod builder {
             self.organization_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for organization_id failed"
+                    "conversion to `::std::string::String` for organization_id failed"
                         .to_string()
                 });
             self
@@ -2115,7 +2115,7 @@ pub mod builder {
             self.repository_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_id failed"
+                    "conversion to `::std::string::String` for repository_id failed"
                         .to_string()
                 });
             self
@@ -2247,6 +2247,86 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+    }
+    impl<'a> ListRepositories<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `offset`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::Repository, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::Repository> = p::IntoItems::into_items(
+                        page.registry_repositories,
+                    );
+                    let next = {
+                        let marker: Option<String> = {
+                            let count = items.len() as u64;
+                            let offset = p::pointer(&page.offset, "")
+                                .and_then(|o| o.parse::<u64>().ok())
+                                .unwrap_or(0);
+                            (count > 0
+                                && p::pointer(&page.has_next, "").as_deref()
+                                    == Some("true"))
+                                .then(|| (offset + count).to_string())
+                        };
+                        match marker {
+                            Some(marker) => {
+                                let value: i32 = p::parse_marker(&marker, "offset")?;
+                                Some((marker, request.clone().offset(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> ListRepositoryTags<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `offset`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::Tag, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::Tag> = p::IntoItems::into_items(page.tags);
+                    let next = {
+                        let marker: Option<String> = {
+                            let count = items.len() as u64;
+                            let offset = p::pointer(&page.offset, "")
+                                .and_then(|o| o.parse::<u64>().ok())
+                                .unwrap_or(0);
+                            (count > 0
+                                && p::pointer(&page.has_next, "").as_deref()
+                                    == Some("true"))
+                                .then(|| (offset + count).to_string())
+                        };
+                        match marker {
+                            Some(marker) => {
+                                let value: i32 = p::parse_marker(&marker, "offset")?;
+                                Some((marker, request.clone().offset(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
         }
     }
 }

@@ -2812,18 +2812,24 @@ const _: () = {
 impl Client {
     /**List registries
 
-Returns every registry of the organization as a plain JSON array.
-The reference documents no pagination for this endpoint. Requires the
-`read_registries` scope.
+Returns the organization's registries as a plain JSON array. The
+endpoint's own reference shows no paging; Buildkite's REST API pages
+lists with `page`/`per_page` and a `Link` header, so both are
+accepted here and the stream follows `rel="next"` when present.
+Requires the `read_registries` scope.
 
 
 Sends a `GET` request to `/v2/packages/organizations/{org_slug}/registries`
 
 Arguments:
 - `org_slug`: Slug of the organization that owns the registry.
+- `page`: Page number of Buildkite's generic REST paging (starts at 1).
+- `per_page`: Items per page of Buildkite's generic REST paging (at most 100).
 ```ignore
 let response = client.list_registries()
     .org_slug(org_slug)
+    .page(page)
+    .per_page(per_page)
     .send()
     .await;
 ```*/
@@ -3050,7 +3056,8 @@ let response = client.copy_package()
     /**List registry tokens
 
 Returns the registry's tokens as a plain JSON array, without their
-secrets. The reference documents no pagination for this endpoint.
+secrets. Paged like every Buildkite REST list (`page`/`per_page`,
+`Link` header), although this endpoint's reference shows no paging.
 Requires the `read_registries` scope.
 
 
@@ -3059,10 +3066,14 @@ Sends a `GET` request to `/v2/packages/organizations/{org_slug}/registries/{regi
 Arguments:
 - `org_slug`: Slug of the organization that owns the registry.
 - `registry_slug`: Slug of the registry.
+- `page`: Page number of Buildkite's generic REST paging (starts at 1).
+- `per_page`: Items per page of Buildkite's generic REST paging (at most 100).
 ```ignore
 let response = client.list_registry_tokens()
     .org_slug(org_slug)
     .registry_slug(registry_slug)
+    .page(page)
+    .per_page(per_page)
     .send()
     .await;
 ```*/
@@ -3180,12 +3191,16 @@ pub mod builder {
     pub struct ListRegistries<'a> {
         client: &'a super::Client,
         org_slug: Result<::std::string::String, String>,
+        page: Result<Option<i32>, String>,
+        per_page: Result<Option<i32>, String>,
     }
     impl<'a> ListRegistries<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 org_slug: Err("org_slug was not initialized".to_string()),
+                page: Ok(None),
+                per_page: Ok(None),
             }
         }
         pub fn org_slug<V>(mut self, value: V) -> Self
@@ -3195,9 +3210,29 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for page failed".to_string());
+            self
+        }
+        pub fn per_page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.per_page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for per_page failed".to_string());
             self
         }
         ///Sends a `GET` request to `/v2/packages/organizations/{org_slug}/registries`
@@ -3207,8 +3242,10 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::Registry>>,
             Error<types::Error>,
         > {
-            let Self { client, org_slug } = self;
+            let Self { client, org_slug, page, per_page } = self;
             let org_slug = org_slug.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries", client.baseurl,
                 encode_path(&org_slug.to_string(), "org_slug")?,
@@ -3229,6 +3266,8 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .query(&regkit_core::runtime::QueryParam::new("page", &page))
+                .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -3317,7 +3356,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -3466,7 +3505,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -3478,7 +3517,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -3600,7 +3639,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -3612,7 +3651,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -3762,7 +3801,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -3774,7 +3813,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -3900,7 +3939,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -3912,7 +3951,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -3925,7 +3964,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for after failed"
+                    "conversion to `::std::string::String` for after failed"
                         .to_string()
                 });
             self
@@ -3938,7 +3977,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for before failed"
+                    "conversion to `::std::string::String` for before failed"
                         .to_string()
                 });
             self
@@ -3951,7 +3990,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for name failed"
+                    "conversion to `::std::string::String` for name failed"
                         .to_string()
                 });
             self
@@ -4097,7 +4136,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -4109,7 +4148,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -4231,7 +4270,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -4243,7 +4282,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -4255,7 +4294,7 @@ pub mod builder {
             self.package_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for package_id failed"
+                    "conversion to `::std::string::String` for package_id failed"
                         .to_string()
                 });
             self
@@ -4378,7 +4417,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -4390,7 +4429,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -4402,7 +4441,7 @@ pub mod builder {
             self.package_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for package_id failed"
+                    "conversion to `::std::string::String` for package_id failed"
                         .to_string()
                 });
             self
@@ -4525,7 +4564,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -4537,7 +4576,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -4549,7 +4588,7 @@ pub mod builder {
             self.package_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for package_id failed"
+                    "conversion to `::std::string::String` for package_id failed"
                         .to_string()
                 });
             self
@@ -4561,7 +4600,7 @@ pub mod builder {
             self.to = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for to failed"
+                    "conversion to `::std::string::String` for to failed"
                         .to_string()
                 });
             self
@@ -4668,6 +4707,8 @@ pub mod builder {
         client: &'a super::Client,
         org_slug: Result<::std::string::String, String>,
         registry_slug: Result<::std::string::String, String>,
+        page: Result<Option<i32>, String>,
+        per_page: Result<Option<i32>, String>,
     }
     impl<'a> ListRegistryTokens<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -4675,6 +4716,8 @@ pub mod builder {
                 client: client,
                 org_slug: Err("org_slug was not initialized".to_string()),
                 registry_slug: Err("registry_slug was not initialized".to_string()),
+                page: Ok(None),
+                per_page: Ok(None),
             }
         }
         pub fn org_slug<V>(mut self, value: V) -> Self
@@ -4684,7 +4727,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -4696,9 +4739,29 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for page failed".to_string());
+            self
+        }
+        pub fn per_page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.per_page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for per_page failed".to_string());
             self
         }
         ///Sends a `GET` request to `/v2/packages/organizations/{org_slug}/registries/{registry_slug}/tokens`
@@ -4708,9 +4771,11 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::RegistryToken>>,
             Error<types::Error>,
         > {
-            let Self { client, org_slug, registry_slug } = self;
+            let Self { client, org_slug, registry_slug, page, per_page } = self;
             let org_slug = org_slug.map_err(Error::InvalidRequest)?;
             let registry_slug = registry_slug.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/tokens", client.baseurl,
                 encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
@@ -4731,6 +4796,8 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .query(&regkit_core::runtime::QueryParam::new("page", &page))
+                .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -4821,7 +4888,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -4833,7 +4900,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -4987,7 +5054,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -4999,7 +5066,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -5011,7 +5078,7 @@ pub mod builder {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for token_id failed"
+                    "conversion to `::std::string::String` for token_id failed"
                         .to_string()
                 });
             self
@@ -5136,7 +5203,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -5148,7 +5215,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -5160,7 +5227,7 @@ pub mod builder {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for token_id failed"
+                    "conversion to `::std::string::String` for token_id failed"
                         .to_string()
                 });
             self
@@ -5315,7 +5382,7 @@ pub mod builder {
             self.org_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_slug failed"
+                    "conversion to `::std::string::String` for org_slug failed"
                         .to_string()
                 });
             self
@@ -5327,7 +5394,7 @@ pub mod builder {
             self.registry_slug = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_slug failed"
+                    "conversion to `::std::string::String` for registry_slug failed"
                         .to_string()
                 });
             self
@@ -5339,7 +5406,7 @@ pub mod builder {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for token_id failed"
+                    "conversion to `::std::string::String` for token_id failed"
                         .to_string()
                 });
             self
@@ -5432,6 +5499,106 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+    }
+    impl<'a> ListRegistries<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::Registry, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let header_link = p::link_next(response.headers());
+                    let page = response.into_inner();
+                    let items: Vec<types::Registry> = page;
+                    let next = {
+                        let marker: Option<String> = header_link
+                            .and_then(|url| p::query_param(&url, "page"));
+                        match marker {
+                            Some(marker) => {
+                                let value: i32 = p::parse_marker(&marker, "page")?;
+                                Some((marker, request.clone().page(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> ListPackages<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `after`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::PackageListItem, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::PackageListItem> = p::IntoItems::into_items(
+                        page.items,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(&page.links, "/next")
+                            .and_then(|url| p::query_param(&url, "after"));
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::string::String = p::parse_marker(
+                                    &marker,
+                                    "after",
+                                )?;
+                                Some((marker, request.clone().after(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> ListRegistryTokens<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::RegistryToken, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let header_link = p::link_next(response.headers());
+                    let page = response.into_inner();
+                    let items: Vec<types::RegistryToken> = page;
+                    let next = {
+                        let marker: Option<String> = header_link
+                            .and_then(|url| p::query_param(&url, "page"));
+                        match marker {
+                            Some(marker) => {
+                                let value: i32 = p::parse_marker(&marker, "page")?;
+                                Some((marker, request.clone().page(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
         }
     }
 }

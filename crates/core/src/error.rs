@@ -213,6 +213,9 @@ pub enum Error<E = ()> {
     UnexpectedStatus(RawResponse),
     /// A success status whose body does not decode into the documented type.
     InvalidResponse(RawResponse, serde_json::Error),
+    /// A paginated listing cannot go on: the server repeated its next-page
+    /// marker, or sent one that cannot be used.
+    Pagination(String),
 }
 
 #[allow(non_snake_case)]
@@ -394,6 +397,7 @@ impl<E: serde::Serialize> fmt::Display for Error<E> {
                 "{}: the response body does not match the documented type: {e}",
                 status_text(raw.status())
             ),
+            Self::Pagination(why) => write!(f, "pagination stopped: {why}"),
         }
     }
 }
@@ -415,6 +419,7 @@ impl<E: fmt::Debug> fmt::Debug for Error<E> {
                 .field(raw)
                 .field(e)
                 .finish(),
+            Self::Pagination(why) => f.debug_tuple("Pagination").field(why).finish(),
         }
     }
 }

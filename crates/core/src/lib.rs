@@ -13,6 +13,7 @@
 //!   `Retry-After` and rate-limit reset headers.
 //! - [`Error`]: status, typed provider error, raw body, request id,
 //!   `is_not_found()`/`is_rate_limited()`/`is_retryable()`.
+//! - [`pagination`]: the lazy stream behind every generated `stream()`.
 //! - [`ClientBuilder`]: timeouts, user agent, body bound, and your own
 //!   `reqwest-middleware` layers.
 #![forbid(unsafe_code)]
@@ -23,6 +24,7 @@ mod client;
 mod credentials;
 mod error;
 mod open_enum;
+pub mod pagination;
 mod provider;
 mod retry;
 pub mod runtime;

@@ -150,7 +150,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///`GarbageCollectionList`
+    ///A page of garbage collections. The published schema lists only `garbage_collections`, but the endpoint pages with `page`/`per_page` and, like every DigitalOcean list, answers with `links` and `meta` (its published example shows `meta`); both are optional here.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -162,6 +162,10 @@ pub mod types {
     pub struct GarbageCollectionList {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub garbage_collections: ::std::vec::Vec<GarbageCollection>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub links: ::std::option::Option<PageLinks>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta: ::std::option::Option<MetaProperties>,
     }
     impl GarbageCollectionList {
         pub fn builder() -> builder::GarbageCollectionList {
@@ -1505,11 +1509,21 @@ pub mod types {
                 ::std::vec::Vec<super::GarbageCollection>,
                 ::std::string::String,
             >,
+            links: ::std::result::Result<
+                ::std::option::Option<super::PageLinks>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<
+                ::std::option::Option<super::MetaProperties>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for GarbageCollectionList {
             fn default() -> Self {
                 Self {
                     garbage_collections: Ok(Default::default()),
+                    links: Ok(Default::default()),
+                    meta: Ok(Default::default()),
                 }
             }
         }
@@ -1528,6 +1542,30 @@ pub mod types {
                     });
                 self
             }
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PageLinks>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::MetaProperties>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<GarbageCollectionList>
         for super::GarbageCollectionList {
@@ -1537,6 +1575,8 @@ pub mod types {
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     garbage_collections: value.garbage_collections?,
+                    links: value.links?,
+                    meta: value.meta?,
                 })
             }
         }
@@ -1545,6 +1585,8 @@ pub mod types {
             fn from(value: super::GarbageCollectionList) -> Self {
                 Self {
                     garbage_collections: Ok(value.garbage_collections),
+                    links: Ok(value.links),
+                    meta: Ok(value.meta),
                 }
             }
         }
@@ -5200,7 +5242,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -5309,7 +5351,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -5416,7 +5458,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -5808,7 +5850,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -5917,7 +5959,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -6030,7 +6072,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -6043,7 +6085,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                    "conversion to `::std::num::NonZeroU64` for page failed"
                         .to_string()
                 });
             self
@@ -6056,7 +6098,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for per_page failed"
+                    "conversion to `::std::num::NonZeroU64` for per_page failed"
                         .to_string()
                 });
             self
@@ -6175,7 +6217,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -6187,7 +6229,7 @@ pub mod builder {
             self.garbage_collection_uuid = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for garbage_collection_uuid failed"
+                    "conversion to `::std::string::String` for garbage_collection_uuid failed"
                         .to_string()
                 });
             self
@@ -6338,7 +6380,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -6351,7 +6393,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                    "conversion to `::std::num::NonZeroU64` for page failed"
                         .to_string()
                 });
             self
@@ -6364,7 +6406,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for page_token failed"
+                    "conversion to `::std::string::String` for page_token failed"
                         .to_string()
                 });
             self
@@ -6377,7 +6419,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for per_page failed"
+                    "conversion to `::std::num::NonZeroU64` for per_page failed"
                         .to_string()
                 });
             self
@@ -6501,7 +6543,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -6513,7 +6555,7 @@ pub mod builder {
             self.repository_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_name failed"
+                    "conversion to `::std::string::String` for repository_name failed"
                         .to_string()
                 });
             self
@@ -6627,7 +6669,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -6639,7 +6681,7 @@ pub mod builder {
             self.repository_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_name failed"
+                    "conversion to `::std::string::String` for repository_name failed"
                         .to_string()
                 });
             self
@@ -6652,7 +6694,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                    "conversion to `::std::num::NonZeroU64` for page failed"
                         .to_string()
                 });
             self
@@ -6665,7 +6707,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for per_page failed"
+                    "conversion to `::std::num::NonZeroU64` for per_page failed"
                         .to_string()
                 });
             self
@@ -6783,7 +6825,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -6795,7 +6837,7 @@ pub mod builder {
             self.repository_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_name failed"
+                    "conversion to `::std::string::String` for repository_name failed"
                         .to_string()
                 });
             self
@@ -6807,7 +6849,7 @@ pub mod builder {
             self.repository_tag = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_tag failed"
+                    "conversion to `::std::string::String` for repository_tag failed"
                         .to_string()
                 });
             self
@@ -6923,7 +6965,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -6935,7 +6977,7 @@ pub mod builder {
             self.repository_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_name failed"
+                    "conversion to `::std::string::String` for repository_name failed"
                         .to_string()
                 });
             self
@@ -6948,7 +6990,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                    "conversion to `::std::num::NonZeroU64` for page failed"
                         .to_string()
                 });
             self
@@ -6961,7 +7003,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for per_page failed"
+                    "conversion to `::std::num::NonZeroU64` for per_page failed"
                         .to_string()
                 });
             self
@@ -7080,7 +7122,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -7092,7 +7134,7 @@ pub mod builder {
             self.repository_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_name failed"
+                    "conversion to `::std::string::String` for repository_name failed"
                         .to_string()
                 });
             self
@@ -7104,7 +7146,7 @@ pub mod builder {
             self.manifest_digest = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for manifest_digest failed"
+                    "conversion to `::std::string::String` for manifest_digest failed"
                         .to_string()
                 });
             self
@@ -8091,7 +8133,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -8104,7 +8146,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                    "conversion to `::std::num::NonZeroU64` for page failed"
                         .to_string()
                 });
             self
@@ -8117,7 +8159,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for per_page failed"
+                    "conversion to `::std::num::NonZeroU64` for per_page failed"
                         .to_string()
                 });
             self
@@ -8236,7 +8278,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -8249,7 +8291,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                    "conversion to `::std::num::NonZeroU64` for page failed"
                         .to_string()
                 });
             self
@@ -8262,7 +8304,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for page_token failed"
+                    "conversion to `::std::string::String` for page_token failed"
                         .to_string()
                 });
             self
@@ -8275,7 +8317,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for per_page failed"
+                    "conversion to `::std::num::NonZeroU64` for per_page failed"
                         .to_string()
                 });
             self
@@ -8403,7 +8445,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -8415,7 +8457,7 @@ pub mod builder {
             self.repository_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_name failed"
+                    "conversion to `::std::string::String` for repository_name failed"
                         .to_string()
                 });
             self
@@ -8428,7 +8470,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                    "conversion to `::std::num::NonZeroU64` for page failed"
                         .to_string()
                 });
             self
@@ -8441,7 +8483,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for per_page failed"
+                    "conversion to `::std::num::NonZeroU64` for per_page failed"
                         .to_string()
                 });
             self
@@ -8559,7 +8601,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -8571,7 +8613,7 @@ pub mod builder {
             self.repository_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_name failed"
+                    "conversion to `::std::string::String` for repository_name failed"
                         .to_string()
                 });
             self
@@ -8583,7 +8625,7 @@ pub mod builder {
             self.repository_tag = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_tag failed"
+                    "conversion to `::std::string::String` for repository_tag failed"
                         .to_string()
                 });
             self
@@ -8699,7 +8741,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -8711,7 +8753,7 @@ pub mod builder {
             self.repository_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_name failed"
+                    "conversion to `::std::string::String` for repository_name failed"
                         .to_string()
                 });
             self
@@ -8724,7 +8766,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                    "conversion to `::std::num::NonZeroU64` for page failed"
                         .to_string()
                 });
             self
@@ -8737,7 +8779,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for per_page failed"
+                    "conversion to `::std::num::NonZeroU64` for per_page failed"
                         .to_string()
                 });
             self
@@ -8856,7 +8898,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -8868,7 +8910,7 @@ pub mod builder {
             self.repository_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for repository_name failed"
+                    "conversion to `::std::string::String` for repository_name failed"
                         .to_string()
                 });
             self
@@ -8880,7 +8922,7 @@ pub mod builder {
             self.manifest_digest = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for manifest_digest failed"
+                    "conversion to `::std::string::String` for manifest_digest failed"
                         .to_string()
                 });
             self
@@ -8990,7 +9032,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -9101,7 +9143,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -9242,7 +9284,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -9255,7 +9297,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
+                    "conversion to `::std::num::NonZeroU64` for page failed"
                         .to_string()
                 });
             self
@@ -9268,7 +9310,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for per_page failed"
+                    "conversion to `::std::num::NonZeroU64` for per_page failed"
                         .to_string()
                 });
             self
@@ -9387,7 +9429,7 @@ pub mod builder {
             self.registry_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for registry_name failed"
+                    "conversion to `::std::string::String` for registry_name failed"
                         .to_string()
                 });
             self
@@ -9399,7 +9441,7 @@ pub mod builder {
             self.garbage_collection_uuid = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for garbage_collection_uuid failed"
+                    "conversion to `::std::string::String` for garbage_collection_uuid failed"
                         .to_string()
                 });
             self
@@ -9602,6 +9644,380 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+    }
+    impl<'a> RegistriesList<'a> {
+        ///The items of this listing (the API returns them in one page), as a stream, like the paginated listings of this crate.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::Registry, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::Registry> = p::IntoItems::into_items(
+                        page.registries,
+                    );
+                    let next = None;
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistriesListGarbageCollections<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::GarbageCollection, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::GarbageCollection> = p::IntoItems::into_items(
+                        page.garbage_collections,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(
+                                &page.links,
+                                "/pages/next",
+                            )
+                            .and_then(|url| p::query_param(&url, "page"));
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::num::NonZeroU64 = p::parse_marker(
+                                    &marker,
+                                    "page",
+                                )?;
+                                Some((marker, request.clone().page(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistriesListRepositoriesV2<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page_token`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::RepositoryV2, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::RepositoryV2> = p::IntoItems::into_items(
+                        page.repositories,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(
+                                &page.links,
+                                "/pages/next",
+                            )
+                            .and_then(|url| p::query_param(&url, "page_token"));
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::string::String = p::parse_marker(
+                                    &marker,
+                                    "page_token",
+                                )?;
+                                Some((marker, request.clone().page_token(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistriesListRepositoryTags<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::RepositoryTag, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::RepositoryTag> = p::IntoItems::into_items(
+                        page.tags,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(
+                                &page.links,
+                                "/pages/next",
+                            )
+                            .and_then(|url| p::query_param(&url, "page"));
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::num::NonZeroU64 = p::parse_marker(
+                                    &marker,
+                                    "page",
+                                )?;
+                                Some((marker, request.clone().page(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistriesListRepositoryManifests<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::RepositoryManifest, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::RepositoryManifest> = p::IntoItems::into_items(
+                        page.manifests,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(
+                                &page.links,
+                                "/pages/next",
+                            )
+                            .and_then(|url| p::query_param(&url, "page"));
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::num::NonZeroU64 = p::parse_marker(
+                                    &marker,
+                                    "page",
+                                )?;
+                                Some((marker, request.clone().page(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistryListRepositories<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::Repository, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::Repository> = p::IntoItems::into_items(
+                        page.repositories,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(
+                                &page.links,
+                                "/pages/next",
+                            )
+                            .and_then(|url| p::query_param(&url, "page"));
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::num::NonZeroU64 = p::parse_marker(
+                                    &marker,
+                                    "page",
+                                )?;
+                                Some((marker, request.clone().page(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistryListRepositoriesV2<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page_token`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::RepositoryV2, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::RepositoryV2> = p::IntoItems::into_items(
+                        page.repositories,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(
+                                &page.links,
+                                "/pages/next",
+                            )
+                            .and_then(|url| p::query_param(&url, "page_token"));
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::string::String = p::parse_marker(
+                                    &marker,
+                                    "page_token",
+                                )?;
+                                Some((marker, request.clone().page_token(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistryListRepositoryTags<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::RepositoryTag, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::RepositoryTag> = p::IntoItems::into_items(
+                        page.tags,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(
+                                &page.links,
+                                "/pages/next",
+                            )
+                            .and_then(|url| p::query_param(&url, "page"));
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::num::NonZeroU64 = p::parse_marker(
+                                    &marker,
+                                    "page",
+                                )?;
+                                Some((marker, request.clone().page(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistryListRepositoryManifests<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::RepositoryManifest, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::RepositoryManifest> = p::IntoItems::into_items(
+                        page.manifests,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(
+                                &page.links,
+                                "/pages/next",
+                            )
+                            .and_then(|url| p::query_param(&url, "page"));
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::num::NonZeroU64 = p::parse_marker(
+                                    &marker,
+                                    "page",
+                                )?;
+                                Some((marker, request.clone().page(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistryListGarbageCollections<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `page`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::GarbageCollection, Error<types::Error>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::GarbageCollection> = p::IntoItems::into_items(
+                        page.garbage_collections,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(
+                                &page.links,
+                                "/pages/next",
+                            )
+                            .and_then(|url| p::query_param(&url, "page"));
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::num::NonZeroU64 = p::parse_marker(
+                                    &marker,
+                                    "page",
+                                )?;
+                                Some((marker, request.clone().page(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
         }
     }
 }

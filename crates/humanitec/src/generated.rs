@@ -1115,7 +1115,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_id failed"
+                    "conversion to `::std::string::String` for org_id failed"
                         .to_string()
                 });
             self
@@ -1215,7 +1215,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_id failed"
+                    "conversion to `::std::string::String` for org_id failed"
                         .to_string()
                 });
             self
@@ -1359,7 +1359,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_id failed"
+                    "conversion to `::std::string::String` for org_id failed"
                         .to_string()
                 });
             self
@@ -1371,7 +1371,7 @@ pub mod builder {
             self.reg_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for reg_id failed"
+                    "conversion to `::std::string::String` for reg_id failed"
                         .to_string()
                 });
             self
@@ -1472,7 +1472,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_id failed"
+                    "conversion to `::std::string::String` for org_id failed"
                         .to_string()
                 });
             self
@@ -1484,7 +1484,7 @@ pub mod builder {
             self.reg_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for reg_id failed"
+                    "conversion to `::std::string::String` for reg_id failed"
                         .to_string()
                 });
             self
@@ -1591,7 +1591,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_id failed"
+                    "conversion to `::std::string::String` for org_id failed"
                         .to_string()
                 });
             self
@@ -1603,7 +1603,7 @@ pub mod builder {
             self.reg_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for reg_id failed"
+                    "conversion to `::std::string::String` for reg_id failed"
                         .to_string()
                 });
             self
@@ -1748,7 +1748,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for org_id failed"
+                    "conversion to `::std::string::String` for org_id failed"
                         .to_string()
                 });
             self
@@ -1760,7 +1760,7 @@ pub mod builder {
             self.reg_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for reg_id failed"
+                    "conversion to `::std::string::String` for reg_id failed"
                         .to_string()
                 });
             self
@@ -1842,6 +1842,27 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+    }
+    impl<'a> ListRegistries<'a> {
+        ///The items of this listing (the API returns them in one page), as a stream, like the paginated listings of this crate.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::RegistryResponse, Error<types::ErrorInfoResponse>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::RegistryResponse> = page;
+                    let next = None;
+                    Ok(p::Page { items, next })
+                },
+            )
         }
     }
 }

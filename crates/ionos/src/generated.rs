@@ -3964,7 +3964,7 @@ pub mod builder {
             self.name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for name failed"
+                    "conversion to `::std::string::String` for name failed"
                         .to_string()
                 });
             self
@@ -4034,7 +4034,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for filter_name failed"
+                    "conversion to `::std::string::String` for filter_name failed"
                         .to_string()
                 });
             self
@@ -4047,7 +4047,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for limit failed"
+                    "conversion to `::std::string::String` for limit failed"
                         .to_string()
                 });
             self
@@ -4060,7 +4060,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for pagination_token failed"
+                    "conversion to `::std::string::String` for pagination_token failed"
                         .to_string()
                 });
             self
@@ -4265,7 +4265,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -4364,7 +4364,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -4484,7 +4484,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -4573,7 +4573,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -4695,7 +4695,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -4706,7 +4706,7 @@ pub mod builder {
             self.name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for name failed"
+                    "conversion to `::std::string::String` for name failed"
                         .to_string()
                 });
             self
@@ -4792,7 +4792,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -4804,7 +4804,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for limit failed"
+                    "conversion to `::std::string::String` for limit failed"
                         .to_string()
                 });
             self
@@ -4817,7 +4817,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for offset failed"
+                    "conversion to `::std::string::String` for offset failed"
                         .to_string()
                 });
             self
@@ -4914,7 +4914,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -5043,7 +5043,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -5054,7 +5054,7 @@ pub mod builder {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for token_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for token_id failed".to_string()
                 });
             self
         }
@@ -5156,7 +5156,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -5167,7 +5167,7 @@ pub mod builder {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for token_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for token_id failed".to_string()
                 });
             self
         }
@@ -5295,7 +5295,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -5306,7 +5306,7 @@ pub mod builder {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for token_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for token_id failed".to_string()
                 });
             self
         }
@@ -5398,7 +5398,7 @@ pub mod builder {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for registry_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
                 });
             self
         }
@@ -5409,7 +5409,7 @@ pub mod builder {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for token_id failed".to_string()
+                    "conversion to `::uuid::Uuid` for token_id failed".to_string()
                 });
             self
         }
@@ -5506,6 +5506,112 @@ pub mod builder {
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+    }
+    impl<'a> LocationsGet<'a> {
+        ///The items of this listing (the API returns them in one page), as a stream, like the paginated listings of this crate.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::Location, Error<types::ApiErrorResponse>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::Location> = p::IntoItems::into_items(
+                        page.items,
+                    );
+                    let next = None;
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistriesGet<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `pagination.token`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::RegistryResponse, Error<types::ApiErrorResponse>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::RegistryResponse> = p::IntoItems::into_items(
+                        page.items,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(
+                            &page.pagination,
+                            "/token",
+                        );
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::string::String = p::parse_marker(
+                                    &marker,
+                                    "pagination.token",
+                                )?;
+                                Some((marker, request.clone().pagination_token(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistriesTokensGet<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `offset`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::TokenResponse, Error<types::ApiErrorResponse>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::TokenResponse> = p::IntoItems::into_items(
+                        page.items,
+                    );
+                    let next = {
+                        let marker: Option<String> = {
+                            let count = items.len() as u64;
+                            let offset = p::pointer(&page.offset, "")
+                                .and_then(|o| o.parse::<u64>().ok())
+                                .unwrap_or(0);
+                            (count > 0
+                                && p::pointer(&page.total, "")
+                                    .and_then(|t| t.parse::<u64>().ok())
+                                    .is_some_and(|t| offset + count < t))
+                                .then(|| (offset + count).to_string())
+                        };
+                        match marker {
+                            Some(marker) => {
+                                let value: ::std::string::String = p::parse_marker(
+                                    &marker,
+                                    "offset",
+                                )?;
+                                Some((marker, request.clone().offset(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
         }
     }
 }
