@@ -39,12 +39,15 @@ fn registry_json() -> serde_json::Value {
         "created_at": "2024-01-02T03:04:05Z"}})
 }
 
+/// One canned response: status, extra headers, body.
+type Canned = (u16, Vec<(&'static str, String)>, String);
+
 /// Serves `responses` in order, repeating the last one, to `method path`.
 async fn sequence<'a>(
     server: &'a MockServer,
     method: httpmock::Method,
     path: &str,
-    responses: Vec<(u16, Vec<(&'static str, String)>, String)>,
+    responses: Vec<Canned>,
 ) -> Mock<'a> {
     let next = AtomicUsize::new(0);
     server

@@ -30,7 +30,35 @@
 #[rustfmt::skip]
 mod generated;
 /// Typed [httpmock](https://docs.rs/httpmock) helpers for testing code that
-/// uses this client (cargo feature `mock`).
+/// uses this client (cargo feature `mock`): one method per operation on
+/// `MockServer`, whose `when` takes the operation's parameters and whose
+/// `then` takes its typed responses, so tests need no raw paths or JSON.
+///
+/// ```
+/// use regkit_abeja::{Client, mock::MockServerExt, types};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = httpmock::MockServer::start_async().await;
+/// let value: types::Repository = serde_json::from_value(serde_json::json!(
+///     {"id": "1510000000000", "organization_id": "1410000000000", "name": "app", "description": null, "creator": {"id": "1122334455660", "email": "dev@example.com", "display_name": null, "role": "admin", "is_registered": true, "created_at": "2017-05-26T01:38:46Z", "updated_at": "2018-01-04T03:02:12Z"}, "created_at": "2018-06-07T04:42:34.913644Z", "updated_at": "2018-06-07T04:42:34.913726Z"}
+/// ))
+/// .unwrap();
+/// let mock = server.get_repository(|when, then| {
+///     when.organization_id("1410000000000").repository_id("1510000000000");
+///     then.ok(&value);
+/// });
+///
+/// let client = Client::builder()
+///     .base_url(server.base_url())
+///     .bearer_token("test-token")
+///     .build()
+///     .unwrap();
+/// let got = client.get_repository().organization_id("1410000000000").repository_id("1510000000000").send().await.unwrap();
+/// assert_eq!(got.name, "app");
+/// mock.assert();
+/// # }
+/// ```
 #[cfg(feature = "mock")]
 #[rustfmt::skip]
 #[path = "generated_mock.rs"]

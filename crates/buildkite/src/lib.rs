@@ -25,7 +25,35 @@
 #[rustfmt::skip]
 mod generated;
 /// Typed [httpmock](https://docs.rs/httpmock) helpers for testing code that
-/// uses this client (cargo feature `mock`).
+/// uses this client (cargo feature `mock`): one method per operation on
+/// `MockServer`, whose `when` takes the operation's parameters and whose
+/// `then` takes its typed responses, so tests need no raw paths or JSON.
+///
+/// ```
+/// use regkit_buildkite::{Client, mock::MockServerExt, types};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = httpmock::MockServer::start_async().await;
+/// let value: types::Registry = serde_json::from_value(serde_json::json!(
+///     {"id": "0191df84-85e4-77aa-83ba-6579084728eb", "graphql_id": "UmVnaXN0cnk=", "slug": "gems", "url": "https://api.buildkite.com/v2/packages/organizations/acme/registries/gems", "web_url": "https://buildkite.com/organizations/acme/registries/gems", "name": "gems", "ecosystem": "ruby", "description": null, "emoji": null, "color": null, "public": false, "oidc_policy": null}
+/// ))
+/// .unwrap();
+/// let mock = server.get_registry(|when, then| {
+///     when.org_slug("acme").registry_slug("gems");
+///     then.ok(&value);
+/// });
+///
+/// let client = Client::builder()
+///     .base_url(server.base_url())
+///     .bearer_token("test-token")
+///     .build()
+///     .unwrap();
+/// let got = client.get_registry().org_slug("acme").registry_slug("gems").send().await.unwrap();
+/// assert_eq!(got.ecosystem, "ruby");
+/// mock.assert();
+/// # }
+/// ```
 #[cfg(feature = "mock")]
 #[rustfmt::skip]
 #[path = "generated_mock.rs"]

@@ -27,7 +27,35 @@
 #[rustfmt::skip]
 mod generated;
 /// Typed [httpmock](https://docs.rs/httpmock) helpers for testing code that
-/// uses this client (cargo feature `mock`).
+/// uses this client (cargo feature `mock`): one method per operation on
+/// `MockServer`, whose `when` takes the operation's parameters and whose
+/// `then` takes its typed responses, so tests need no raw paths or JSON.
+///
+/// ```
+/// use regkit_digitalocean::{Client, mock::MockServerExt, types};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = httpmock::MockServer::start_async().await;
+/// let value: types::MultiregistryInfo = serde_json::from_value(serde_json::json!(
+///     {"registry": {"name": "example", "region": "fra1"}}
+/// ))
+/// .unwrap();
+/// let mock = server.registries_get(|when, then| {
+///     when.registry_name("example");
+///     then.ok(&value);
+/// });
+///
+/// let client = Client::builder()
+///     .base_url(server.base_url())
+///     .bearer_token("test-token")
+///     .build()
+///     .unwrap();
+/// let got = client.registries_get().registry_name("example").send().await.unwrap();
+/// assert_eq!(got.registry.as_ref().unwrap().name.as_deref(), Some("example"));
+/// mock.assert();
+/// # }
+/// ```
 #[cfg(feature = "mock")]
 #[rustfmt::skip]
 #[path = "generated_mock.rs"]

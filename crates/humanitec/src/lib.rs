@@ -25,7 +25,35 @@
 #[rustfmt::skip]
 mod generated;
 /// Typed [httpmock](https://docs.rs/httpmock) helpers for testing code that
-/// uses this client (cargo feature `mock`).
+/// uses this client (cargo feature `mock`): one method per operation on
+/// `MockServer`, whose `when` takes the operation's parameters and whose
+/// `then` takes its typed responses, so tests need no raw paths or JSON.
+///
+/// ```
+/// use regkit_humanitec::{Client, mock::MockServerExt, types};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = httpmock::MockServer::start_async().await;
+/// let value: types::RegistryResponse = serde_json::from_value(serde_json::json!(
+///     {"id": "dockerhub", "registry": "registry.hub.docker.com", "type": "basic", "enable_ci": false}
+/// ))
+/// .unwrap();
+/// let mock = server.get_registry(|when, then| {
+///     when.org_id("acme").reg_id("dockerhub");
+///     then.ok(&value);
+/// });
+///
+/// let client = Client::builder()
+///     .base_url(server.base_url())
+///     .bearer_token("test-token")
+///     .build()
+///     .unwrap();
+/// let got = client.get_registry().org_id("acme").reg_id("dockerhub").send().await.unwrap();
+/// assert_eq!(got.registry, "registry.hub.docker.com");
+/// mock.assert();
+/// # }
+/// ```
 #[cfg(feature = "mock")]
 #[rustfmt::skip]
 #[path = "generated_mock.rs"]

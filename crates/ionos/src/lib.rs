@@ -25,7 +25,36 @@
 #[rustfmt::skip]
 mod generated;
 /// Typed [httpmock](https://docs.rs/httpmock) helpers for testing code that
-/// uses this client (cargo feature `mock`).
+/// uses this client (cargo feature `mock`): one method per operation on
+/// `MockServer`, whose `when` takes the operation's parameters and whose
+/// `then` takes its typed responses, so tests need no raw paths or JSON.
+///
+/// ```
+/// use regkit_ionos::{Client, mock::MockServerExt, types};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = httpmock::MockServer::start_async().await;
+/// let id: uuid::Uuid = "1f1e2d3c-4b5a-4697-8877-665544332211".parse().unwrap();
+/// let value: types::RegistryResponse = serde_json::from_value(serde_json::json!(
+///     {"id": "1f1e2d3c-4b5a-4697-8877-665544332211", "metadata": {"createdBy": "me@example.com", "createdByUserId": "u-1", "createdDate": "2024-01-02T03:04:05Z", "state": "Available"}, "properties": {"name": "shop", "location": "de/fra"}}
+/// ))
+/// .unwrap();
+/// let mock = server.registries_find_by_id(|when, then| {
+///     when.registry_id(&id);
+///     then.ok(&value);
+/// });
+///
+/// let client = Client::builder()
+///     .base_url(server.base_url())
+///     .bearer_token("test-token")
+///     .build()
+///     .unwrap();
+/// let got = client.registries_find_by_id().registry_id(id).send().await.unwrap();
+/// assert_eq!(got.properties.as_ref().unwrap().name, "shop");
+/// mock.assert();
+/// # }
+/// ```
 #[cfg(feature = "mock")]
 #[rustfmt::skip]
 #[path = "generated_mock.rs"]
