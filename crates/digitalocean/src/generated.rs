@@ -4348,15 +4348,19 @@ let response = client.registries_delete()
     }
     /**Get Docker credentials for a registry
 
-Returns a Docker `config.json` document with credentials for the named registry, usable by the Docker CLI or as a Kubernetes `kubernetes.io/dockerconfigjson` secret. Needs the `registry:read` or `registry:update` scope.
+Returns a Docker `config.json` document with credentials for the named registry, usable by the Docker CLI or as a Kubernetes `kubernetes.io/dockerconfigjson` secret. By default the credentials can only pull and do not expire; `read_write=true` makes them able to push as well, and `expiry_seconds` limits how long they stay valid. The published parameter list leaves these two query parameters out although its description names them; they are declared here as on the deprecated `registry_get_dockerCredentials`. Needs the `registry:read` or `registry:update` scope.
 
 Sends a `GET` request to `/v2/registries/{registry_name}/docker-credentials`
 
 Arguments:
 - `registry_name`: Name of the container registry.
+- `expiry_seconds`: Lifetime of the returned credentials in seconds; 0 means they do not expire.
+- `read_write`: Return credentials that can push as well as pull.
 ```ignore
 let response = client.registries_get_docker_credentials()
     .registry_name(registry_name)
+    .expiry_seconds(expiry_seconds)
+    .read_write(read_write)
     .send()
     .await;
 ```*/
@@ -5443,12 +5447,16 @@ pub mod builder {
     pub struct RegistriesGetDockerCredentials<'a> {
         client: &'a super::Client,
         registry_name: Result<::std::string::String, String>,
+        expiry_seconds: Result<Option<u64>, String>,
+        read_write: Result<Option<bool>, String>,
     }
     impl<'a> RegistriesGetDockerCredentials<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 registry_name: Err("registry_name was not initialized".to_string()),
+                expiry_seconds: Ok(None),
+                read_write: Ok(None),
             }
         }
         pub fn registry_name<V>(mut self, value: V) -> Self
@@ -5463,12 +5471,36 @@ pub mod builder {
                 });
             self
         }
+        pub fn expiry_seconds<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u64>,
+        {
+            self.expiry_seconds = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `u64` for expiry_seconds failed".to_string()
+                });
+            self
+        }
+        pub fn read_write<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.read_write = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for read_write failed".to_string());
+            self
+        }
         ///Sends a `GET` request to `/v2/registries/{registry_name}/docker-credentials`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::DockerCredentials>, Error<types::Error>> {
-            let Self { client, registry_name } = self;
+            let Self { client, registry_name, expiry_seconds, read_write } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
+            let expiry_seconds = expiry_seconds.map_err(Error::InvalidRequest)?;
+            let read_write = read_write.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/registries/{}/docker-credentials", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
             );
@@ -5488,6 +5520,13 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .query(
+                    &regkit_core::runtime::QueryParam::new(
+                        "expiry_seconds",
+                        &expiry_seconds,
+                    ),
+                )
+                .query(&regkit_core::runtime::QueryParam::new("read_write", &read_write))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {

@@ -381,6 +381,26 @@ pub mod operations {
                 .unwrap();
             Self(self.0.path_matches(re))
         }
+        pub fn expiry_seconds<T>(self, value: T) -> Self
+        where
+            T: Into<Option<u64>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("expiry_seconds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("expiry_seconds"))
+            }
+        }
+        pub fn read_write<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("read_write", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("read_write"))
+            }
+        }
     }
     pub struct RegistriesGetDockerCredentialsThen(::httpmock::Then);
     impl RegistriesGetDockerCredentialsThen {
