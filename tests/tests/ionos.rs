@@ -1,0 +1,1295 @@
+//! The IONOS Container Registry client, one test per operation: the exact
+//! method, path, query, JSON body and `Authorization` header that reach the
+//! server, typed decoding of a realistic answer, IONOS's `{httpStatus,
+//! messages}` error body per resource family, a non-JSON 502 from a proxy,
+//! both credential schemes, and the token password that is only ever shown
+//! once (and never in `Debug`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use httpmock::prelude::*;
+use httpmock::{HttpMockRequest, HttpMockResponse, Mock};
+use regkit_core::{ConfigError, Credentials, RetryPolicy};
+use regkit_ionos::mock::MockServerExt;
+use regkit_ionos::{Client, Error, types};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "ionos-api-token-4f2a9c1e7b";
+const BEARER: &str = "Bearer ionos-api-token-4f2a9c1e7b";
+const REGISTRY_ID: &str = "8f0c6a2e-3b1d-4c55-9a7e-2d4f6b8c1e90";
+const TOKEN_ID: &str = "2b7e1c44-6a0f-4f3e-8d21-9c5b7a3e0f12";
+/// Returned by the create calls only.
+const TOKEN_PASSWORD: &str = "Zk3q9XvR2mT7wLp4Hs8dNc1B";
+
+fn client(server: &MockServer) -> Client {
+    Client::builder()
+        .base_url(server.base_url())
+        .bearer_token(TOKEN)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+fn client_with(server: &MockServer, credentials: Credentials) -> Client {
+    Client::builder()
+        .base_url(server.base_url())
+        .credentials(credentials)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+// ------------------------------------------------------------------ recorder
+
+/// One request as the server received it.
+#[derive(Debug)]
+struct Seen {
+    method: String,
+    /// Path and query exactly as sent (still percent-encoded).
+    uri: String,
+    authorization: Option<String>,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Seen {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "request body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// Method, path + query and bearer token, and no request body.
+    fn assert_bodiless(&self, method: &str, uri: &str) {
+        assert_eq!(self.method, method);
+        assert_eq!(self.uri, uri);
+        assert_eq!(self.authorization.as_deref(), Some(BEARER));
+        assert!(
+            self.body.is_empty(),
+            "unexpected body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+    }
+
+    /// Method, path + query, bearer token and exactly this JSON body.
+    fn assert_json(&self, method: &str, uri: &str, body: Value) {
+        assert_eq!(self.method, method);
+        assert_eq!(self.uri, uri);
+        assert_eq!(self.authorization.as_deref(), Some(BEARER));
+        assert_eq!(self.content_type.as_deref(), Some("application/json"));
+        assert_eq!(self.json(), body);
+    }
+}
+
+/// A mock that answers every request with one canned response and keeps
+/// what it received.
+struct Recorder<'a> {
+    mock: Mock<'a>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Recorder<'_> {
+    /// The one request that was sent.
+    async fn only(&self) -> Seen {
+        assert_eq!(self.mock.calls_async().await, 1);
+        let mut seen = self.seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "expected exactly one request: {seen:?}");
+        seen.pop().unwrap()
+    }
+}
+
+async fn respond<'a>(
+    server: &'a MockServer,
+    status: u16,
+    content_type: Option<&'static str>,
+    body: String,
+) -> Recorder<'a> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let mock = server
+        .mock_async(move |_when, then| {
+            then.respond_with(move |req: &HttpMockRequest| {
+                let headers = req.headers();
+                let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+                log.lock().unwrap().push(Seen {
+                    method: req.method_str().to_owned(),
+                    uri: req
+                        .uri()
+                        .path_and_query()
+                        .map(|pq| pq.as_str().to_owned())
+                        .unwrap_or_default(),
+                    authorization: header("authorization"),
+                    content_type: header("content-type"),
+                    body: req.body_vec(),
+                });
+                let mut response = HttpMockResponse::builder().status(status);
+                if let Some(ct) = content_type {
+                    response = response.header("content-type", ct);
+                }
+                response.body(body.clone()).build()
+            });
+        })
+        .await;
+    Recorder { mock, seen }
+}
+
+async fn respond_json(server: &MockServer, status: u16, body: Value) -> Recorder<'_> {
+    respond(server, status, Some("application/json"), body.to_string()).await
+}
+
+async fn respond_empty(server: &MockServer, status: u16) -> Recorder<'_> {
+    respond(server, status, None, String::new()).await
+}
+
+// ------------------------------------------------------------------ fixtures
+
+fn metadata(state: &str, modified: bool) -> Value {
+    let mut m = json!({
+        "createdBy": "jane.doe@example.com",
+        "createdByUserId": "5d3a1f7c-9e2b-4c8d-a6f0-1b2c3d4e5f60",
+        "createdDate": "2024-03-12T10:01:00Z",
+        "lastModifiedDate": null,
+        "state": state
+    });
+    if modified {
+        m["lastModifiedBy"] = json!("ops@example.com");
+        m["lastModifiedByUserId"] = json!("7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d");
+        m["lastModifiedDate"] = json!("2024-06-03T12:44:31Z");
+    }
+    m
+}
+
+/// A token as the service returns it; `password` is what `credentials`
+/// carries (the real secret on create, "" afterwards).
+fn token_json(name: &str, password: &str, status: &str) -> Value {
+    json!({
+        "id": TOKEN_ID,
+        "type": "token",
+        "href": format!("https://api.ionos.com/containerregistries/registries/{REGISTRY_ID}/tokens/{TOKEN_ID}"),
+        "metadata": metadata("AVAILABLE", false),
+        "properties": {
+            "name": name,
+            "credentials": {"username": name, "password": password},
+            "expiryDate": "2025-03-12T00:00:00Z",
+            "status": status,
+            "scopes": [{"name": "app/*", "type": "repository", "actions": ["pull", "push"]}]
+        }
+    })
+}
+
+fn registry_json(state: &str, days: &[&str], time: &str) -> Value {
+    json!({
+        "id": REGISTRY_ID,
+        "type": "registry",
+        "href": format!("https://api.ionos.com/containerregistries/registries/{REGISTRY_ID}"),
+        "metadata": metadata(state, state == "AVAILABLE"),
+        "properties": {
+            "name": "my-registry",
+            "location": "de/fra",
+            "hostname": "my-registry.cr.de-fra.ionos.com",
+            "garbageCollectionSchedule": {"days": days, "time": time},
+            "storageUsage": {"bytes": 3_221_225_472u64, "updatedAt": "2024-05-20T04:00:00Z"}
+        }
+    })
+}
+
+fn ionos_error(status: u16, code: &str, message: &str) -> Value {
+    json!({"httpStatus": status, "messages": [{"errorCode": code, "message": message}]})
+}
+
+fn scope(name: &str, actions: &[&str]) -> types::Scope {
+    types::Scope {
+        actions: Some(actions.iter().map(|a| a.to_string()).collect()),
+        name: name.into(),
+        type_: "repository".into(),
+    }
+}
+
+fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+// ------------------------------------------------------------------ tokens
+
+#[tokio::test]
+async fn tokens_get_sends_offset_and_limit_and_decodes_the_page() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        200,
+        json!({
+            "id": "tokens",
+            "type": "collection",
+            "href": format!("https://api.ionos.com/containerregistries/registries/{REGISTRY_ID}/tokens"),
+            "offset": 20,
+            "limit": 10,
+            "count": 1,
+            "total": 21,
+            "_links": {
+                "self": format!("https://api.ionos.com/containerregistries/registries/{REGISTRY_ID}/tokens?offset=20&limit=10"),
+                "previous": format!("https://api.ionos.com/containerregistries/registries/{REGISTRY_ID}/tokens?offset=10&limit=10"),
+                "next": ""
+            },
+            "items": [token_json("ci-push", "", "enabled")]
+        }),
+    )
+    .await;
+
+    let page = client(&server)
+        .registries_tokens_get()
+        .registry_id(REGISTRY_ID)
+        .offset("20")
+        .limit("10")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/tokens?limit=10&offset=20"),
+    );
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        (page.offset, page.limit, page.count, page.total),
+        (20, 10, 1, 21)
+    );
+    assert_eq!(page.links.next, "");
+    assert!(page.links.previous.ends_with("offset=10&limit=10"));
+    let items = page.items.as_ref().unwrap();
+    assert_eq!(items.len(), 1);
+    let token = &items[0];
+    assert_eq!(token.id.unwrap().to_string(), TOKEN_ID);
+    assert_eq!(token.type_.as_deref(), Some("token"));
+    let meta = token.metadata.as_ref().unwrap();
+    assert_eq!(meta.created_by, "jane.doe@example.com");
+    assert_eq!(meta.state, "AVAILABLE");
+    assert!(meta.last_modified_date.is_none());
+    let props = token.properties.as_ref().unwrap();
+    assert_eq!(props.name, "ci-push");
+    assert_eq!(props.status, Some(types::TokenStatus::Enabled));
+    assert_eq!(
+        serde_json::to_value(props.expiry_date.unwrap()).unwrap(),
+        json!("2025-03-12T00:00:00Z")
+    );
+    let scopes = props.scopes.as_ref().unwrap();
+    assert_eq!(scopes[0].name, "app/*");
+    assert_eq!(scopes[0].type_, "repository");
+    assert_eq!(scopes[0].actions.as_deref().unwrap(), ["pull", "push"]);
+    // Listings never carry the password: it comes back empty.
+    let creds = props.credentials.as_ref().unwrap();
+    assert_eq!(creds.username, "ci-push");
+    assert!(creds.password.is_empty());
+}
+
+#[tokio::test]
+async fn tokens_get_without_paging_parameters_sends_no_query() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        200,
+        json!({"offset": 0, "limit": 100, "count": 0, "total": 0, "items": [],
+               "_links": {"self": "", "previous": "", "next": ""}}),
+    )
+    .await;
+
+    let page = client(&server)
+        .registries_tokens_get()
+        .registry_id(REGISTRY_ID)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("GET", &format!("/registries/{REGISTRY_ID}/tokens"));
+    assert_eq!(page.total, 0);
+    assert!(page.items.as_ref().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn tokens_post_sends_the_properties_and_returns_the_password_once() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        201,
+        token_json("ci-push", TOKEN_PASSWORD, "enabled"),
+    )
+    .await;
+
+    let created = client(&server)
+        .registries_tokens_post()
+        .registry_id(REGISTRY_ID)
+        .body(types::PostTokenInput {
+            properties: types::PostTokenProperties {
+                expiry_date: "2025-03-12T00:00:00Z".parse().ok(),
+                name: "ci-push".parse().unwrap(),
+                scopes: Some(vec![scope("app/*", &["pull", "push"])]),
+                status: Some(types::TokenStatus::Enabled),
+            },
+        })
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_json(
+        "POST",
+        &format!("/registries/{REGISTRY_ID}/tokens"),
+        json!({"properties": {
+            "name": "ci-push",
+            "expiryDate": "2025-03-12T00:00:00Z",
+            "status": "enabled",
+            "scopes": [{"name": "app/*", "type": "repository", "actions": ["pull", "push"]}]
+        }}),
+    );
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.id.unwrap().to_string(), TOKEN_ID);
+    let props = created.properties.as_ref().unwrap();
+    assert_eq!(props.name, "ci-push");
+    let creds = props.credentials.as_ref().unwrap();
+    assert_eq!(creds.username, "ci-push");
+    // The secret is there for whoever asks for it explicitly...
+    assert_eq!(creds.password.expose_secret(), TOKEN_PASSWORD);
+    // ...and nowhere in Debug output, however deep or pretty.
+    for shown in [
+        format!("{:?}", *created),
+        format!("{:#?}", *created),
+        format!("{created:?}"),
+        format!("{creds:?}"),
+    ] {
+        assert!(!shown.contains(TOKEN_PASSWORD), "{shown}");
+        assert!(shown.contains("[REDACTED]"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_post_conflict_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        409,
+        ionos_error(409, "409", "a token named ci-push already exists"),
+    )
+    .await;
+
+    let err = client(&server)
+        .registries_tokens_post()
+        .registry_id(REGISTRY_ID)
+        .body_map(|b| {
+            b.properties(types::PostTokenProperties {
+                expiry_date: None,
+                name: "ci-push".parse().unwrap(),
+                scopes: None,
+                status: None,
+            })
+        })
+        .send()
+        .await
+        .unwrap_err();
+
+    // Unset optional fields are left out, not sent as null.
+    rec.only().await.assert_json(
+        "POST",
+        &format!("/registries/{REGISTRY_ID}/tokens"),
+        json!({"properties": {"name": "ci-push"}}),
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(409));
+    assert!(matches!(err, Error::ErrorResponse(_)));
+    let body = err.error_body().expect("typed IONOS error body");
+    assert_eq!(body.http_status, 409);
+    let messages = body.messages.as_ref().unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].error_code, "409");
+    assert_eq!(messages[0].message, "a token named ci-push already exists");
+    assert!(err.raw_body().is_none());
+    assert!(!err.is_retryable());
+    assert!(err.to_string().starts_with("409 Conflict"), "{err}");
+}
+
+#[tokio::test]
+async fn tokens_find_by_id_decodes_a_token_whose_password_is_gone() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(&server, 200, token_json("ci-push", "", "enabled")).await;
+
+    let token = client(&server)
+        .registries_tokens_find_by_id()
+        .registry_id(REGISTRY_ID)
+        .token_id(TOKEN_ID)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/tokens/{TOKEN_ID}"),
+    );
+    assert_eq!(token.id.unwrap().to_string(), TOKEN_ID);
+    assert_eq!(
+        token.href.as_deref(),
+        Some(format!("https://api.ionos.com/containerregistries/registries/{REGISTRY_ID}/tokens/{TOKEN_ID}").as_str())
+    );
+    let props = token.properties.as_ref().unwrap();
+    assert_eq!(props.status, Some(types::TokenStatus::Enabled));
+    let creds = props.credentials.as_ref().unwrap();
+    assert_eq!(creds.username, "ci-push");
+    assert_eq!(creds.password.expose_secret(), "");
+    assert_eq!(
+        serde_json::to_value(token.metadata.as_ref().unwrap().created_date).unwrap(),
+        json!("2024-03-12T10:01:00Z")
+    );
+}
+
+#[tokio::test]
+async fn tokens_find_by_id_not_found_through_the_generated_mock() {
+    let server = MockServer::start_async().await;
+    let registry = serde_json::from_value(json!(REGISTRY_ID)).unwrap();
+    let token = serde_json::from_value(json!(TOKEN_ID)).unwrap();
+    let error: types::ApiErrorResponse = serde_json::from_value(ionos_error(
+        404,
+        "404",
+        &format!("token {TOKEN_ID} not found"),
+    ))
+    .unwrap();
+    let mock = server.registries_tokens_find_by_id(|when, then| {
+        when.registry_id(&registry)
+            .token_id(&token)
+            .into_inner()
+            .header("authorization", BEARER);
+        then.not_found(&error);
+    });
+
+    let err = client(&server)
+        .registries_tokens_find_by_id()
+        .registry_id(REGISTRY_ID)
+        .token_id(TOKEN_ID)
+        .send()
+        .await
+        .unwrap_err();
+
+    mock.assert_async().await;
+    assert!(err.is_not_found());
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 404);
+    assert_eq!(
+        body.messages.as_ref().unwrap()[0].message,
+        format!("token {TOKEN_ID} not found")
+    );
+}
+
+#[tokio::test]
+async fn tokens_patch_sends_only_the_changed_fields() {
+    let server = MockServer::start_async().await;
+    let mut answer = token_json("ci-push", "", "disabled");
+    answer["metadata"] = metadata("AVAILABLE", true);
+    answer["properties"]["scopes"] =
+        json!([{"name": "app/*", "type": "repository", "actions": ["pull"]}]);
+    let rec = respond_json(&server, 200, answer).await;
+
+    let token = client(&server)
+        .registries_tokens_patch()
+        .registry_id(REGISTRY_ID)
+        .token_id(TOKEN_ID)
+        .body(types::PatchTokenInput {
+            expiry_date: None,
+            scopes: Some(vec![scope("app/*", &["pull"])]),
+            status: Some(types::TokenStatus::Disabled),
+        })
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_json(
+        "PATCH",
+        &format!("/registries/{REGISTRY_ID}/tokens/{TOKEN_ID}"),
+        json!({"status": "disabled",
+               "scopes": [{"name": "app/*", "type": "repository", "actions": ["pull"]}]}),
+    );
+    let props = token.properties.as_ref().unwrap();
+    assert_eq!(props.status, Some(types::TokenStatus::Disabled));
+    assert_eq!(
+        props.scopes.as_ref().unwrap()[0]
+            .actions
+            .as_deref()
+            .unwrap(),
+        ["pull"]
+    );
+    let meta = token.metadata.as_ref().unwrap();
+    assert_eq!(meta.last_modified_by.as_deref(), Some("ops@example.com"));
+    assert_eq!(
+        serde_json::to_value(meta.last_modified_date.unwrap()).unwrap(),
+        json!("2024-06-03T12:44:31Z")
+    );
+}
+
+#[tokio::test]
+async fn tokens_put_creates_under_the_given_id_and_redacts_the_password() {
+    let server = MockServer::start_async().await;
+    let pull_password = "Pw7tY2cQ9kR4nV6zJ1hL5sXe";
+    let mut answer = token_json("ci-pull", pull_password, "enabled");
+    answer["properties"]["expiryDate"] = Value::Null;
+    answer["properties"]["scopes"] =
+        json!([{"name": "*", "type": "repository", "actions": ["pull"]}]);
+    let rec = respond_json(&server, 201, answer).await;
+
+    let token = client(&server)
+        .registries_tokens_put()
+        .registry_id(REGISTRY_ID)
+        .token_id(TOKEN_ID)
+        .body(types::PutTokenInput {
+            properties: types::PostTokenProperties {
+                expiry_date: None,
+                name: "ci-pull".parse().unwrap(),
+                scopes: Some(vec![scope("*", &["pull"])]),
+                status: Some(types::TokenStatus::Enabled),
+            },
+        })
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_json(
+        "PUT",
+        &format!("/registries/{REGISTRY_ID}/tokens/{TOKEN_ID}"),
+        json!({"properties": {
+            "name": "ci-pull",
+            "status": "enabled",
+            "scopes": [{"name": "*", "type": "repository", "actions": ["pull"]}]
+        }}),
+    );
+    assert_eq!(token.status(), 201);
+    let props = token.properties.as_ref().unwrap();
+    assert_eq!(props.name, "ci-pull");
+    assert!(props.expiry_date.is_none());
+    let creds = props.credentials.as_ref().unwrap();
+    assert_eq!(creds.password.expose_secret(), pull_password);
+    let shown = format!("{token:?}");
+    assert!(!shown.contains(pull_password), "{shown}");
+}
+
+#[tokio::test]
+async fn tokens_delete_sends_no_body_and_accepts_204() {
+    let server = MockServer::start_async().await;
+    let rec = respond_empty(&server, 204).await;
+
+    let done = client(&server)
+        .registries_tokens_delete()
+        .registry_id(REGISTRY_ID)
+        .token_id(TOKEN_ID)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless(
+        "DELETE",
+        &format!("/registries/{REGISTRY_ID}/tokens/{TOKEN_ID}"),
+    );
+    assert_eq!(done.status(), 204);
+}
+
+#[tokio::test]
+async fn tokens_proxy_502_keeps_status_and_raw_body() {
+    let server = MockServer::start_async().await;
+    let html = "<html><body><h1>502 Bad Gateway</h1>upstream went away</body></html>";
+    let rec = respond(&server, 502, Some("text/html"), html.into()).await;
+
+    let err = client(&server)
+        .registries_tokens_get()
+        .registry_id(REGISTRY_ID)
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only()
+        .await
+        .assert_bodiless("GET", &format!("/registries/{REGISTRY_ID}/tokens"));
+    assert!(matches!(err, Error::UnexpectedStatus(_)), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
+    assert!(err.error_body().is_none());
+    assert_eq!(err.raw_body().unwrap().as_ref(), html.as_bytes());
+    assert!(err.is_retryable());
+    assert!(err.to_string().starts_with("502 Bad Gateway"), "{err}");
+}
+
+// ------------------------------------------------------------------ registries
+
+#[tokio::test]
+async fn registries_get_sends_filter_limit_and_cursor() {
+    let server = MockServer::start_async().await;
+    let next_cursor = "eyJzdGFydCI6Im15LXJlZ2lzdHJ5LTIifQ";
+    let rec = respond_json(
+        &server,
+        200,
+        json!({
+            "id": "registries",
+            "type": "collection",
+            "href": "https://api.ionos.com/containerregistries/registries",
+            "items": [registry_json("AVAILABLE", &["Saturday"], "02:30:00")],
+            "_links": {
+                "self": "https://api.ionos.com/containerregistries/registries?limit=50",
+                "previous": "",
+                "next": format!("https://api.ionos.com/containerregistries/registries?limit=50&pagination.token={next_cursor}")
+            },
+            "pagination": {"limit": 50, "token": next_cursor}
+        }),
+    )
+    .await;
+
+    let page = client(&server)
+        .registries_get()
+        .filter_name("my-registry")
+        .limit("50")
+        // A cursor with padding: `=` must be percent-encoded in the query.
+        .pagination_token("eyJzdGFydCI6Im15LXJlZ2lzdHJ5In0=")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        "/registries?filter.name=my-registry&limit=50&pagination.token=eyJzdGFydCI6Im15LXJlZ2lzdHJ5In0%3D",
+    );
+    assert_eq!(page.pagination.limit, 50);
+    assert_eq!(page.pagination.token, next_cursor);
+    assert!(page.links.next.ends_with(next_cursor));
+    let items = page.items.as_ref().unwrap();
+    assert_eq!(items.len(), 1);
+    let props = items[0].properties.as_ref().unwrap();
+    assert_eq!(props.name, "my-registry");
+    assert_eq!(props.location, "de/fra");
+    assert_eq!(
+        props.hostname.as_deref(),
+        Some("my-registry.cr.de-fra.ionos.com")
+    );
+}
+
+#[tokio::test]
+async fn registries_get_through_the_generated_mock() {
+    let server = MockServer::start_async().await;
+    let page: types::RegistriesResponse = serde_json::from_value(json!({
+        "items": [registry_json("AVAILABLE", &["Sunday"], "01:00:00")],
+        "_links": {"self": "", "previous": "", "next": ""},
+        "pagination": {"limit": 100, "token": ""}
+    }))
+    .unwrap();
+    let mock = server.registries_get(|when, then| {
+        when.filter_name(None::<&str>)
+            .limit(None::<&str>)
+            .pagination_token(None::<&str>)
+            .into_inner()
+            .header("authorization", BEARER);
+        then.ok(&page);
+    });
+
+    let got = client(&server).registries_get().send().await.unwrap();
+
+    mock.assert_async().await;
+    let items = got.items.as_ref().unwrap();
+    assert_eq!(items[0].id.unwrap().to_string(), REGISTRY_ID);
+    let schedule = items[0]
+        .properties
+        .as_ref()
+        .unwrap()
+        .garbage_collection_schedule
+        .as_ref()
+        .unwrap();
+    assert_eq!(schedule.days.as_deref().unwrap(), [types::Day::Sunday]);
+    assert_eq!(got.pagination.token, "");
+}
+
+#[tokio::test]
+async fn registries_get_unauthorized_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        401,
+        ionos_error(
+            401,
+            "paas-auth-1",
+            "Unauthorized, wrong or no api key provided",
+        ),
+    )
+    .await;
+
+    let err = client(&server).registries_get().send().await.unwrap_err();
+
+    rec.only().await.assert_bodiless("GET", "/registries");
+    assert!(err.is_unauthorized());
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 401);
+    assert_eq!(body.messages.as_ref().unwrap()[0].error_code, "paas-auth-1");
+}
+
+#[tokio::test]
+async fn registries_post_sends_name_location_and_schedule() {
+    let server = MockServer::start_async().await;
+    let mut answer = registry_json("BUSY", &["Saturday"], "02:30:00");
+    answer["properties"]["hostname"] = json!("");
+    answer["properties"]["storageUsage"] = Value::Null;
+    let rec = respond_json(&server, 201, answer).await;
+
+    let created = client(&server)
+        .registries_post()
+        .body(types::PostRegistryInput {
+            properties: types::PostRegistryProperties {
+                garbage_collection_schedule: Some(types::WeeklySchedule {
+                    days: Some(vec![types::Day::Saturday]),
+                    time: "02:30:00".into(),
+                }),
+                location: "de/fra".into(),
+                name: "my-registry".parse().unwrap(),
+            },
+        })
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_json(
+        "POST",
+        "/registries",
+        json!({"properties": {
+            "name": "my-registry",
+            "location": "de/fra",
+            "garbageCollectionSchedule": {"days": ["Saturday"], "time": "02:30:00"}
+        }}),
+    );
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.id.unwrap().to_string(), REGISTRY_ID);
+    assert_eq!(created.metadata.as_ref().unwrap().state, "BUSY");
+    let props = created.properties.as_ref().unwrap();
+    assert_eq!(props.hostname.as_deref(), Some(""));
+    assert!(props.storage_usage.is_none());
+}
+
+#[tokio::test]
+async fn registries_post_bad_request_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        400,
+        json!({"httpStatus": 400, "messages": [
+            {"errorCode": "400", "message": "properties.location: de/xyz is not a valid location"},
+            {"errorCode": "400", "message": "properties.garbageCollectionSchedule.time: invalid time"}
+        ]}),
+    )
+    .await;
+
+    let err = client(&server)
+        .registries_post()
+        .body_map(|b| {
+            b.properties(types::PostRegistryProperties {
+                garbage_collection_schedule: None,
+                location: "de/xyz".into(),
+                name: "my-registry".parse().unwrap(),
+            })
+        })
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only().await.assert_json(
+        "POST",
+        "/registries",
+        json!({"properties": {"name": "my-registry", "location": "de/xyz"}}),
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 400);
+    let messages: Vec<_> = body
+        .messages
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|m| m.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "properties.location: de/xyz is not a valid location",
+            "properties.garbageCollectionSchedule.time: invalid time"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn registries_find_by_id_decodes_usage_and_schedule() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        200,
+        registry_json("AVAILABLE", &["Saturday"], "02:30:00"),
+    )
+    .await;
+
+    let registry = client(&server)
+        .registries_find_by_id()
+        .registry_id(REGISTRY_ID)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("GET", &format!("/registries/{REGISTRY_ID}"));
+    assert_eq!(registry.id.unwrap().to_string(), REGISTRY_ID);
+    assert_eq!(registry.type_.as_deref(), Some("registry"));
+    let meta = registry.metadata.as_ref().unwrap();
+    assert_eq!(meta.state, "AVAILABLE");
+    assert_eq!(
+        meta.last_modified_by_user_id.as_deref(),
+        Some("7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d")
+    );
+    let props = registry.properties.as_ref().unwrap();
+    let usage = props.storage_usage.as_ref().unwrap();
+    assert_eq!(usage.bytes, Some(3_221_225_472));
+    assert_eq!(
+        serde_json::to_value(usage.updated_at.unwrap()).unwrap(),
+        json!("2024-05-20T04:00:00Z")
+    );
+    let schedule = props.garbage_collection_schedule.as_ref().unwrap();
+    assert_eq!(schedule.days.as_deref().unwrap(), [types::Day::Saturday]);
+    assert_eq!(schedule.time, "02:30:00");
+}
+
+#[tokio::test]
+async fn registries_find_by_id_not_found_through_the_generated_mock() {
+    let server = MockServer::start_async().await;
+    let id = serde_json::from_value(json!(REGISTRY_ID)).unwrap();
+    let error: types::ApiErrorResponse = serde_json::from_value(ionos_error(
+        404,
+        "404",
+        &format!("registry {REGISTRY_ID} not found"),
+    ))
+    .unwrap();
+    let mock = server.registries_find_by_id(|when, then| {
+        when.registry_id(&id);
+        then.not_found(&error);
+    });
+
+    let err = client(&server)
+        .registries_find_by_id()
+        .registry_id(REGISTRY_ID)
+        .send()
+        .await
+        .unwrap_err();
+
+    mock.assert_async().await;
+    assert!(err.is_not_found());
+    assert_eq!(
+        err.error_body().unwrap().messages.as_ref().unwrap()[0].message,
+        format!("registry {REGISTRY_ID} not found")
+    );
+}
+
+#[tokio::test]
+async fn registries_patch_sends_the_new_schedule() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        200,
+        registry_json("AVAILABLE", &["Tuesday", "Friday"], "03:00:00"),
+    )
+    .await;
+
+    let registry = client(&server)
+        .registries_patch()
+        .registry_id(REGISTRY_ID)
+        .body(types::PatchRegistryInput {
+            garbage_collection_schedule: Some(types::WeeklySchedule {
+                days: Some(vec![types::Day::Tuesday, types::Day::Friday]),
+                time: "03:00:00".into(),
+            }),
+        })
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_json(
+        "PATCH",
+        &format!("/registries/{REGISTRY_ID}"),
+        json!({"garbageCollectionSchedule": {"days": ["Tuesday", "Friday"], "time": "03:00:00"}}),
+    );
+    let schedule = registry
+        .properties
+        .as_ref()
+        .unwrap()
+        .garbage_collection_schedule
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        schedule.days.as_deref().unwrap(),
+        [types::Day::Tuesday, types::Day::Friday]
+    );
+    assert_eq!(schedule.time, "03:00:00");
+}
+
+#[tokio::test]
+async fn registries_put_sends_the_full_properties() {
+    let server = MockServer::start_async().await;
+    let mut answer = registry_json("BUSY", &["Sunday"], "01:00:00");
+    answer["properties"]["hostname"] = json!("");
+    answer["properties"]["storageUsage"] = Value::Null;
+    let rec = respond_json(&server, 201, answer).await;
+
+    let registry = client(&server)
+        .registries_put()
+        .registry_id(REGISTRY_ID)
+        .body(types::PutRegistryInput {
+            properties: types::PostRegistryProperties {
+                garbage_collection_schedule: Some(types::WeeklySchedule {
+                    days: Some(vec![types::Day::Sunday]),
+                    time: "01:00:00".into(),
+                }),
+                location: "de/fra".into(),
+                name: "my-registry".parse().unwrap(),
+            },
+        })
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_json(
+        "PUT",
+        &format!("/registries/{REGISTRY_ID}"),
+        json!({"properties": {
+            "name": "my-registry",
+            "location": "de/fra",
+            "garbageCollectionSchedule": {"days": ["Sunday"], "time": "01:00:00"}
+        }}),
+    );
+    assert_eq!(registry.status(), 201);
+    assert_eq!(registry.metadata.as_ref().unwrap().state, "BUSY");
+    assert_eq!(registry.properties.as_ref().unwrap().name, "my-registry");
+}
+
+#[tokio::test]
+async fn registries_delete_sends_no_body_and_accepts_204() {
+    let server = MockServer::start_async().await;
+    let rec = respond_empty(&server, 204).await;
+
+    let done = client(&server)
+        .registries_delete()
+        .registry_id(REGISTRY_ID)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("DELETE", &format!("/registries/{REGISTRY_ID}"));
+    assert_eq!(done.status(), 204);
+}
+
+#[tokio::test]
+async fn registries_proxy_502_keeps_status_and_raw_body() {
+    let server = MockServer::start_async().await;
+    let text = "upstream connect error or disconnect/reset before headers";
+    let rec = respond(&server, 502, Some("text/plain"), text.into()).await;
+
+    let err = client(&server)
+        .registries_find_by_id()
+        .registry_id(REGISTRY_ID)
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only()
+        .await
+        .assert_bodiless("GET", &format!("/registries/{REGISTRY_ID}"));
+    assert!(matches!(err, Error::UnexpectedStatus(_)), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
+    assert!(err.error_body().is_none());
+    assert_eq!(err.raw_body().unwrap().as_ref(), text.as_bytes());
+}
+
+// ------------------------------------------------------------------ repositories
+
+#[tokio::test]
+async fn repositories_delete_sends_no_body_and_accepts_204() {
+    let server = MockServer::start_async().await;
+    let rec = respond_empty(&server, 204).await;
+
+    let done = client(&server)
+        .registries_repositories_delete()
+        .registry_id(REGISTRY_ID)
+        .name("web.frontend_v2")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless(
+        "DELETE",
+        &format!("/registries/{REGISTRY_ID}/repositories/web.frontend_v2"),
+    );
+    assert_eq!(done.status(), 204);
+}
+
+#[tokio::test]
+async fn repositories_delete_not_found_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        404,
+        ionos_error(404, "404", "repository ubuntu not found"),
+    )
+    .await;
+
+    let err = client(&server)
+        .registries_repositories_delete()
+        .registry_id(REGISTRY_ID)
+        .name("ubuntu")
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only().await.assert_bodiless(
+        "DELETE",
+        &format!("/registries/{REGISTRY_ID}/repositories/ubuntu"),
+    );
+    assert!(err.is_not_found());
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 404);
+    assert_eq!(
+        body.messages.as_ref().unwrap()[0].message,
+        "repository ubuntu not found"
+    );
+}
+
+// ------------------------------------------------------------------ names
+
+#[tokio::test]
+async fn names_check_usage_is_a_bodiless_head() {
+    let server = MockServer::start_async().await;
+    let rec = respond_empty(&server, 200).await;
+
+    let taken = client(&server)
+        .names_check_usage()
+        .name("my-registry")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("HEAD", "/names/my-registry");
+    // 200: the name is valid but already in use.
+    assert_eq!(taken.status(), 200);
+}
+
+#[tokio::test]
+async fn names_check_usage_reports_free_and_malformed_names_by_status() {
+    let server = MockServer::start_async().await;
+    let free = server.names_check_usage(|when, then| {
+        when.name("fresh-name")
+            .into_inner()
+            .header("authorization", BEARER);
+        then.not_found();
+    });
+    let malformed = server.names_check_usage(|when, then| {
+        when.name("9-starts-with-digit");
+        then.bad_request();
+    });
+    let broken = server.names_check_usage(|when, then| {
+        when.name("during-outage");
+        then.server_error(503);
+    });
+    let client = client(&server);
+
+    // 404 means the name can be used; it surfaces as a not-found error.
+    let err = client
+        .names_check_usage()
+        .name("fresh-name")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
+    assert!(matches!(err, Error::ErrorResponse(_)));
+
+    let err = client
+        .names_check_usage()
+        .name("9-starts-with-digit")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    assert!(err.raw_body().is_none());
+
+    let err = client
+        .names_check_usage()
+        .name("during-outage")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert!(err.is_retryable());
+
+    free.assert_async().await;
+    malformed.assert_async().await;
+    broken.assert_async().await;
+}
+
+// ------------------------------------------------------------------ locations
+
+#[tokio::test]
+async fn locations_get_decodes_the_location_ids() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        200,
+        json!({
+            "id": "locations",
+            "type": "collection",
+            "href": "https://api.ionos.com/containerregistries/locations",
+            "items": [{"id": "de/fra"}, {"id": "de/txl"}, {"id": "es/vit"}]
+        }),
+    )
+    .await;
+
+    let locations = client(&server).locations_get().send().await.unwrap();
+
+    rec.only().await.assert_bodiless("GET", "/locations");
+    let ids: Vec<_> = locations
+        .items
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|l| l.id.as_deref().unwrap())
+        .collect();
+    assert_eq!(ids, ["de/fra", "de/txl", "es/vit"]);
+    assert_eq!(locations.type_.as_deref(), Some("collection"));
+}
+
+#[tokio::test]
+async fn locations_get_server_error_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let error: types::ApiErrorResponse =
+        serde_json::from_value(ionos_error(503, "503", "service temporarily unavailable")).unwrap();
+    let mock = server.locations_get(|when, then| {
+        when.into_inner().header("authorization", BEARER);
+        then.server_error(503, &error);
+    });
+
+    let err = client(&server).locations_get().send().await.unwrap_err();
+
+    mock.assert_async().await;
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert!(err.is_retryable());
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 503);
+    assert_eq!(body.messages.as_ref().unwrap()[0].error_code, "503");
+}
+
+// ------------------------------------------------------------------ credentials
+
+const BASIC_USER: &str = "jane.doe@example.com";
+const BASIC_PASSWORD: &str = "s3cr3t-Pa55";
+/// `Basic ` + base64("jane.doe@example.com:s3cr3t-Pa55").
+const BASIC_HEADER: &str = "Basic amFuZS5kb2VAZXhhbXBsZS5jb206czNjcjN0LVBhNTU=";
+
+#[tokio::test]
+async fn basic_credentials_send_base64_user_and_password() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(&server, 200, json!({"items": [{"id": "de/fra"}]})).await;
+
+    let credentials = Credentials::basic(BASIC_USER, BASIC_PASSWORD).unwrap();
+    let shown = format!("{credentials:?}");
+    assert!(!shown.contains(BASIC_PASSWORD), "{shown}");
+    let client = client_with(&server, credentials);
+    let locations = client.locations_get().send().await.unwrap();
+
+    let seen = rec.only().await;
+    assert_eq!(seen.method, "GET");
+    assert_eq!(seen.uri, "/locations");
+    assert_eq!(seen.authorization.as_deref(), Some(BASIC_HEADER));
+    assert_eq!(locations.items.as_ref().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn credentials_from_lookup_pick_bearer_or_basic() {
+    let provider = &regkit_ionos::PROVIDER;
+    let cases = [
+        (
+            lookup(&[("IONOS_TOKEN", "env-token-123")]),
+            "Bearer env-token-123".to_owned(),
+        ),
+        (
+            lookup(&[
+                ("IONOS_USERNAME", BASIC_USER),
+                ("IONOS_PASSWORD", BASIC_PASSWORD),
+            ]),
+            BASIC_HEADER.to_owned(),
+        ),
+        // Both schemes configured: the token wins (manifest order).
+        (
+            lookup(&[
+                ("IONOS_USERNAME", BASIC_USER),
+                ("IONOS_PASSWORD", BASIC_PASSWORD),
+                ("IONOS_TOKEN", "env-token-123"),
+            ]),
+            "Bearer env-token-123".to_owned(),
+        ),
+        // A blank token does not count; Basic is used instead.
+        (
+            lookup(&[
+                ("IONOS_TOKEN", "   "),
+                ("IONOS_USERNAME", BASIC_USER),
+                ("IONOS_PASSWORD", BASIC_PASSWORD),
+            ]),
+            BASIC_HEADER.to_owned(),
+        ),
+    ];
+    for (vars, expected) in cases {
+        let server = MockServer::start_async().await;
+        let rec = respond_empty(&server, 204).await;
+        let credentials = Credentials::from_lookup(provider, vars).unwrap();
+        client_with(&server, credentials)
+            .registries_delete()
+            .registry_id(REGISTRY_ID)
+            .send()
+            .await
+            .unwrap();
+        let seen = rec.only().await;
+        assert_eq!(seen.method, "DELETE");
+        assert_eq!(seen.uri, format!("/registries/{REGISTRY_ID}"));
+        assert_eq!(seen.authorization.as_deref(), Some(expected.as_str()));
+    }
+}
+
+#[test]
+fn missing_credentials_name_the_ionos_variables() {
+    let provider = &regkit_ionos::PROVIDER;
+
+    let err = Credentials::from_lookup(provider, lookup(&[])).unwrap_err();
+    assert!(
+        matches!(err, ConfigError::MissingCredentials { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("IONOS"), "{msg}");
+    for var in ["IONOS_TOKEN", "IONOS_USERNAME", "IONOS_PASSWORD"] {
+        assert!(msg.contains(var), "{msg}");
+    }
+
+    // Half of the Basic pair is an error that says what is missing.
+    let err =
+        Credentials::from_lookup(provider, lookup(&[("IONOS_USERNAME", BASIC_USER)])).unwrap_err();
+    assert!(
+        matches!(err, ConfigError::MissingCredentials { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("IONOS_PASSWORD"), "{msg}");
+
+    // Likewise with only the password, which the message must not echo.
+    let err = Credentials::from_lookup(provider, lookup(&[("IONOS_PASSWORD", BASIC_PASSWORD)]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("IONOS_USERNAME"), "{err}");
+    assert!(!err.contains(BASIC_PASSWORD), "{err}");
+}
