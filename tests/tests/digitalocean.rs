@@ -1490,3 +1490,38 @@ async fn docker_credentials_auth_is_redacted_in_debug() {
         assert!(shown.contains("REDACTED"), "{shown}");
     }
 }
+
+/// The generated mock helpers match what the client really sends: a
+/// repository name with `/` percent-encoded, and a tag whose `.` is literal.
+#[tokio::test]
+async fn mock_helpers_match_encoded_and_literal_path_parameters() {
+    let server = MockServer::start_async().await;
+    let exact = server.registry_delete_repository_tag(|when, then| {
+        when.registry_name("example")
+            .repository_name("team/api")
+            .repository_tag("v2.7.1");
+        then.no_content();
+    });
+    let client = client(&server);
+    client
+        .registry_delete_repository_tag()
+        .registry_name("example")
+        .repository_name("team/api")
+        .repository_tag("v2.7.1")
+        .send()
+        .await
+        .unwrap();
+    exact.assert_hits(1);
+
+    // `.` in the expected tag is not a regex wildcard.
+    let err = client
+        .registry_delete_repository_tag()
+        .registry_name("example")
+        .repository_name("team/api")
+        .repository_tag("v2x7x1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");
+    exact.assert_hits(1);
+}

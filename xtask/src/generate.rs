@@ -364,6 +364,26 @@ fn finish(code: &str, display: &str, handwritten: &[String], mock: bool) -> Stri
         regex::Regex::new(r"encode_path\(\s*&\s*(\w+)\s*\.\s*to_string\(\)\s*\)").expect("regex");
     let code = segment.replace_all(&code, r#"encode_path(&$1.to_string(), "$1")?"#);
 
+    // Mock path matchers: progenitor pastes the raw value into a regex and
+    // matches other segments with `.*`. Match what the client really sends
+    // (the percent-encoded segment, `team%2Fapi`), literally, and keep the
+    // other parameters inside their own segment.
+    let code = if mock {
+        let path_matcher =
+            regex::Regex::new(r#"format!\(\s*"(\^/[^"]*)",\s*value\s*\.\s*to_string\(\),?\s*\)"#)
+                .expect("regex");
+        path_matcher
+            .replace_all(&code, |c: &regex::Captures| {
+                format!(
+                    "format!(\"{}\", regex::escape(&{RUNTIME}::encode_path_segment(&value.to_string())))",
+                    c[1].replace(".*", "[^/]*")
+                )
+            })
+            .into_owned()
+    } else {
+        code.into_owned()
+    };
+
     // progenitor spells types in its messages as token streams
     // ("conversion to `:: uuid :: Uuid` for x failed"); tidy them.
     let conversion = regex::Regex::new(r"conversion to `([^`]*)`").expect("regex");

@@ -26,9 +26,7 @@ pub mod operations {
         }
         pub fn organization_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/organizations/{}/registry/repositories$", value.to_string()
-                    ),
+                    &format!("^/organizations/{}/registry/repositories$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -172,9 +170,7 @@ pub mod operations {
         }
         pub fn organization_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/organizations/{}/registry/repositories$", value.to_string()
-                    ),
+                    &format!("^/organizations/{}/registry/repositories$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -303,18 +299,14 @@ pub mod operations {
         }
         pub fn organization_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/organizations/{}/registry/repositories/.*$", value.to_string()
-                    ),
+                    &format!("^/organizations/{}/registry/repositories/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/organizations/.*/registry/repositories/{}$", value.to_string()
-                    ),
+                    &format!("^/organizations/[^/]*/registry/repositories/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -440,18 +432,14 @@ pub mod operations {
         }
         pub fn organization_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/organizations/{}/registry/repositories/.*$", value.to_string()
-                    ),
+                    &format!("^/organizations/{}/registry/repositories/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/organizations/.*/registry/repositories/{}$", value.to_string()
-                    ),
+                    &format!("^/organizations/[^/]*/registry/repositories/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -577,20 +565,14 @@ pub mod operations {
         }
         pub fn organization_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/organizations/{}/registry/repositories/.*/tags$", value
-                        .to_string()
-                    ),
+                    &format!("^/organizations/{}/registry/repositories/[^/]*/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/organizations/.*/registry/repositories/{}/tags$", value
-                        .to_string()
-                    ),
+                    &format!("^/organizations/[^/]*/registry/repositories/{}/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))

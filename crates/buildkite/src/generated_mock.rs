@@ -28,9 +28,7 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries$", value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -158,9 +156,7 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries$", value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -271,20 +267,14 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -392,20 +382,14 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -516,20 +500,14 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -631,20 +609,14 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*/packages$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/packages$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}/packages$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/packages$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -792,20 +764,14 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*/packages/upload$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/packages/upload$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}/packages/upload$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/packages/upload$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -913,30 +879,21 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*/packages/.*$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/packages/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}/packages/.*$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/packages/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn package_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/.*/packages/{}$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/packages/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1044,30 +1001,21 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*/packages/.*$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/packages/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}/packages/.*$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/packages/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn package_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/.*/packages/{}$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/packages/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1169,30 +1117,21 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*/packages/.*/copy$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/packages/[^/]*/copy$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}/packages/.*/copy$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/packages/[^/]*/copy$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn package_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/.*/packages/{}/copy$",
-                        value.to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/packages/{}/copy$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1303,20 +1242,14 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*/tokens$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}/tokens$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1444,20 +1377,14 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*/tokens$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}/tokens$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1568,30 +1495,21 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*/tokens/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}/tokens/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/.*/tokens/{}$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1699,30 +1617,21 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*/tokens/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}/tokens/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/.*/tokens/{}$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1833,30 +1742,21 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/{}/registries/.*/tokens/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/{}/tokens/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/packages/organizations/.*/registries/.*/tokens/{}$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))

@@ -277,6 +277,13 @@ pub fn encode_path(value: &str, name: &'static str) -> Result<String, InvalidPat
     Ok(progenitor_client::encode_path(value))
 }
 
+/// Percent-encodes one path segment exactly as requests do, without the
+/// checks of [`encode_path`]: the generated mock helpers match on it.
+#[doc(hidden)]
+pub fn encode_path_segment(value: &str) -> String {
+    progenitor_client::encode_path(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::encode_path;

@@ -191,7 +191,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}$", value.to_string()),
+                    &format!("^/v2/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -285,7 +285,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}$", value.to_string()),
+                    &format!("^/v2/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -376,7 +376,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/docker-credentials$", value.to_string()),
+                    &format!("^/v2/registries/{}/docker-credentials$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -734,7 +734,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/garbage-collection$", value.to_string()),
+                    &format!("^/v2/registries/{}/garbage-collection$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -831,7 +831,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/garbage-collection$", value.to_string()),
+                    &format!("^/v2/registries/{}/garbage-collection$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -928,9 +928,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/{}/garbage-collections$", value.to_string()
-                    ),
+                    &format!("^/v2/registries/{}/garbage-collections$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1049,18 +1047,14 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/{}/garbage-collection/.*$", value.to_string()
-                    ),
+                    &format!("^/v2/registries/{}/garbage-collection/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn garbage_collection_uuid(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/.*/garbage-collection/{}$", value.to_string()
-                    ),
+                    &format!("^/v2/registries/[^/]*/garbage-collection/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1160,7 +1154,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/repositoriesV2$", value.to_string()),
+                    &format!("^/v2/registries/{}/repositoriesV2$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1296,14 +1290,14 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/repositories/.*$", value.to_string()),
+                    &format!("^/v2/registries/{}/repositories/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/.*/repositories/{}$", value.to_string()),
+                    &format!("^/v2/registries/[^/]*/repositories/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1396,18 +1390,14 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/{}/repositories/.*/tags$", value.to_string()
-                    ),
+                    &format!("^/v2/registries/{}/repositories/[^/]*/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/.*/repositories/{}/tags$", value.to_string()
-                    ),
+                    &format!("^/v2/registries/[^/]*/repositories/{}/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1526,27 +1516,21 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/{}/repositories/.*/tags/.*$", value.to_string()
-                    ),
+                    &format!("^/v2/registries/{}/repositories/[^/]*/tags/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/.*/repositories/{}/tags/.*$", value.to_string()
-                    ),
+                    &format!("^/v2/registries/[^/]*/repositories/{}/tags/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_tag(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/.*/repositories/.*/tags/{}$", value.to_string()
-                    ),
+                    &format!("^/v2/registries/[^/]*/repositories/[^/]*/tags/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1639,18 +1623,14 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/{}/repositories/.*/digests$", value.to_string()
-                    ),
+                    &format!("^/v2/registries/{}/repositories/[^/]*/digests$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/.*/repositories/{}/digests$", value.to_string()
-                    ),
+                    &format!("^/v2/registries/[^/]*/repositories/{}/digests$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1769,30 +1749,21 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/{}/repositories/.*/digests/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/registries/{}/repositories/[^/]*/digests/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/.*/repositories/{}/digests/.*$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/registries/[^/]*/repositories/{}/digests/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn manifest_digest(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registries/.*/repositories/.*/digests/{}$", value
-                        .to_string()
-                    ),
+                    &format!("^/v2/registries/[^/]*/repositories/[^/]*/digests/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -2584,7 +2555,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/repositories$", value.to_string()),
+                    &format!("^/v2/registry/{}/repositories$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -2700,7 +2671,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/repositoriesV2$", value.to_string()),
+                    &format!("^/v2/registry/{}/repositoriesV2$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -2836,14 +2807,14 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/repositories/.*/tags$", value.to_string()),
+                    &format!("^/v2/registry/{}/repositories/[^/]*/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/.*/repositories/{}/tags$", value.to_string()),
+                    &format!("^/v2/registry/[^/]*/repositories/{}/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -2962,27 +2933,21 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registry/{}/repositories/.*/tags/.*$", value.to_string()
-                    ),
+                    &format!("^/v2/registry/{}/repositories/[^/]*/tags/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registry/.*/repositories/{}/tags/.*$", value.to_string()
-                    ),
+                    &format!("^/v2/registry/[^/]*/repositories/{}/tags/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_tag(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registry/.*/repositories/.*/tags/{}$", value.to_string()
-                    ),
+                    &format!("^/v2/registry/[^/]*/repositories/[^/]*/tags/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3075,18 +3040,14 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registry/{}/repositories/.*/digests$", value.to_string()
-                    ),
+                    &format!("^/v2/registry/{}/repositories/[^/]*/digests$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registry/.*/repositories/{}/digests$", value.to_string()
-                    ),
+                    &format!("^/v2/registry/[^/]*/repositories/{}/digests$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3205,27 +3166,21 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registry/{}/repositories/.*/digests/.*$", value.to_string()
-                    ),
+                    &format!("^/v2/registry/{}/repositories/[^/]*/digests/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registry/.*/repositories/{}/digests/.*$", value.to_string()
-                    ),
+                    &format!("^/v2/registry/[^/]*/repositories/{}/digests/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn manifest_digest(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registry/.*/repositories/.*/digests/{}$", value.to_string()
-                    ),
+                    &format!("^/v2/registry/[^/]*/repositories/[^/]*/digests/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3316,7 +3271,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/garbage-collection$", value.to_string()),
+                    &format!("^/v2/registry/{}/garbage-collection$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3413,7 +3368,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/garbage-collection$", value.to_string()),
+                    &format!("^/v2/registry/{}/garbage-collection$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3513,7 +3468,7 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/garbage-collections$", value.to_string()),
+                    &format!("^/v2/registry/{}/garbage-collections$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3632,18 +3587,14 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registry/{}/garbage-collection/.*$", value.to_string()
-                    ),
+                    &format!("^/v2/registry/{}/garbage-collection/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn garbage_collection_uuid(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!(
-                        "^/v2/registry/.*/garbage-collection/{}$", value.to_string()
-                    ),
+                    &format!("^/v2/registry/[^/]*/garbage-collection/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))

@@ -23,7 +23,7 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries$", value.to_string()),
+                    &format!("^/orgs/{}/registries$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -107,7 +107,7 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries$", value.to_string()),
+                    &format!("^/orgs/{}/registries$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -214,14 +214,14 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries/.*$", value.to_string()),
+                    &format!("^/orgs/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn reg_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/.*/registries/{}$", value.to_string()),
+                    &format!("^/orgs/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -307,14 +307,14 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries/.*$", value.to_string()),
+                    &format!("^/orgs/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn reg_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/.*/registries/{}$", value.to_string()),
+                    &format!("^/orgs/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -403,14 +403,14 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries/.*$", value.to_string()),
+                    &format!("^/orgs/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn reg_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/.*/registries/{}$", value.to_string()),
+                    &format!("^/orgs/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -518,14 +518,14 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries/.*/creds$", value.to_string()),
+                    &format!("^/orgs/{}/registries/[^/]*/creds$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn reg_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/.*/registries/{}/creds$", value.to_string()),
+                    &format!("^/orgs/[^/]*/registries/{}/creds$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))

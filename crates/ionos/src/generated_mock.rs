@@ -73,7 +73,7 @@ pub mod operations {
             self.0
         }
         pub fn name(self, value: &str) -> Self {
-            let re = regex::Regex::new(&format!("^/names/{}$", value.to_string()))
+            let re = regex::Regex::new(&format!("^/names/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))))
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -270,7 +270,7 @@ pub mod operations {
             self.0
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
-            let re = regex::Regex::new(&format!("^/registries/{}$", value.to_string()))
+            let re = regex::Regex::new(&format!("^/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))))
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -344,7 +344,7 @@ pub mod operations {
             self.0
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
-            let re = regex::Regex::new(&format!("^/registries/{}$", value.to_string()))
+            let re = regex::Regex::new(&format!("^/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))))
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -412,7 +412,7 @@ pub mod operations {
             self.0
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
-            let re = regex::Regex::new(&format!("^/registries/{}$", value.to_string()))
+            let re = regex::Regex::new(&format!("^/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))))
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -471,7 +471,7 @@ pub mod operations {
             self.0
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
-            let re = regex::Regex::new(&format!("^/registries/{}$", value.to_string()))
+            let re = regex::Regex::new(&format!("^/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))))
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -543,14 +543,14 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/repositories/.*$", value.to_string()),
+                    &format!("^/registries/{}/repositories/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/.*/repositories/{}$", value.to_string()),
+                    &format!("^/registries/[^/]*/repositories/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -604,7 +604,7 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens$", value.to_string()),
+                    &format!("^/registries/{}/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -693,7 +693,7 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens$", value.to_string()),
+                    &format!("^/registries/{}/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -774,14 +774,14 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens/.*$", value.to_string()),
+                    &format!("^/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/.*/tokens/{}$", value.to_string()),
+                    &format!("^/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -859,14 +859,14 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens/.*$", value.to_string()),
+                    &format!("^/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/.*/tokens/{}$", value.to_string()),
+                    &format!("^/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -947,14 +947,14 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens/.*$", value.to_string()),
+                    &format!("^/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/.*/tokens/{}$", value.to_string()),
+                    &format!("^/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1017,14 +1017,14 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens/.*$", value.to_string()),
+                    &format!("^/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/.*/tokens/{}$", value.to_string()),
+                    &format!("^/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
