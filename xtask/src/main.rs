@@ -3,12 +3,7 @@
 //! client) and `generated_mock.rs` (httpmock helpers behind the `mock`
 //! feature).
 
-mod generate;
-mod manifest;
-mod pagination;
-mod spec;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -36,7 +31,7 @@ fn main() -> ExitCode {
                 eprintln!("unknown option {bad}\n\n{USAGE}");
                 return ExitCode::from(2);
             }
-            match codegen(&workspace_root(), check, &only) {
+            match codegen(&xtask::workspace_root(), check, &only) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -55,15 +50,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace root")
-        .to_path_buf()
-}
-
 fn codegen(root: &Path, check: bool, only: &[&str]) -> Result<(), String> {
-    let manifest = manifest::Manifest::load(root)?;
+    let manifest = xtask::Manifest::load(root)?;
     if let Some(unknown) = only
         .iter()
         .find(|name| !manifest.providers.iter().any(|p| p.name == **name))
@@ -79,23 +67,15 @@ fn codegen(root: &Path, check: bool, only: &[&str]) -> Result<(), String> {
         .filter(|p| only.is_empty() || only.contains(&p.name.as_str()))
     {
         let t = Instant::now();
-        let display = provider.spec.display().to_string();
-        let output = spec::load(&root.join(&provider.spec), &display)
-            .and_then(|spec| generate::generate(provider, &spec, &display));
-        let output = match output {
+        let output = match xtask::generate_provider(root, provider) {
             Ok(output) => output,
             Err(e) => {
                 failures.push(e);
                 continue;
             }
         };
-        let src = provider.crate_dir.join("src");
-        let files = [
-            (src.join("generated.rs"), &output.client),
-            (src.join("generated_mock.rs"), &output.mock),
-        ];
-        for (rel, code) in files {
-            let path = root.join(&rel);
+        for (rel, code) in &output.files {
+            let path = root.join(rel);
             let current = std::fs::read_to_string(&path).ok();
             if current.as_deref() == Some(code.as_str()) {
                 continue;
@@ -112,7 +92,10 @@ fn codegen(root: &Path, check: bool, only: &[&str]) -> Result<(), String> {
             provider.name,
             output.operations,
             t.elapsed().as_secs_f64() * 1e3,
-            src.join("generated{,_mock}.rs").display()
+            provider
+                .crate_dir
+                .join("src/generated{,_mock}.rs")
+                .display()
         );
     }
     println!(

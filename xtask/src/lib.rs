@@ -1,0 +1,44 @@
+//! The code generator behind `cargo xtask codegen`, as a library so the
+//! binary and the codegen benchmark (`cargo bench -p xtask`) run the same code.
+
+mod generate;
+pub mod manifest;
+mod pagination;
+mod spec;
+
+use std::path::{Path, PathBuf};
+
+pub use manifest::{Manifest, Provider};
+
+/// One provider's generated sources, in memory.
+#[derive(Debug)]
+pub struct Generated {
+    /// Operations in the generated client.
+    pub operations: usize,
+    /// `(path relative to the workspace root, contents)` for every generated file.
+    pub files: Vec<(PathBuf, String)>,
+}
+
+/// The workspace root (the directory holding `specs/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+/// Generates one provider's code from its spec without touching the disk.
+/// Errors name the spec file and, where one is at fault, the operation.
+pub fn generate_provider(root: &Path, provider: &Provider) -> Result<Generated, String> {
+    let display = provider.spec.display().to_string();
+    let spec = spec::load(&root.join(&provider.spec), &display)?;
+    let output = generate::generate(provider, &spec, &display)?;
+    let src = provider.crate_dir.join("src");
+    Ok(Generated {
+        operations: output.operations,
+        files: vec![
+            (src.join("generated.rs"), output.client),
+            (src.join("generated_mock.rs"), output.mock),
+        ],
+    })
+}
