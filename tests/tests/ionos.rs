@@ -410,7 +410,11 @@ async fn tokens_post_conflict_decodes_the_ionos_error() {
     assert_eq!(messages[0].message, "a token named ci-push already exists");
     assert!(err.raw_body().is_none());
     assert!(!err.is_retryable());
-    assert!(err.to_string().starts_with("409 Conflict"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "409 Conflict: a token named ci-push already exists",
+        "the reasons from messages[] are in the one-line Display"
+    );
 }
 
 #[tokio::test]

@@ -347,7 +347,17 @@ fn message_of<E: serde::Serialize>(body: &E) -> Option<(String, Option<String>)>
     let value = serde_json::to_value(body).ok()?;
     let message = ["message", "error_description", "detail", "title", "error"]
         .iter()
-        .find_map(|k| value.get(*k)?.as_str().map(str::to_owned))?;
+        .find_map(|k| value.get(*k)?.as_str().map(str::to_owned))
+        .or_else(|| {
+            // A list of reasons, each with its own message (IONOS).
+            let reasons: Vec<&str> = value
+                .get("messages")?
+                .as_array()?
+                .iter()
+                .filter_map(|m| m.get("message")?.as_str())
+                .collect();
+            (!reasons.is_empty()).then(|| reasons.join("; "))
+        })?;
     let id = value
         .get("request_id")
         .and_then(|v| v.as_str())
