@@ -755,6 +755,26 @@ async fn user_agent_names_the_crate_and_the_application() {
     app.assert_async().await;
 }
 
+#[tokio::test]
+async fn requests_carry_only_documented_headers() {
+    // progenitor would add `api-version: <spec version>`; codegen drops it.
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.path("/v2/registries/example")
+                .header_missing("api-version");
+            then.status(200).json_body(registry_json());
+        })
+        .await;
+    client(&server)
+        .registries_get()
+        .registry_name("example")
+        .send()
+        .await
+        .unwrap();
+    mock.assert_async().await;
+}
+
 /// Runs `fut` with a subscriber that records the value of `field` on the
 /// `regkit.request` span.
 async fn capture_span_field<F: std::future::Future>(

@@ -364,6 +364,14 @@ fn finish(code: &str, display: &str, handwritten: &[String], mock: bool) -> Stri
         regex::Regex::new(r"encode_path\(\s*&\s*(\w+)\s*\.\s*to_string\(\)\s*\)").expect("regex");
     let code = segment.replace_all(&code, r#"encode_path(&$1.to_string(), "$1")?"#);
 
+    // progenitor sends `api-version: <info.version>` with every request; no
+    // provider here asks for it, so the wire carries only what the API documents.
+    let api_version = regex::Regex::new(
+        r#"header_map\s*\.append\(\s*::reqwest::header::HeaderName::from_static\("api-version"\),\s*::reqwest::header::HeaderValue::from_static\(\s*super::Client::api_version\(\),?\s*\),?\s*\);"#,
+    )
+    .expect("regex");
+    let code = api_version.replace_all(&code, "");
+
     // Mock path matchers: progenitor pastes the raw value into a regex and
     // matches other segments with `.*`. Match what the client really sends
     // (the percent-encoded segment, `team%2Fapi`), literally, and keep the
@@ -405,7 +413,7 @@ fn finish(code: &str, display: &str, handwritten: &[String], mock: bool) -> Stri
     let allow = if mock {
         "#![allow(clippy::all, unused_imports, unused_mut, dead_code, missing_docs, missing_debug_implementations)]\n"
     } else {
-        "#![allow(clippy::all, unused_imports, unreachable_patterns, missing_debug_implementations, missing_docs)]\n"
+        "#![allow(clippy::all, unused_imports, unused_mut, unreachable_patterns, missing_debug_implementations, missing_docs)]\n"
     };
     format!("{header}{allow}\n{code}")
 }

@@ -2,7 +2,7 @@
 // Change the spec, specs/providers.toml or xtask instead;
 // `cargo xtask codegen --check` fails when this file is stale.
 // Implemented by hand in the crate, not here: publish_package.
-#![allow(clippy::all, unused_imports, unreachable_patterns, missing_debug_implementations, missing_docs)]
+#![allow(clippy::all, unused_imports, unused_mut, unreachable_patterns, missing_debug_implementations, missing_docs)]
 
 #[allow(unused_imports)]
 pub use regkit_core::runtime::{ByteStream, ClientInfo, Error, ResponseValue};
@@ -3251,13 +3251,7 @@ pub mod builder {
                 encode_path(&org_slug.to_string(), "org_slug")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3401,13 +3395,7 @@ pub mod builder {
                 encode_path(&org_slug.to_string(), "org_slug")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3534,13 +3522,7 @@ pub mod builder {
                 encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3697,13 +3679,7 @@ pub mod builder {
                 encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3828,13 +3804,7 @@ pub mod builder {
                 encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4029,13 +3999,7 @@ pub mod builder {
                 encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4165,13 +4129,7 @@ pub mod builder {
                 .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4312,13 +4270,7 @@ pub mod builder {
                 .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&package_id.to_string(), "package_id")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4457,13 +4409,7 @@ pub mod builder {
                 .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&package_id.to_string(), "package_id")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4619,13 +4565,7 @@ pub mod builder {
                 .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&package_id.to_string(), "package_id")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4781,13 +4721,7 @@ pub mod builder {
                 encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4948,13 +4882,7 @@ pub mod builder {
                 encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5096,13 +5024,7 @@ pub mod builder {
                 .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&token_id.to_string(), "token_id")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5276,13 +5198,7 @@ pub mod builder {
                 .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&token_id.to_string(), "token_id")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5422,13 +5338,7 @@ pub mod builder {
                 .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&token_id.to_string(), "token_id")?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            
             #[allow(unused_mut)]
             let mut request = client
                 .client
