@@ -1138,6 +1138,46 @@ async fn names_check_usage_reports_free_and_malformed_names_by_status() {
     broken.assert_async().await;
 }
 
+#[tokio::test]
+async fn is_registry_name_available_turns_the_status_into_a_bool() {
+    let server = MockServer::start_async().await;
+    let free = server.names_check_usage(|when, then| {
+        when.name("fresh-name");
+        then.not_found();
+    });
+    let taken = server.names_check_usage(|when, then| {
+        when.name("my-registry");
+        then.ok();
+    });
+    let malformed = server.names_check_usage(|when, then| {
+        when.name("9-starts-with-digit");
+        then.bad_request();
+    });
+    let client = client(&server);
+
+    assert!(
+        client
+            .is_registry_name_available("fresh-name")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !client
+            .is_registry_name_available("my-registry")
+            .await
+            .unwrap()
+    );
+    let err = client
+        .is_registry_name_available("9-starts-with-digit")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+
+    free.assert_async().await;
+    taken.assert_async().await;
+    malformed.assert_async().await;
+}
+
 // ------------------------------------------------------------------ locations
 
 #[tokio::test]
