@@ -1511,7 +1511,7 @@ async fn mock_helpers_match_encoded_and_literal_path_parameters() {
         .send()
         .await
         .unwrap();
-    exact.assert_hits(1);
+    exact.assert_calls(1);
 
     // `.` in the expected tag is not a regex wildcard.
     let err = client
@@ -1523,5 +1523,5 @@ async fn mock_helpers_match_encoded_and_literal_path_parameters() {
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");
-    exact.assert_hits(1);
+    exact.assert_calls(1);
 }
