@@ -697,3 +697,224 @@ async fn humanitec_registries_stream_as_one_page() {
     assert_eq!(ids, ["dockerhub", "ecr"]);
     mock.assert_async().await;
 }
+
+// ------------------------------------------- every paged list, over two pages
+
+/// Serves `key: [first]` with a next link that names page 2 through `param`
+/// (`page` or `page_token`), then `key: [second]` without one; both
+/// requests must keep `per_page=1`.
+async fn do_two_pages<'a>(
+    server: &'a MockServer,
+    path: &str,
+    key: &str,
+    param: &str,
+    first: Value,
+    second: Value,
+) -> [httpmock::Mock<'a>; 2] {
+    let marker = if param == "page" { "2" } else { "tok-2" };
+    let next = format!("https://api.digitalocean.com{path}?per_page=1&{param}={marker}");
+    let one = server
+        .mock_async(|when, then| {
+            when.path(path.to_owned())
+                .query_param("per_page", "1")
+                .query_param_missing(param);
+            then.status(200).json_body(json!({
+                key: [first], "meta": {"total": 2}, "links": {"pages": {"next": next}}
+            }));
+        })
+        .await;
+    let two = server
+        .mock_async(|when, then| {
+            when.path(path.to_owned())
+                .query_param("per_page", "1")
+                .query_param(param, marker);
+            then.status(200)
+                .json_body(json!({key: [second], "meta": {"total": 2}}));
+        })
+        .await;
+    [one, two]
+}
+
+/// One test per DigitalOcean list operation: `$call` is the configured
+/// builder, `$field` the item field compared against `$a`/`$b`.
+macro_rules! do_two_page_test {
+    ($name:ident, $path:literal, $key:literal, $param:literal, $field:literal, $a:expr, $b:expr, |$c:ident| $call:expr) => {
+        #[tokio::test]
+        async fn $name() {
+            let server = MockServer::start_async().await;
+            let mocks = do_two_pages(
+                &server,
+                $path,
+                $key,
+                $param,
+                json!({ $field: $a }),
+                json!({ $field: $b }),
+            )
+            .await;
+            let $c = client!(regkit_digitalocean, server);
+            let got: Vec<Value> = $call
+                .stream()
+                .map_ok(|item| serde_json::to_value(item).unwrap()[$field].clone())
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(got, [json!($a), json!($b)]);
+            for m in mocks {
+                m.assert_async().await;
+            }
+        }
+    };
+}
+
+const ONE: std::num::NonZeroU64 = std::num::NonZeroU64::MIN;
+
+do_two_page_test!(
+    do_registry_list_repositories_two_pages,
+    "/v2/registry/reg/repositories",
+    "repositories",
+    "page",
+    "name",
+    "a",
+    "b",
+    |c| c
+        .registry_list_repositories()
+        .registry_name("reg")
+        .per_page(ONE)
+);
+do_two_page_test!(
+    do_registry_list_repositories_v2_two_pages,
+    "/v2/registry/reg/repositoriesV2",
+    "repositories",
+    "page_token",
+    "name",
+    "a",
+    "b",
+    |c| c
+        .registry_list_repositories_v2()
+        .registry_name("reg")
+        .per_page(1u64)
+);
+do_two_page_test!(
+    do_registries_list_repository_tags_two_pages,
+    "/v2/registries/reg/repositories/team%2Fapi/tags",
+    "tags",
+    "page",
+    "tag",
+    "v1",
+    "v2",
+    |c| c
+        .registries_list_repository_tags()
+        .registry_name("reg")
+        .repository_name("team/api")
+        .per_page(ONE)
+);
+do_two_page_test!(
+    do_registry_list_repository_manifests_two_pages,
+    "/v2/registry/reg/repositories/team%2Fapi/digests",
+    "manifests",
+    "page",
+    "digest",
+    "sha256:01",
+    "sha256:02",
+    |c| c
+        .registry_list_repository_manifests()
+        .registry_name("reg")
+        .repository_name("team/api")
+        .per_page(ONE)
+);
+do_two_page_test!(
+    do_registries_list_repository_manifests_two_pages,
+    "/v2/registries/reg/repositories/team%2Fapi/digests",
+    "manifests",
+    "page",
+    "digest",
+    "sha256:01",
+    "sha256:02",
+    |c| c
+        .registries_list_repository_manifests()
+        .registry_name("reg")
+        .repository_name("team/api")
+        .per_page(ONE)
+);
+do_two_page_test!(
+    do_registry_list_garbage_collections_two_pages,
+    "/v2/registry/reg/garbage-collections",
+    "garbage_collections",
+    "page",
+    "uuid",
+    "gc-1",
+    "gc-2",
+    |c| c
+        .registry_list_garbage_collections()
+        .registry_name("reg")
+        .per_page(ONE)
+);
+do_two_page_test!(
+    do_registries_list_garbage_collections_two_pages,
+    "/v2/registries/reg/garbage-collections",
+    "garbage_collections",
+    "page",
+    "uuid",
+    "gc-1",
+    "gc-2",
+    |c| c
+        .registries_list_garbage_collections()
+        .registry_name("reg")
+        .per_page(ONE)
+);
+
+fn bk_token(description: &str) -> Value {
+    json!({"id": "0191b6a2-aa51-70d0-8a5f-aabce115b0fd", "graphql_id": "UmVnaXN0cnlUb2tlbg==",
+           "description": description,
+           "url": "https://api.buildkite.com/v2/packages/organizations/acme/registries/gems/tokens/0191b6a2-aa51-70d0-8a5f-aabce115b0fd",
+           "created_at": "2024-09-03T06:46:39.441Z",
+           "created_by": {"id": "0191b13b-0eb6-470d-a4c0-2085974f3580", "graphql_id": "VXNlcg==",
+                          "name": "Dana Whitfield", "email": "dana@acme.example",
+                          "avatar_url": "https://www.gravatar.com/avatar/0", "created_at": "2024-09-02T05:35:23.318Z"},
+           "organization": {"id": "0190e784-eeb7-4ce4-9d2d-87f7aba85433", "slug": "acme",
+                            "url": "https://api.buildkite.com/v2/organizations/acme", "web_url": "https://buildkite.com/acme"},
+           "registry": {"id": "0191df84-85e4-77aa-83ba-6579084728eb", "graphql_id": "UmVnaXN0cnk=", "slug": "gems",
+                        "url": "https://api.buildkite.com/v2/packages/organizations/acme/registries/gems",
+                        "web_url": "https://buildkite.com/organizations/acme/packages/registries/gems"}})
+}
+
+#[tokio::test]
+async fn buildkite_registry_tokens_follow_the_link_header() {
+    let server = MockServer::start_async().await;
+    let path = "/v2/packages/organizations/acme/registries/gems/tokens";
+    let first = server
+        .mock_async(|when, then| {
+            when.path(path)
+                .query_param("per_page", "1")
+                .query_param_missing("page");
+            then.status(200)
+                .header(
+                    "link",
+                    format!(r#"<https://api.buildkite.com{path}?page=2&per_page=1>; rel="next""#),
+                )
+                .json_body(json!([bk_token("staging pull")]));
+        })
+        .await;
+    let second = server
+        .mock_async(|when, then| {
+            when.path(path)
+                .query_param("per_page", "1")
+                .query_param("page", "2");
+            then.status(200).json_body(json!([bk_token("ci push")]));
+        })
+        .await;
+    let client = client!(regkit_buildkite, server);
+    let descriptions: Vec<_> = client
+        .list_registry_tokens()
+        .org_slug("acme")
+        .registry_slug("gems")
+        .per_page(1)
+        .stream()
+        .map_ok(|t| t.description)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(descriptions, ["staging pull", "ci push"]);
+    first.assert_async().await;
+    second.assert_async().await;
+}
