@@ -18,6 +18,40 @@
 //! `is_not_found()` and `is_retryable()`. Credentials, retries, timeouts and
 //! middleware are set on [`Client::builder`].
 //!
+//! # Publishing packages
+//!
+//! [`Client::publish_package`] is written by hand, because its body is
+//! `multipart/form-data`, but reads like the other operations: give it the
+//! package either as a [`PackageFile`] (file name and bytes) or as the URL
+//! of a file already uploaded through
+//! [`create_package_upload`](Client::create_package_upload), exactly one of
+//! the two.
+//!
+//! ```no_run
+//! # async fn demo(client: regkit_buildkite::Client) -> Result<(), regkit_buildkite::Error<regkit_buildkite::types::Error>> {
+//! use regkit_buildkite::PackageFile;
+//!
+//! let gem: Vec<u8> = b"...".to_vec();
+//! let package = client
+//!     .publish_package()
+//!     .org_slug("acme")
+//!     .registry_slug("gems")
+//!     .file(PackageFile::new("banana-1.0.0.gem", gem))
+//!     .send()
+//!     .await?;
+//! println!("{}", package.web_url);
+//! # Ok(()) }
+//! ```
+//!
+//! It goes through the same pipeline (credentials, retries, timeouts,
+//! tracing, body limit) and fails the same way, with `Error<types::Error>`.
+//! A missing slug, or neither or both of `file` and `package_url`, is
+//! [`Error::InvalidRequest`] and sends nothing. The form is encoded into
+//! memory before sending, so the request can be repeated; being a POST, it
+//! is retried only when it cannot have been processed (the connection was
+//! never established, or the server answered 429), never after a timeout
+//! or a 5xx, so a package is not published twice by a retry.
+//!
 //! [api]: https://buildkite.com/docs/apis/rest-api/package-registries
 #![forbid(unsafe_code)]
 
@@ -59,5 +93,8 @@ mod generated;
 #[path = "generated_mock.rs"]
 pub mod mock;
 
+mod publish;
+
 pub use generated::*;
+pub use publish::{PackageFile, PublishPackage};
 pub use regkit_core::{ConfigError, Credentials, RetryPolicy, SecretString};
