@@ -638,7 +638,7 @@ async fn update_registry_is_a_post_with_a_yaml_policy() {
         .body(types::RegistryUpdate {
             name: Some("ruby gems".into()),
             description: Some("Gems shared across all Ruby services".into()),
-            oidc_policy: Some(types::OidcPolicy::String(YAML_POLICY.into())),
+            oidc_policy: Some(types::OidcPolicy::String(YAML_POLICY.into()).into()),
             ..Default::default()
         })
         .send()
@@ -673,7 +673,7 @@ async fn update_registry_replaces_the_policy_with_statements() {
         .body(types::RegistryUpdate {
             emoji: Some(":gem:".into()),
             color: Some("#f0ccff".into()),
-            oidc_policy: Some(statements()),
+            oidc_policy: Some(statements().into()),
             ..Default::default()
         })
         .send()
@@ -687,6 +687,33 @@ async fn update_registry_replaces_the_policy_with_statements() {
     );
     assert_statements(registry.oidc_policy.as_ref());
     assert!(registry.emoji.is_none(), "the answer's null emoji decodes");
+}
+
+#[tokio::test]
+async fn update_registry_clears_the_description_and_policy_with_explicit_nulls() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(&server, 200, registry_json(Value::Null, false)).await;
+
+    let registry = client(&server)
+        .update_registry()
+        .org_slug("acme")
+        .registry_slug("my-registry")
+        .body(types::RegistryUpdate {
+            description: Some(regkit_core::Nullable::Null),
+            oidc_policy: Some(regkit_core::Nullable::Null),
+            ..Default::default()
+        })
+        .send()
+        .await
+        .unwrap();
+
+    // `null` clears; a field left out (`None`) keeps its value.
+    rec.only().await.assert_json(
+        "POST",
+        REGISTRY,
+        json!({"description": null, "oidc_policy": null}),
+    );
+    assert!(registry.oidc_policy.is_none());
 }
 
 #[tokio::test]

@@ -941,10 +941,12 @@ async fn ionos_conforms_to_its_spec() {
             .registries_tokens_patch()
             .registry_id(REGISTRY)
             .token_id(TOKEN)
-            .body(typed!(
-                types::PatchTokenInput,
-                json!({"status": "disabled", "expiryDate": null}),
-            ))
+            .body(types::PatchTokenInput {
+                // `null`: the token never expires.
+                expiry_date: Some(regkit_core::Nullable::Null),
+                scopes: None,
+                status: Some(types::TokenStatus::Disabled),
+            })
             .send()
             .await,
     );
@@ -1162,10 +1164,13 @@ async fn buildkite_conforms_to_its_spec() {
             .update_registry()
             .org_slug(ORG)
             .registry_slug(REG)
-            .body(typed!(
-                types::RegistryUpdate,
-                json!({"name": "ruby gems", "description": null, "oidc_policy": null}),
-            ))
+            .body(types::RegistryUpdate {
+                name: Some("ruby gems".into()),
+                // Explicit nulls: remove the description and the policy.
+                description: Some(regkit_core::Nullable::Null),
+                oidc_policy: Some(regkit_core::Nullable::Null),
+                ..Default::default()
+            })
             .send()
             .await,
     );

@@ -533,6 +533,34 @@ async fn tokens_patch_sends_only_the_changed_fields() {
 }
 
 #[tokio::test]
+async fn tokens_patch_sends_an_explicit_null_to_remove_the_expiry() {
+    let server = MockServer::start_async().await;
+    let mut answer = token_json("ci-push", "", "enabled");
+    answer["properties"]["expiryDate"] = Value::Null;
+    let rec = respond_json(&server, 200, answer).await;
+
+    client(&server)
+        .registries_tokens_patch()
+        .registry_id(REGISTRY_ID)
+        .token_id(TOKEN_ID)
+        .body(types::PatchTokenInput {
+            expiry_date: Some(regkit_core::Nullable::Null),
+            scopes: None,
+            status: None,
+        })
+        .send()
+        .await
+        .unwrap();
+
+    // `null` means "never expires"; a field left out keeps its value.
+    rec.only().await.assert_json(
+        "PATCH",
+        &format!("/registries/{REGISTRY_ID}/tokens/{TOKEN_ID}"),
+        json!({"expiryDate": null}),
+    );
+}
+
+#[tokio::test]
 async fn tokens_put_creates_under_the_given_id_and_redacts_the_password() {
     let server = MockServer::start_async().await;
     let pull_password = "Pw7tY2cQ9kR4nV6zJ1hL5sXe";

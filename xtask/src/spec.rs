@@ -37,6 +37,7 @@ pub fn load(path: &Path, display: &str) -> Result<PreparedSpec, String> {
         serde_yaml::from_str(&text).map_err(|e| format!("{display}: invalid YAML: {e}"))?;
 
     let handwritten = remove_handwritten(&mut doc);
+    mark_clearable(&mut doc);
     mark_secrets(&mut doc);
     let open_enums = collect_open_enums(&doc);
     let paginated = collect_pagination(&doc, display)?;
@@ -113,6 +114,58 @@ fn remove_handwritten(doc: &mut Value) -> Vec<String> {
         })
     });
     removed
+}
+
+const CLEARABLE: &str = "x-regkit-clearable";
+
+/// A nullable property marked `x-regkit-clearable: true` (an update field
+/// where `null` clears the value and leaving it out keeps it) becomes
+/// `regkit_core::Nullable<T>`, so the generated `Option<Nullable<T>>` can
+/// say both. The schema without its null branch is the type parameter.
+fn mark_clearable(value: &mut Value) {
+    match value {
+        Value::Mapping(map) => {
+            if map.remove(CLEARABLE).and_then(|v| v.as_bool()) == Some(true) {
+                let description = map.remove("description");
+                let mut inner = std::mem::take(map);
+                inner.remove("nullable");
+                // `oneOf: [X, {enum: [null]}]` spells nullable too.
+                if let Some(Value::Sequence(branches)) = inner.get_mut("oneOf") {
+                    branches.retain(|b| {
+                        b.get("enum") != Some(&serde_yaml::from_str("[null]").expect("static YAML"))
+                    });
+                    if branches.len() == 1 {
+                        let only = branches.remove(0);
+                        inner.remove("oneOf");
+                        if inner.is_empty() {
+                            if let Value::Mapping(m) = only {
+                                inner = m;
+                            }
+                        } else {
+                            inner.insert("allOf".into(), Value::Sequence(vec![only]));
+                        }
+                    }
+                }
+                let mut ext: Value = serde_yaml::from_str(
+                    "{crate: regkit-core, version: '*', path: 'regkit_core::Nullable'}",
+                )
+                .expect("static YAML");
+                ext.as_mapping_mut().expect("mapping").insert(
+                    "parameters".into(),
+                    Value::Sequence(vec![Value::Mapping(inner)]),
+                );
+                if let Some(description) = description {
+                    map.insert("description".into(), description);
+                }
+                map.insert("x-rust-type".into(), ext);
+            }
+            for (_, v) in map.iter_mut() {
+                mark_clearable(v);
+            }
+        }
+        Value::Sequence(seq) => seq.iter_mut().for_each(mark_clearable),
+        _ => {}
+    }
 }
 
 /// `type: string, format: password` becomes `regkit_core::SecretString`

@@ -485,8 +485,11 @@ by the official Go client.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color: ::std::option::Option<::std::string::String>,
+        ///New description; `null` removes it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
+        pub description: ::std::option::Option<
+            ::regkit_core::Nullable<::std::string::String>,
+        >,
         /**Emoji shortcode. Not listed in the REST reference for updates, but
 sent by the official Go client.
 */
@@ -494,9 +497,9 @@ sent by the official Go client.
         pub emoji: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
-        ///The complete new policy; it replaces the current one rather than merging.
+        ///The complete new policy; it replaces the current one rather than merging, and `null` removes it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub oidc_policy: ::std::option::Option<OidcPolicy>,
+        pub oidc_policy: ::std::option::Option<::regkit_core::Nullable<OidcPolicy>>,
     }
     impl RegistryUpdate {
         pub fn builder() -> builder::RegistryUpdate {
@@ -2449,7 +2452,7 @@ sent by the official Go client.
                 ::std::string::String,
             >,
             description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::regkit_core::Nullable<::std::string::String>>,
                 ::std::string::String,
             >,
             emoji: ::std::result::Result<
@@ -2461,7 +2464,7 @@ sent by the official Go client.
                 ::std::string::String,
             >,
             oidc_policy: ::std::result::Result<
-                ::std::option::Option<super::OidcPolicy>,
+                ::std::option::Option<::regkit_core::Nullable<super::OidcPolicy>>,
                 ::std::string::String,
             >,
         }
@@ -2491,7 +2494,9 @@ sent by the official Go client.
             }
             pub fn description<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::regkit_core::Nullable<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.description = value
@@ -2527,7 +2532,9 @@ sent by the official Go client.
             }
             pub fn oidc_policy<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::OidcPolicy>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::regkit_core::Nullable<super::OidcPolicy>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.oidc_policy = value

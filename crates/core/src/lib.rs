@@ -23,6 +23,7 @@ mod auth;
 mod client;
 mod credentials;
 mod error;
+mod nullable;
 mod open_enum;
 pub mod pagination;
 mod provider;
@@ -36,6 +37,7 @@ pub use client::{
 };
 pub use credentials::Credentials;
 pub use error::{ConfigError, Error, RawResponse, RequestError};
+pub use nullable::Nullable;
 pub use provider::{AuthScheme, ProviderInfo, RateLimitReset, ResetKind};
 pub use retry::RetryPolicy;
 pub use runtime::ResponseValue;

@@ -227,13 +227,13 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct PatchTokenInput {
-        ///New expiry time; null means the token never expires.
+        ///New expiry time; `null` makes the token never expire.
         #[serde(
             rename = "expiryDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub expiry_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
+            ::regkit_core::Nullable<::chrono::DateTime<::chrono::offset::Utc>>,
         >,
         ///New set of permissions.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1520,7 +1520,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct PatchTokenInput {
             expiry_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<
+                    ::regkit_core::Nullable<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 ::std::string::String,
             >,
             scopes: ::std::result::Result<
@@ -1545,7 +1547,11 @@ pub mod types {
             pub fn expiry_date<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    ::std::option::Option<
+                        ::regkit_core::Nullable<
+                            ::chrono::DateTime<::chrono::offset::Utc>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
