@@ -136,8 +136,8 @@ fn criterion_runs(c: &mut Criterion, s: &Setup) {
     group.finish();
 }
 
-/// Per-request latencies and wall time for `total` requests issued by
-/// `concurrency` workers.
+/// Per-request latencies and the wall time spent issuing them.
+#[derive(Default)]
 struct Run {
     latencies: Vec<Duration>,
     wall: Duration,
@@ -154,14 +154,13 @@ impl Run {
     }
 }
 
-fn measure<F, Fut>(s: &Setup, concurrency: usize, total: usize, call: F) -> Run
+/// Adds `total` requests issued by `concurrency` workers to `run`.
+fn measure_into<F, Fut>(s: &Setup, run: &mut Run, concurrency: usize, total: usize, call: F)
 where
     F: Fn() -> Fut + Sync,
     Fut: std::future::Future<Output = RegistryInfo>,
 {
     s.rt.block_on(async {
-        // Warm the connection pool.
-        futures::future::join_all((0..concurrency).map(|_| call())).await;
         let per_worker = total / concurrency;
         let started = Instant::now();
         let workers = (0..concurrency).map(|_| async {
@@ -173,23 +172,42 @@ where
             }
             latencies
         });
-        let latencies = futures::future::join_all(workers).await.concat();
-        Run {
-            latencies,
-            wall: started.elapsed(),
-        }
+        run.latencies
+            .extend(futures::future::join_all(workers).await.concat());
+        run.wall += started.elapsed();
     })
 }
 
+/// Rounds alternate between the two clients, so a noisy neighbour slows
+/// both alike and the ratios hold.
+const ROUNDS: usize = 20;
+
 fn latency_table(s: &Setup) {
-    println!("\nrequest_overhead: per-request latency and throughput (loopback, ~1 KB JSON)");
+    println!(
+        "\nrequest_overhead: per-request latency and throughput (loopback, {} byte JSON body)",
+        registry_body().len()
+    );
     println!(
         "{:>11}  {:>8}  {:>10}  {:>10}  {:>12}",
         "concurrency", "client", "p50", "p99", "requests/s"
     );
-    for (concurrency, total) in [(1, 5_000), (BURST, 25_600)] {
-        let regkit = measure(s, concurrency, total, || via_regkit(&s.regkit));
-        let raw = measure(s, concurrency, total, || via_reqwest(&s.raw, &s.url));
+    for (concurrency, per_round) in [(1, 250), (BURST, 1_280)] {
+        let (mut regkit, mut raw) = (Run::default(), Run::default());
+        // Warm both connection pools.
+        measure_into(s, &mut Run::default(), concurrency, concurrency, || {
+            via_regkit(&s.regkit)
+        });
+        measure_into(s, &mut Run::default(), concurrency, concurrency, || {
+            via_reqwest(&s.raw, &s.url)
+        });
+        for _ in 0..ROUNDS {
+            measure_into(s, &mut regkit, concurrency, per_round, || {
+                via_regkit(&s.regkit)
+            });
+            measure_into(s, &mut raw, concurrency, per_round, || {
+                via_reqwest(&s.raw, &s.url)
+            });
+        }
         for (name, run) in [("regkit", &regkit), ("reqwest", &raw)] {
             println!(
                 "{concurrency:>11}  {name:>8}  {:>10.1?}  {:>10.1?}  {:>12.0}",
