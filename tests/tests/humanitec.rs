@@ -304,7 +304,9 @@ async fn create_registry_sends_the_login_and_returns_201() {
     let rec = respond_json(&server, 201, ecr_record(true)).await;
     let body = types::RegistryRequest {
         creds: Some(types::AccountCredsRequest {
-            expires: "2024-06-04T21:30:00Z".parse().ok(),
+            // A chrono time with nanoseconds, as `Utc::now()` gives: the
+            // service takes at most milliseconds.
+            expires: "2024-06-04T21:30:00.123456789Z".parse().ok(),
             password: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
             username: "AKIAIOSFODNN7EXAMPLE".into(),
         }),
@@ -338,7 +340,7 @@ async fn create_registry_sends_the_login_and_returns_201() {
             "creds": {
                 "username": "AKIAIOSFODNN7EXAMPLE",
                 "password": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                "expires": "2024-06-04T21:30:00Z"
+                "expires": "2024-06-04T21:30:00.123Z"
             }
         }),
     );

@@ -32,8 +32,9 @@ pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Resu
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("{display}: {e}"))?;
     insert_into_module(&mut file, "builder", streams)?;
+    run_passes(&mut file, spec, provider, display)?;
     file.items.extend(
-        syn::parse2::<syn::File>(provider_items(provider))
+        syn::parse2::<syn::File>(provider_items(provider, &spec.secret_responses))
             .expect("provider items parse")
             .items,
     );
@@ -62,6 +63,44 @@ pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Resu
         mock,
         operations,
     })
+}
+
+/// The typed edits of `crate::passes`, each checked against the count the
+/// spec implies.
+fn run_passes(
+    file: &mut syn::File,
+    spec: &PreparedSpec,
+    provider: &Provider,
+    display: &str,
+) -> Result<(), String> {
+    let fail = |pass: &str, why: String| {
+        Err(format!(
+            "{display}: codegen pass `{pass}` failed for provider `{}`: {why}",
+            provider.name
+        ))
+    };
+    let replaced = crate::passes::unlisted_status(file);
+    if replaced != spec.catch_all_operations {
+        return fail(
+            "unlisted_status",
+            format!(
+                "replaced {replaced} catch-all arms, expected one per operation ({})",
+                spec.catch_all_operations
+            ),
+        );
+    }
+    let arrays = crate::passes::null_arrays(file);
+    if arrays < spec.component_arrays {
+        return fail(
+            "null_arrays",
+            format!(
+                "changed {arrays} `Vec` fields, but components.schemas alone has {} \
+                 non-nullable array properties",
+                spec.component_arrays
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn settings(spec: &PreparedSpec) -> progenitor::GenerationSettings {
@@ -217,7 +256,7 @@ fn open_enum_items(enums: &[OpenEnum]) -> Vec<syn::Item> {
 
 /// `PROVIDER` (facts from providers.toml) and the glue regkit-core's
 /// generic builder needs.
-fn provider_items(p: &Provider) -> TokenStream {
+fn provider_items(p: &Provider, secret_responses: &[String]) -> TokenStream {
     let name = &p.name;
     let display = &p.display_name;
     let crate_name = format!("regkit-{}", p.name);
@@ -295,6 +334,7 @@ fn provider_items(p: &Provider) -> TokenStream {
             base_url_env: #base_url_env,
             auth: &[#(#auth),*],
             rate_limit_reset: #rate_limit,
+            secret_responses: &[#(#secret_responses),*],
         };
 
         /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.

@@ -4,6 +4,7 @@
 mod generate;
 pub mod manifest;
 mod pagination;
+mod passes;
 mod spec;
 
 use std::path::{Path, PathBuf};

@@ -24,6 +24,14 @@ pub struct PreparedSpec {
     pub handwritten: Vec<String>,
     /// List operations and their `x-regkit-pagination` schemes.
     pub paginated: Vec<(String, crate::pagination::Pagination)>,
+    /// Operations whose success body carries a secret (`format: password`).
+    pub secret_responses: Vec<String>,
+    /// Operations with a catch-all arm for unlisted statuses (those
+    /// without a `default` response).
+    pub catch_all_operations: usize,
+    /// Non-nullable array properties of `components.schemas` objects: each
+    /// is a `Vec` field of a generated type.
+    pub component_arrays: usize,
 }
 
 const HANDWRITTEN: &str = "x-regkit-handwritten";
@@ -37,19 +45,33 @@ pub fn load(path: &Path, display: &str) -> Result<PreparedSpec, String> {
         serde_yaml::from_str(&text).map_err(|e| format!("{display}: invalid YAML: {e}"))?;
 
     let handwritten = remove_handwritten(&mut doc);
+    let secret_responses = collect_secret_responses(&doc);
     mark_clearable(&mut doc);
+    mark_timestamps(&mut doc);
     mark_secrets(&mut doc);
     let open_enums = collect_open_enums(&doc);
+    let component_arrays = count_component_arrays(&doc);
     let paginated = collect_pagination(&doc, display)?;
 
     let openapi: OpenAPI = serde_yaml::from_value(doc)
         .map_err(|e| format!("{display}: not an OpenAPI 3.0 document: {e}"))?;
     validate(&openapi, display)?;
+    let catch_all_operations = openapi
+        .paths
+        .paths
+        .values()
+        .filter_map(ReferenceOr::as_item)
+        .flat_map(|item| item.iter())
+        .filter(|(_, op)| op.responses.default.is_none())
+        .count();
     Ok(PreparedSpec {
         openapi,
         open_enums,
         handwritten,
         paginated,
+        secret_responses,
+        catch_all_operations,
+        component_arrays,
     })
 }
 
@@ -168,6 +190,107 @@ fn mark_clearable(value: &mut Value) {
     }
 }
 
+fn count_component_arrays(doc: &Value) -> usize {
+    let schemas = doc
+        .get("components")
+        .and_then(|c| c.get("schemas"))
+        .and_then(Value::as_mapping);
+    schemas
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, schema)| schema.get("properties")?.as_mapping())
+        .flatten()
+        .filter(|(_, p)| {
+            p.get("type").and_then(Value::as_str) == Some("array")
+                && p.get("nullable").and_then(Value::as_bool) != Some(true)
+        })
+        .count()
+}
+
+/// Operations whose success response reaches a `format: password` schema,
+/// following `$ref`s into `components`.
+fn collect_secret_responses(doc: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let paths = doc.get("paths").and_then(Value::as_mapping);
+    for (_, item) in paths.into_iter().flatten() {
+        for (method, op) in item.as_mapping().into_iter().flatten() {
+            if !method.as_str().is_some_and(|m| METHODS.contains(&m)) {
+                continue;
+            }
+            let responses = op.get("responses").and_then(Value::as_mapping);
+            let secret = responses.into_iter().flatten().any(|(code, response)| {
+                let code = match code {
+                    Value::Number(n) => n.to_string(),
+                    other => other.as_str().unwrap_or_default().to_owned(),
+                };
+                code.starts_with('2')
+                    && carries_secret(doc, response, &mut std::collections::HashSet::new())
+            });
+            if secret {
+                let id = op.get("operationId").and_then(Value::as_str).unwrap_or("?");
+                found.push(id.to_owned());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn carries_secret<'a>(
+    doc: &'a Value,
+    value: &'a Value,
+    seen: &mut std::collections::HashSet<&'a str>,
+) -> bool {
+    match value {
+        Value::Mapping(map) => {
+            if map.get("format").and_then(Value::as_str) == Some("password") {
+                return true;
+            }
+            if let Some(target) = map.get("$ref").and_then(Value::as_str) {
+                if !seen.insert(target) {
+                    return false;
+                }
+                let resolved = target
+                    .strip_prefix("#/")
+                    .map(|p| p.split('/').try_fold(doc, |v, k| v.get(k)));
+                return matches!(resolved, Some(Some(v)) if carries_secret(doc, v, seen));
+            }
+            map.iter()
+                .any(|(k, v)| k.as_str() != Some("example") && carries_secret(doc, v, seen))
+        }
+        Value::Sequence(seq) => seq.iter().any(|v| carries_secret(doc, v, seen)),
+        _ => false,
+    }
+}
+
+/// A `format: date-time` whose `pattern` allows at most milliseconds
+/// (`\.[0-9]{3}`) becomes `regkit_core::TimestampMillis`: a chrono time
+/// that serialises with exactly that precision, so `Utc::now()` (which has
+/// nanoseconds) is sent in a form the provider accepts.
+fn mark_timestamps(value: &mut Value) {
+    match value {
+        Value::Mapping(map) => {
+            let millis = map.get("format").and_then(Value::as_str) == Some("date-time")
+                && map
+                    .get("pattern")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.contains(r"\.[0-9]{3}") || p.contains(r"\.\d{3}"));
+            if millis {
+                let ext: Value = serde_yaml::from_str(
+                    "{crate: regkit-core, version: '*', path: 'regkit_core::TimestampMillis'}",
+                )
+                .expect("static YAML");
+                map.insert("x-rust-type".into(), ext);
+            }
+            for (_, v) in map.iter_mut() {
+                mark_timestamps(v);
+            }
+        }
+        Value::Sequence(seq) => seq.iter_mut().for_each(mark_timestamps),
+        _ => {}
+    }
+}
+
 /// `type: string, format: password` becomes `regkit_core::SecretString`
 /// through typify's `x-rust-type` extension, wherever the schema appears.
 fn mark_secrets(value: &mut Value) {
@@ -225,6 +348,32 @@ pub fn pascal(name: &str) -> String {
     name.to_upper_camel_case()
 }
 
+/// A success response's body, as text to compare: its media types and
+/// schemas (a `$ref`'d response resolved first).
+fn success_body(spec: &OpenAPI, response: &ReferenceOr<openapiv3::Response>) -> String {
+    let response = match response {
+        ReferenceOr::Item(r) => Some(r),
+        ReferenceOr::Reference { reference } => reference
+            .strip_prefix("#/components/responses/")
+            .and_then(|name| spec.components.as_ref()?.responses.get(name))
+            .and_then(ReferenceOr::as_item),
+    };
+    let content: Vec<_> = response
+        .map(|r| {
+            r.content
+                .iter()
+                .map(|(media, m)| {
+                    (
+                        media.clone(),
+                        serde_json::to_string(&m.schema).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!("{content:?}")
+}
+
 /// Checks for what progenitor rejects or panics on, so the user gets the
 /// file and operation instead of a backtrace.
 fn validate(spec: &OpenAPI, display: &str) -> Result<(), String> {
@@ -256,10 +405,18 @@ fn validate(spec: &OpenAPI, display: &str) -> Result<(), String> {
                      progenitor would treat both as success types. Use `4XX`/`5XX`."
                 ));
             }
-            if successes.len() > 1 {
+            // Several documented success statuses are fine when they share
+            // one body (all bodiless, or the same schema): the operation
+            // still has one success type.
+            let bodies: std::collections::BTreeSet<String> = successes
+                .iter()
+                .map(|(_, r)| success_body(spec, r))
+                .collect();
+            if bodies.len() > 1 {
                 let codes: Vec<_> = successes.iter().map(|(c, _)| c.to_string()).collect();
                 problems.push(format!(
-                    "{at}: has several success responses ({}); keep the one the API documents",
+                    "{at}: its success responses ({}) have different bodies; \
+                     progenitor needs one success type",
                     codes.join(", ")
                 ));
             }

@@ -54,7 +54,11 @@ field name to the messages about that field.
 absent from list entries. Only ever observed empty, so the element
 shape is assumed to match the tag listing.
 */
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub tags: ::std::vec::Vec<Tag>,
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
@@ -99,6 +103,7 @@ shape is assumed to match the tag listing.
         pub offset: i32,
         pub organization_id: StringOrIntegerId,
         pub organization_name: ::std::string::String,
+        #[serde(default, deserialize_with = "regkit_core::runtime::null_as_empty")]
         pub registry_repositories: ::std::vec::Vec<Repository>,
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
@@ -180,6 +185,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         pub organization_id: ::std::string::String,
         pub organization_name: ::std::string::String,
         pub registry_repository_id: ::std::string::String,
+        #[serde(default, deserialize_with = "regkit_core::runtime::null_as_empty")]
         pub tags: ::std::vec::Vec<Tag>,
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
@@ -1610,7 +1616,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -1767,7 +1773,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -1907,7 +1913,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -2047,7 +2053,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -2215,7 +2221,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -2323,6 +2329,7 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
         },
     ],
     rate_limit_reset: None,
+    secret_responses: &[],
 };
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
 pub type ClientBuilder = regkit_core::ClientBuilder<Client>;

@@ -24,7 +24,11 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub current: ::std::option::Option<i64>,
         ///Individual validation problems, present on validation failures.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub errors: ::std::vec::Vec<::std::string::String>,
         ///Requests allowed per window in that scope; 429 only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -78,17 +82,26 @@ pub mod types {
         #[serde(
             rename = "in",
             default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
         )]
         pub in_: ::std::vec::Vec<::std::string::String>,
         ///Patterns the claim value is matched against.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub matches: ::std::vec::Vec<::std::string::String>,
         ///The claim must not have this value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub not_equals: ::std::option::Option<::std::string::String>,
         ///The claim must be none of these values.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub not_in: ::std::vec::Vec<::std::string::String>,
     }
     impl OidcClaimRule {
@@ -135,7 +148,11 @@ conditions in `claims`.
         ///Required token issuer, e.g. `https://agent.buildkite.com`.
         pub iss: ::std::string::String,
         ///Optional scopes the statement is limited to.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub scopes: ::std::vec::Vec<::std::string::String>,
     }
     impl OidcStatement {
@@ -220,6 +237,7 @@ conditions in `claims`.
         schemars::JsonSchema
     )]
     pub struct PackageList {
+        #[serde(default, deserialize_with = "regkit_core::runtime::null_as_empty")]
         pub items: ::std::vec::Vec<PackageListItem>,
         pub links: PackageListLinks,
     }
@@ -359,7 +377,11 @@ modelled like the request field.
         /**Teams with access to the registry. Only the newest API reference
 documents this field, so it may be absent.
 */
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub team_ids: ::std::vec::Vec<::uuid::Uuid>,
         ///REST API URL of the registry.
         pub url: ::std::string::String,
@@ -397,7 +419,11 @@ documents this field, so it may be absent.
         /**Teams to grant access to the registry. Required only when the
 organization has the teams feature enabled.
 */
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub team_ids: ::std::vec::Vec<::uuid::Uuid>,
     }
     impl RegistryCreate {
@@ -3329,7 +3355,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -3472,7 +3498,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -3598,7 +3624,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -3756,7 +3782,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -3880,7 +3906,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4079,7 +4105,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4205,7 +4231,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4346,7 +4372,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4485,7 +4511,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4642,7 +4668,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4799,7 +4825,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4959,7 +4985,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5100,7 +5126,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5275,7 +5301,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5414,7 +5440,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5540,6 +5566,12 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
         header: "ratelimit-reset",
         kind: regkit_core::ResetKind::DeltaSeconds,
     }),
+    secret_responses: &[
+        "create_registry_token",
+        "get_registry_token",
+        "list_registry_tokens",
+        "update_registry_token",
+    ],
 };
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
 pub type ClientBuilder = regkit_core::ClientBuilder<Client>;

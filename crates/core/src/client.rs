@@ -6,12 +6,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use reqwest::header::{CONTENT_LENGTH, HeaderValue, USER_AGENT};
+use reqwest::header::{HeaderValue, USER_AGENT};
 use reqwest_middleware::{ClientWithMiddleware, Middleware};
 use tracing::Instrument as _;
 
 use crate::auth::AuthMiddleware;
+use crate::body::BodyMiddleware;
+use crate::redact::{Redaction, Scrubber};
+use crate::redirect::RedirectMiddleware;
 use crate::retry::{Attempts, RetryMiddleware};
 use crate::{ConfigError, Credentials, ProviderInfo, RequestError, RetryPolicy};
 
@@ -39,6 +41,8 @@ pub struct Inner {
     http: ClientWithMiddleware,
     provider: &'static ProviderInfo,
     max_response_bytes: usize,
+    /// Hides the configured credentials from error text.
+    scrubber: Scrubber,
 }
 
 impl fmt::Debug for Inner {
@@ -57,7 +61,9 @@ impl Inner {
     }
 
     /// Sends a request through the middleware stack (caller layers, retries,
-    /// auth) and reads the body, bounded, inside a tracing span for the operation.
+    /// auth, redirects, bounded body) inside a tracing span for the
+    /// operation. The response that comes back has its body in memory and
+    /// carries what error text must hide.
     pub async fn execute(
         &self,
         request: reqwest::Request,
@@ -78,15 +84,17 @@ impl Inner {
             let attempts = Attempts::default();
             let mut extensions = http::Extensions::new();
             extensions.insert(attempts.clone());
-            let result = self
+            let mut result = self
                 .http
                 .execute_with_extensions(request, &mut extensions)
                 .await
                 .map_err(RequestError::from_middleware);
-            let result = match result {
-                Ok(response) => buffer(response, self.max_response_bytes).await,
-                Err(e) => Err(e),
-            };
+            if let Ok(response) = &mut result {
+                response.extensions_mut().insert(Redaction {
+                    scrubber: self.scrubber.clone(),
+                    withhold_body: self.provider.secret_responses.contains(&operation_id),
+                });
+            }
             let span = tracing::Span::current();
             span.record(
                 "attempts",
@@ -105,39 +113,6 @@ impl Inner {
         .instrument(span)
         .await
     }
-}
-
-/// Reads the whole body, refusing more than `limit` bytes, and hands back a
-/// response whose body is in memory (so errors can keep it).
-async fn buffer(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<reqwest::Response, RequestError> {
-    let too_large = RequestError::ResponseTooLarge { limit };
-    let declared = response
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large);
-    }
-    let mut body = BytesMut::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
-    while let Some(chunk) = response.chunk().await.map_err(RequestError::Transport)? {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let mut builder = http::Response::builder()
-        .status(response.status())
-        .version(response.version());
-    if let Some(headers) = builder.headers_mut() {
-        *headers = std::mem::take(response.headers_mut());
-    }
-    let rebuilt = builder
-        .body(Bytes::from(body))
-        .expect("status and headers come from a valid response");
-    Ok(reqwest::Response::from(rebuilt))
 }
 
 /// Builds a provider client. Every provider crate's `Client::builder()`
@@ -162,7 +137,7 @@ pub struct ClientBuilder<C> {
 impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(without_user_info))
             .field(
                 "credentials",
                 &self.credentials.as_ref().map(|c| c.as_ref().ok()),
@@ -216,7 +191,9 @@ impl<C: GeneratedClient> ClientBuilder<C> {
         self
     }
 
-    /// Talks to `url` instead of the provider's default (a proxy, a mock server).
+    /// Talks to `url` instead of the provider's default (a proxy, a mock
+    /// server). It must be an absolute `http(s)` URL without user-info,
+    /// query or fragment; `build()` says so otherwise.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -310,13 +287,7 @@ impl<C: GeneratedClient> ClientBuilder<C> {
         let base_url = self
             .base_url
             .unwrap_or_else(|| provider.default_base_url.to_owned());
-        let parsed = reqwest::Url::parse(&base_url)
-            .map_err(|e| ConfigError::InvalidBaseUrl(format!("`{base_url}`: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-            return Err(ConfigError::InvalidBaseUrl(format!(
-                "`{base_url}` is not an http(s) URL"
-            )));
-        }
+        check_base_url(&base_url)?;
         if self.max_response_bytes == 0 {
             return Err(ConfigError::InvalidSetting(
                 "max_response_bytes must be greater than zero".into(),
@@ -324,6 +295,7 @@ impl<C: GeneratedClient> ClientBuilder<C> {
         }
         let credentials = self.credentials.transpose()?;
 
+        let own_client = self.reqwest.is_none();
         let http = match self.reqwest {
             Some(client) => client,
             None => {
@@ -339,6 +311,9 @@ impl<C: GeneratedClient> ClientBuilder<C> {
                 headers.insert(USER_AGENT, agent);
                 reqwest::Client::builder()
                     .default_headers(headers)
+                    // Redirects are followed by regkit's own layer, which
+                    // keeps credentials on their origin.
+                    .redirect(reqwest::redirect::Policy::none())
                     .connect_timeout(self.connect_timeout)
                     .timeout(self.timeout)
                     .build()
@@ -346,6 +321,12 @@ impl<C: GeneratedClient> ClientBuilder<C> {
             }
         };
 
+        let scrubber = Scrubber::new(credentials.iter().flat_map(Credentials::secrets));
+        let credential_headers = credentials.iter().map(|c| c.header().0.clone()).collect();
+        // Outermost first: caller layers see one call per operation; the
+        // retry loop sees whole attempts (body read included); credentials
+        // are added per attempt; redirects are followed below them, so a
+        // hop to another origin loses them.
         let mut stack = reqwest_middleware::ClientBuilder::new(http.clone());
         for layer in self.layers {
             stack = stack.with_arc(layer);
@@ -354,10 +335,15 @@ impl<C: GeneratedClient> ClientBuilder<C> {
             .with(RetryMiddleware {
                 policy: self.retry,
                 rate_limit_reset: provider.rate_limit_reset,
+                attempt_timeout: own_client.then_some(self.timeout),
             })
             .with(AuthMiddleware {
                 credentials,
                 allow_insecure_http: self.allow_insecure_http,
+            })
+            .with(RedirectMiddleware { credential_headers })
+            .with(BodyMiddleware {
+                limit: self.max_response_bytes,
             })
             .build();
 
@@ -365,7 +351,72 @@ impl<C: GeneratedClient> ClientBuilder<C> {
             http: stack,
             provider,
             max_response_bytes: self.max_response_bytes,
+            scrubber,
         };
         Ok(C::from_parts(base_url.trim_end_matches('/'), http, inner))
+    }
+}
+
+/// The base URL must be an absolute `http(s)` URL naming a host, with no
+/// user-info (credentials belong in the builder, where they are redacted),
+/// query or fragment (generated paths are appended to it). Error text never
+/// repeats a password from the URL.
+fn check_base_url(base_url: &str) -> Result<(), ConfigError> {
+    let shown = without_user_info(base_url);
+    let bad = |why: &str| Err(ConfigError::InvalidBaseUrl(format!("`{shown}` {why}")));
+    let parsed = match reqwest::Url::parse(base_url) {
+        Ok(url) => url,
+        Err(e) => return bad(&format!("does not parse: {e}")),
+    };
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return bad("is not an http(s) URL with a host");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return bad(
+            "contains user-info; pass credentials with bearer_token(), basic_auth() \
+             or credentials() instead",
+        );
+    }
+    if parsed.query().is_some() {
+        return bad("has a query; a base URL is a scheme, host, port and path");
+    }
+    if parsed.fragment().is_some() {
+        return bad("has a fragment; a base URL is a scheme, host, port and path");
+    }
+    Ok(())
+}
+
+/// `url` with any user-info before the host replaced by `[REDACTED]`, for
+/// messages and `Debug`. Works on text that does not parse as a URL too.
+fn without_user_info(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!(
+            "{}{}{}",
+            &url[..start],
+            crate::redact::REDACTED,
+            &url[start + at..]
+        ),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_info_never_shows() {
+        for (url, shown) in [
+            ("http://u:p4ss@h:1/x", "http://[REDACTED]@h:1/x"),
+            ("https://p4ss@h", "https://[REDACTED]@h"),
+            ("http://h/a@b", "http://h/a@b"),
+            ("not a url u:p4ss@h", "[REDACTED]@h"),
+        ] {
+            assert_eq!(without_user_info(url), shown);
+        }
     }
 }

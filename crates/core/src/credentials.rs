@@ -15,6 +15,9 @@ pub struct Credentials {
     kind: Kind,
     header: HeaderName,
     value: HeaderValue,
+    /// What error text must never repeat: the secret, and the header value
+    /// it travels in (for Basic, also its base64 part).
+    secrets: Vec<SecretString>,
 }
 
 #[derive(Clone)]
@@ -33,6 +36,7 @@ impl Credentials {
             kind: Kind::Bearer,
             header: AUTHORIZATION,
             value,
+            secrets: vec![token],
         })
     }
 
@@ -64,6 +68,7 @@ impl Credentials {
             kind: Kind::Basic { username },
             header: AUTHORIZATION,
             value,
+            secrets: vec![password, SecretString::new(encoded)],
         })
     }
 
@@ -86,6 +91,7 @@ impl Credentials {
             kind: Kind::ApiKey,
             header,
             value,
+            secrets: vec![key],
         })
     }
 
@@ -157,6 +163,11 @@ impl Credentials {
 
     pub(crate) fn header(&self) -> (&HeaderName, &HeaderValue) {
         (&self.header, &self.value)
+    }
+
+    /// The texts error messages must never show.
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.secrets.iter().map(SecretString::expose_secret)
     }
 }
 

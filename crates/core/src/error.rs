@@ -8,6 +8,7 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
+use crate::redact::Redaction;
 use crate::runtime::ResponseValue;
 
 /// A client could not be built. Nothing was sent.
@@ -130,11 +131,17 @@ impl std::error::Error for RequestError {
 }
 
 /// A response as received: status, headers and the whole (bounded) body.
+///
+/// Its `Debug` shows the status, the request id and the start of the body,
+/// with the client's credentials scrubbed out; for an operation whose
+/// response carries secrets, the body is withheld (read it with
+/// [`RawResponse::body`]).
 #[derive(Clone)]
 pub struct RawResponse {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    redaction: Redaction,
 }
 
 impl RawResponse {
@@ -143,7 +150,34 @@ impl RawResponse {
             status,
             headers,
             body,
+            redaction: Redaction::default(),
         }
+    }
+
+    pub(crate) fn with_redaction(mut self, redaction: Redaction) -> Self {
+        self.redaction = redaction;
+        self
+    }
+
+    pub(crate) fn into_parts(self) -> (StatusCode, HeaderMap, Bytes, Redaction) {
+        (self.status, self.headers, self.body, self.redaction)
+    }
+
+    /// The body as error text may show it: withheld when the operation's
+    /// response carries secrets, otherwise its start, on one line, with
+    /// the client's credentials scrubbed.
+    fn shown_body(&self) -> String {
+        if self.redaction.withhold_body {
+            return format!(
+                "[body withheld: {} bytes from an operation that returns secrets; read it with raw_body()]",
+                self.body.len()
+            );
+        }
+        self.redaction.scrub(&preview(&self.body)).into_owned()
+    }
+
+    fn shown_request_id(&self) -> Option<String> {
+        request_id(&self.headers).map(|id| self.redaction.scrub(id).into_owned())
     }
 
     /// HTTP status.
@@ -185,8 +219,8 @@ impl fmt::Debug for RawResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RawResponse")
             .field("status", &self.status)
-            .field("request_id", &request_id(&self.headers))
-            .field("body", &preview(&self.body))
+            .field("request_id", &self.shown_request_id())
+            .field("body", &self.shown_body())
             .finish()
     }
 }
@@ -378,37 +412,76 @@ impl<E: serde::Serialize> fmt::Display for Error<E> {
             Self::InvalidRequest(why) => write!(f, "invalid request: {why}"),
             Self::Request(e) => fmt::Display::fmt(e, f),
             Self::ErrorResponse(rv) => {
-                write!(f, "{}", status_text(rv.status()))?;
+                let redaction = rv.redaction();
+                let mut line = status_text(rv.status());
                 let (message, body_id) = message_of(rv.as_ref()).unzip();
                 if let Some(message) = message {
-                    write!(f, ": {message}")?;
+                    line.push_str(&format!(": {message}"));
                 }
                 if let Some(id) = request_id(rv.headers())
                     .map(str::to_owned)
                     .or(body_id.flatten())
                 {
-                    write!(f, " (request id {id})")?;
+                    line.push_str(&format!(" (request id {id})"));
                 }
-                Ok(())
+                f.write_str(&redaction.scrub(&line))
             }
             Self::UnexpectedStatus(raw) => {
                 write!(f, "{}", status_text(raw.status()))?;
-                let body = preview(raw.body());
+                let body = raw.shown_body();
                 if !body.is_empty() {
                     write!(f, ": {body}")?;
                 }
-                if let Some(id) = request_id(raw.headers()) {
+                if let Some(id) = raw.shown_request_id() {
                     write!(f, " (request id {id})")?;
                 }
                 Ok(())
             }
-            Self::InvalidResponse(raw, e) => write!(
-                f,
-                "{}: the response body does not match the documented type: {e}",
-                status_text(raw.status())
-            ),
+            Self::InvalidResponse(raw, e) => {
+                write!(
+                    f,
+                    "{}: the response body does not match the documented type: ",
+                    status_text(raw.status())
+                )?;
+                write_serde_error(f, raw, e)
+            }
             Self::Pagination(why) => write!(f, "pagination stopped: {why}"),
         }
+    }
+}
+
+/// serde's messages quote the offending value; for a body that carries
+/// secrets only the kind of problem and its position are shown.
+fn write_serde_error(
+    f: &mut fmt::Formatter<'_>,
+    raw: &RawResponse,
+    e: &serde_json::Error,
+) -> fmt::Result {
+    if raw.redaction.withhold_body {
+        let kind = match e.classify() {
+            serde_json::error::Category::Io => "I/O error",
+            serde_json::error::Category::Syntax => "invalid JSON",
+            serde_json::error::Category::Data => "a value of the wrong type or shape",
+            serde_json::error::Category::Eof => "the body ends early",
+        };
+        write!(
+            f,
+            "{kind} at line {} column {} ({})",
+            e.line(),
+            e.column(),
+            raw.shown_body()
+        )
+    } else {
+        f.write_str(&raw.redaction.scrub(&e.to_string()))
+    }
+}
+
+/// `Debug` of an error's pieces, for [`Error`]'s `Debug`.
+struct ShownSerdeError<'a>(&'a RawResponse, &'a serde_json::Error);
+
+impl fmt::Debug for ShownSerdeError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_serde_error(f, self.0, self.1)
     }
 }
 
@@ -417,17 +490,21 @@ impl<E: fmt::Debug> fmt::Debug for Error<E> {
         match self {
             Self::InvalidRequest(why) => f.debug_tuple("InvalidRequest").field(why).finish(),
             Self::Request(e) => f.debug_tuple("Request").field(e).finish(),
-            Self::ErrorResponse(rv) => f
-                .debug_struct("ErrorResponse")
-                .field("status", &rv.status())
-                .field("request_id", &request_id(rv.headers()))
-                .field("body", rv.as_ref())
-                .finish(),
+            Self::ErrorResponse(rv) => {
+                let redaction = rv.redaction();
+                let text = format!(
+                    "ErrorResponse {{ status: {:?}, request_id: {:?}, body: {:?} }}",
+                    rv.status(),
+                    request_id(rv.headers()),
+                    rv.as_ref()
+                );
+                f.write_str(&redaction.scrub(&text))
+            }
             Self::UnexpectedStatus(raw) => f.debug_tuple("UnexpectedStatus").field(raw).finish(),
             Self::InvalidResponse(raw, e) => f
                 .debug_tuple("InvalidResponse")
                 .field(raw)
-                .field(e)
+                .field(&ShownSerdeError(raw, e))
                 .finish(),
             Self::Pagination(why) => f.debug_tuple("Pagination").field(why).finish(),
         }

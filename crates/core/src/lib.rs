@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod body;
 mod client;
 mod credentials;
 mod error;
@@ -27,9 +28,12 @@ mod nullable;
 mod open_enum;
 pub mod pagination;
 mod provider;
+mod redact;
+mod redirect;
 mod retry;
 pub mod runtime;
 mod secret;
+mod timestamp;
 
 pub use client::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
@@ -42,6 +46,7 @@ pub use provider::{AuthScheme, ProviderInfo, RateLimitReset, ResetKind};
 pub use retry::RetryPolicy;
 pub use runtime::ResponseValue;
 pub use secret::SecretString;
+pub use timestamp::TimestampMillis;
 
 /// Middleware interface for [`ClientBuilder::with`], re-exported so callers
 /// need not depend on `reqwest-middleware` themselves.

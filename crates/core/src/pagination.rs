@@ -7,10 +7,11 @@
 //! a lazy stream: one request at a time, only when the consumer has used up
 //! the previous page; retries apply per page (each page is an ordinary
 //! operation call); an error is yielded once and ends the stream; a server
-//! that hands back the same next-page marker twice gets an error instead of
-//! an endless loop.
+//! that hands back a next-page marker this walk already followed (the same
+//! one twice, or a cycle A → B → A) gets an error instead of an endless
+//! loop.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 
 use futures::Stream;
@@ -32,7 +33,8 @@ pub struct Page<T, B> {
 struct State<B, T, F, S> {
     next: Option<B>,
     buffer: VecDeque<T>,
-    last_marker: Option<String>,
+    /// Every next-page marker this walk has followed.
+    seen: HashSet<String>,
     fetch: F,
     split: S,
 }
@@ -58,7 +60,7 @@ where
     let state = State {
         next: Some(first),
         buffer: VecDeque::new(),
-        last_marker: None,
+        seen: HashSet::new(),
         fetch,
         split,
     };
@@ -78,18 +80,17 @@ where
             };
             state.buffer.extend(page.items);
             if let Some((marker, next)) = page.next {
-                if state.last_marker.as_deref() == Some(marker.as_str()) {
+                if !state.seen.insert(marker.clone()) {
                     let why = format!(
-                        "the server returned the next-page marker `{marker}` twice; \
-                         stopping instead of fetching the same page forever"
+                        "the server returned the next-page marker `{marker}` again; \
+                         stopping instead of walking the same pages forever"
                     );
-                    // The page just fetched is the one asked for last
-                    // time: drop it and stop.
+                    // The page just fetched leads back to one already
+                    // walked: its items may repeat earlier ones, drop them.
                     state.next = None;
                     state.buffer.clear();
                     return Some((Err(Error::Pagination(why)), state));
                 }
-                state.last_marker = Some(marker);
                 state.next = Some(next);
             }
         }

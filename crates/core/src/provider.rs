@@ -20,6 +20,10 @@ pub struct ProviderInfo {
     pub auth: &'static [AuthScheme],
     /// A rate-limit reset header honoured (after `Retry-After`) on 429.
     pub rate_limit_reset: Option<RateLimitReset>,
+    /// Operations whose success body carries secrets (a `format: password`
+    /// field): when such a body fails to decode or comes with an unexpected
+    /// status, error text withholds it.
+    pub secret_responses: &'static [&'static str],
 }
 
 /// A credential scheme a provider accepts, with the environment variables

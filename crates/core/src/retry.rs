@@ -79,11 +79,12 @@ impl RetryPolicy {
 
     /// Full-jitter wait before attempt `attempt + 1`.
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .initial_backoff
-            .saturating_mul(1u32.checked_shl(attempt - 1).unwrap_or(u32::MAX));
+        let exp = self.initial_backoff.saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        );
         let ceiling = exp.min(self.max_backoff);
-        ceiling.mul_f64(fastrand::f64())
+        Duration::try_from_secs_f64(ceiling.as_secs_f64() * fastrand::f64()).unwrap_or(ceiling)
     }
 }
 
@@ -94,6 +95,10 @@ pub(crate) struct Attempts(pub(crate) Arc<AtomicU32>);
 pub(crate) struct RetryMiddleware {
     pub(crate) policy: RetryPolicy,
     pub(crate) rate_limit_reset: Option<RateLimitReset>,
+    /// The client's timeout of one attempt (unknown for a caller's own
+    /// `reqwest::Client`); each attempt gets the smaller of it and what is
+    /// left of the budget.
+    pub(crate) attempt_timeout: Option<Duration>,
 }
 
 fn idempotent(method: &Method) -> bool {
@@ -113,7 +118,9 @@ fn should_retry(method: &Method, result: &reqwest_middleware::Result<Response>) 
         }
         Err(reqwest_middleware::Error::Reqwest(e)) => {
             if idempotent(method) {
-                e.is_connect() || e.is_timeout() || e.is_request()
+                // Includes a body that stalled or was cut off: the attempt
+                // is only done once its body has been read.
+                e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode()
             } else {
                 e.is_connect()
             }
@@ -123,33 +130,43 @@ fn should_retry(method: &Method, result: &reqwest_middleware::Result<Response>) 
     }
 }
 
-/// `Retry-After` as seconds or an HTTP date.
+/// `Retry-After` as seconds or an HTTP date. Any value parses or is
+/// ignored; none panics (dates in the past are zero).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    parse_retry_after(headers.get(RETRY_AFTER)?.to_str().ok()?, SystemTime::now())
+}
+
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 fn reset_hint(headers: &HeaderMap, reset: &RateLimitReset) -> Option<Duration> {
-    let value: u64 = headers
-        .get(reset.header)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(match reset.kind {
+    let value = headers.get(reset.header)?.to_str().ok()?;
+    parse_reset(value, reset.kind, SystemTime::now())
+}
+
+/// A rate-limit reset header's value as a wait. An epoch too far in the
+/// future to represent is an unbounded wait (which no budget allows).
+pub(crate) fn parse_reset(value: &str, kind: ResetKind, now: SystemTime) -> Option<Duration> {
+    let value: u64 = value.trim().parse().ok()?;
+    Some(match kind {
         ResetKind::DeltaSeconds => Duration::from_secs(value),
-        ResetKind::EpochSeconds => (SystemTime::UNIX_EPOCH + Duration::from_secs(value))
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
+        ResetKind::EpochSeconds => SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_secs(value))
+            .map_or(Duration::MAX, |at| {
+                at.duration_since(now).unwrap_or(Duration::ZERO)
+            }),
     })
+}
+
+/// Whether waiting `wait` after `elapsed` still ends within `budget`.
+pub(crate) fn fits_budget(elapsed: Duration, wait: Duration, budget: Duration) -> bool {
+    elapsed.checked_add(wait).is_some_and(|end| end <= budget)
 }
 
 impl RetryMiddleware {
@@ -179,6 +196,14 @@ impl Middleware for RetryMiddleware {
         let mut pending = request;
         loop {
             counter.0.store(attempt, Ordering::Relaxed);
+            // The budget bounds the whole call: an attempt gets at most what
+            // is left of it.
+            let left = self.policy.budget.saturating_sub(started.elapsed());
+            let timeout = [pending.timeout().copied(), self.attempt_timeout, Some(left)]
+                .into_iter()
+                .flatten()
+                .min();
+            *pending.timeout_mut() = timeout;
             // A body that cannot be cloned (a stream) is sent once.
             let retry_copy = (attempt < self.policy.max_attempts)
                 .then(|| pending.try_clone())
@@ -193,7 +218,7 @@ impl Middleware for RetryMiddleware {
             let wait = self
                 .server_hint(&result)
                 .unwrap_or_else(|| self.policy.backoff(attempt));
-            if started.elapsed() + wait > self.policy.budget {
+            if !fits_budget(started.elapsed(), wait, self.policy.budget) {
                 tracing::debug!(
                     attempt,
                     ?wait,

@@ -16,6 +16,7 @@ use reqwest::header::HeaderMap;
 
 pub use crate::error::Error;
 use crate::error::{RawResponse, RequestError};
+use crate::redact::Redaction;
 pub use progenitor_client::{ByteStream, OperationInfo, QueryParam, RequestBuilderExt};
 
 /// Implemented by every generated client.
@@ -88,20 +89,84 @@ pub async fn send<T, E>(
     operation_id: &'static str,
 ) -> Result<ResponseValue<T>, Error<E>>
 where
-    T: serde::de::DeserializeOwned,
+    T: serde::de::DeserializeOwned + 'static,
     E: serde::de::DeserializeOwned,
 {
     let response = inner.execute(request, operation_id).await?;
-    let status = response.status();
+    unlisted(response).await
+}
+
+/// The catch-all arm of every generated operation: a status the spec does
+/// not list. Any 2xx is a success and decodes into the operation's type
+/// (`()` whatever the body); a 4xx/5xx decodes into the provider's error
+/// when its body fits, and is kept raw otherwise; anything else (1xx, 3xx)
+/// is [`Error::UnexpectedStatus`].
+#[doc(hidden)]
+pub async fn unlisted<T, E>(response: reqwest::Response) -> Result<ResponseValue<T>, Error<E>>
+where
+    T: serde::de::DeserializeOwned + 'static,
+    E: serde::de::DeserializeOwned,
+{
+    let raw = read(response).await?;
+    let status = raw.status();
     if status.is_success() {
-        ResponseValue::from_response(response).await
+        if std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>() {
+            // A no-content operation: whatever the body, the call worked.
+            let unit = serde_json::from_value(serde_json::Value::Null)
+                .map_err(|e| Error::InvalidResponse(raw.clone(), e))?;
+            return Ok(ResponseValue::from_raw(unit, raw));
+        }
+        decode_success(raw)
     } else if status.is_client_error() || status.is_server_error() {
-        Err(Error::ErrorResponse(
-            ResponseValue::from_response(response).await?,
-        ))
+        decode_error(raw).map(|never| match never {})
     } else {
-        Err(Error::UnexpectedResponse(response))
+        Err(Error::UnexpectedStatus(raw))
     }
+}
+
+/// Decodes a success body into `T`. An empty body (some services answer a
+/// create or update with no body at all) is read as `null`, then as `{}`,
+/// so a type whose fields are all optional still decodes.
+fn decode_success<T: serde::de::DeserializeOwned, E>(
+    raw: RawResponse,
+) -> Result<ResponseValue<T>, Error<E>> {
+    let first = serde_json::from_slice(raw.body());
+    let decoded = match first {
+        Err(e) if raw.body().iter().all(u8::is_ascii_whitespace) => {
+            serde_json::from_value(serde_json::Value::Null)
+                .or_else(|_| serde_json::from_value(serde_json::json!({})))
+                .map_err(|_| e)
+        }
+        other => other,
+    };
+    match decoded {
+        Ok(inner) => Ok(ResponseValue::from_raw(inner, raw)),
+        Err(e) => Err(Error::InvalidResponse(raw, e)),
+    }
+}
+
+/// Decodes an error status: the provider's error body when it fits,
+/// [`Error::UnexpectedStatus`] (status, headers and raw body kept) otherwise.
+fn decode_error<E: serde::de::DeserializeOwned>(
+    raw: RawResponse,
+) -> Result<std::convert::Infallible, Error<E>> {
+    match serde_json::from_slice(raw.body()) {
+        Ok(body) => Err(Error::ErrorResponse(ResponseValue::from_raw(body, raw))),
+        Err(_) => Err(Error::UnexpectedStatus(raw)),
+    }
+}
+
+/// Reads a JSON `null` as the type's default: arrays that a provider sends
+/// as `null` instead of `[]` decode as empty. Codegen puts it on every
+/// array field of the generated types.
+#[doc(hidden)]
+pub fn null_as_empty<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    use serde::Deserialize as _;
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 /// A decoded response with its status and headers.
@@ -109,19 +174,21 @@ pub struct ResponseValue<T> {
     inner: T,
     status: StatusCode,
     headers: HeaderMap,
+    /// What `Display`/`Debug` of an error holding this value must hide.
+    redaction: Redaction,
 }
 
 impl<T: serde::de::DeserializeOwned> ResponseValue<T> {
+    /// Reads and decodes a response: `T` from a success, the provider's
+    /// error from an error status (used by generated code for both).
     #[doc(hidden)]
     pub async fn from_response<E>(response: reqwest::Response) -> Result<Self, Error<E>> {
         let raw = read(response).await?;
+        if raw.status().is_success() {
+            return decode_success(raw);
+        }
         match serde_json::from_slice(raw.body()) {
-            Ok(inner) => Ok(Self {
-                inner,
-                status: raw.status(),
-                headers: raw.headers().clone(),
-            }),
-            Err(e) if raw.status().is_success() => Err(Error::InvalidResponse(raw, e)),
+            Ok(inner) => Ok(Self::from_raw(inner, raw)),
             // An error status whose body is not the documented error shape.
             Err(_) => Err(Error::UnexpectedStatus(raw)),
         }
@@ -135,6 +202,7 @@ impl ResponseValue<()> {
             inner: (),
             status: response.status(),
             headers: response.headers().clone(),
+            redaction: Redaction::of(&response),
         }
     }
 }
@@ -144,10 +212,12 @@ impl ResponseValue<ByteStream> {
     pub fn stream(response: reqwest::Response) -> Self {
         let status = response.status();
         let headers = response.headers().clone();
+        let redaction = Redaction::of(&response);
         Self {
             inner: ByteStream::new(Box::pin(response.bytes_stream())),
             status,
             headers,
+            redaction,
         }
     }
 }
@@ -159,7 +229,22 @@ impl<T> ResponseValue<T> {
             inner,
             status,
             headers,
+            redaction: Redaction::default(),
         }
+    }
+
+    fn from_raw(inner: T, raw: RawResponse) -> Self {
+        let (status, headers, _, redaction) = raw.into_parts();
+        Self {
+            inner,
+            status,
+            headers,
+            redaction,
+        }
+    }
+
+    pub(crate) fn redaction(&self) -> &Redaction {
+        &self.redaction
     }
 
     /// The decoded value.
@@ -183,6 +268,7 @@ impl<T> ResponseValue<T> {
             inner: f(self.inner),
             status: self.status,
             headers: self.headers,
+            redaction: self.redaction,
         }
     }
 }
@@ -209,23 +295,25 @@ impl<T: std::fmt::Debug> std::fmt::Debug for ResponseValue<T> {
 async fn read<E>(response: reqwest::Response) -> Result<RawResponse, Error<E>> {
     let status = response.status();
     let headers = response.headers().clone();
+    let redaction = Redaction::of(&response);
     let body = response
         .bytes()
         .await
         .map_err(|e| Error::Request(RequestError::Transport(e)))?;
-    Ok(RawResponse::new(status, headers, body))
+    Ok(RawResponse::new(status, headers, body).with_redaction(redaction))
 }
 
-/// Status, headers and body of a response whose body `Inner::execute`
-/// already buffered (so this needs no await).
+/// Status, headers and body of a response whose body the pipeline already
+/// buffered (so this needs no await).
 pub(crate) fn raw_from_buffered(response: reqwest::Response) -> RawResponse {
+    let redaction = Redaction::of(&response);
     let response: http::Response<reqwest::Body> = response.into();
     let (parts, body) = response.into_parts();
     let bytes = body
         .as_bytes()
         .map(Bytes::copy_from_slice)
         .unwrap_or_default();
-    RawResponse::new(parts.status, parts.headers, bytes)
+    RawResponse::new(parts.status, parts.headers, bytes).with_redaction(redaction)
 }
 
 /// A path parameter that would change which resource a URL names.
@@ -251,15 +339,63 @@ impl std::fmt::Display for InvalidPathParam {
 
 impl std::error::Error for InvalidPathParam {}
 
+/// Characters sent as they are in a path segment: RFC 3986's unreserved
+/// characters and the sub-delimiters and `:`/`@` that a WHATWG URL parser
+/// leaves alone. Everything else is percent-encoded: controls, space and
+/// non-ASCII, `%` itself, `/` and `\\` (both separate segments for the
+/// parser), `?` and `#` (they end the path), `;` (a path parameter to some
+/// servers), and the characters the URL standard encodes or rewrites
+/// (`"`, `<`, `>`, `` ` ``, `{`, `}`, `^`, `|`, `[`, `]`).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
 /// Percent-encodes one path segment (a `/` in a repository name becomes
-/// `%2F`), refusing values that URL normalisation would turn into a
-/// request for another resource: empty, `.`, `..` and their
-/// percent-encoded spellings.
+/// `%2F`, a `\\` becomes `%5C`), refusing values that would name another
+/// resource: empty, or a dot segment (`.`, `..`) once percent-decoding,
+/// and splitting on `/` or `\\` as a server that decodes before routing
+/// would. Every other value comes back as exactly one segment that decodes
+/// to the value.
 #[doc(hidden)]
 pub fn encode_path(value: &str, name: &'static str) -> Result<String, InvalidPathParam> {
+    if names_another_resource(value) {
+        return Err(InvalidPathParam {
+            name,
+            value: value.to_owned(),
+        });
+    }
+    Ok(encode_path_segment(value))
+}
+
+/// Whether a path parameter, as a server may read it after decoding, is
+/// empty or walks the path (`.`, `..`, `a/../b`, `..\\x`, `%2e%2e`, …).
+fn names_another_resource(value: &str) -> bool {
+    if value.trim().is_empty() {
+        return true;
+    }
     let mut decoded = value.to_owned();
-    // Undo up to three layers of percent-encoding: `%2e`, `%252e`, …
-    for _ in 0..3 {
+    // Look at the value and up to three layers of decoding: `%2e`, `%252e`, …
+    for _ in 0..4 {
+        let dot_piece = decoded
+            .split(['/', '\\'])
+            .any(|piece| matches!(piece.trim(), "." | ".."));
+        if dot_piece {
+            return true;
+        }
         let next = percent_encoding::percent_decode_str(&decoded)
             .decode_utf8_lossy()
             .into_owned();
@@ -268,20 +404,14 @@ pub fn encode_path(value: &str, name: &'static str) -> Result<String, InvalidPat
         }
         decoded = next;
     }
-    if matches!(decoded.trim(), "" | "." | "..") {
-        return Err(InvalidPathParam {
-            name,
-            value: value.to_owned(),
-        });
-    }
-    Ok(progenitor_client::encode_path(value))
+    decoded.trim().is_empty()
 }
 
 /// Percent-encodes one path segment exactly as requests do, without the
 /// checks of [`encode_path`]: the generated mock helpers match on it.
 #[doc(hidden)]
 pub fn encode_path_segment(value: &str) -> String {
-    progenitor_client::encode_path(value)
+    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
 }
 
 #[cfg(test)]
@@ -293,7 +423,25 @@ mod tests {
         assert_eq!(encode_path("my/repo", "r").unwrap(), "my%2Frepo");
         assert_eq!(encode_path("a.b", "r").unwrap(), "a.b");
         assert_eq!(encode_path("...", "r").unwrap(), "...");
-        for bad in ["", " ", ".", "..", "%2e", "%2E%2e", ".%2e", "%252e%252e"] {
+        assert_eq!(encode_path("a\\b", "r").unwrap(), "a%5Cb");
+        assert_eq!(
+            encode_path("v1.0+build:7@x", "r").unwrap(),
+            "v1.0+build:7@x"
+        );
+        for bad in [
+            "",
+            " ",
+            ".",
+            "..",
+            "%2e",
+            "%2E%2e",
+            ".%2e",
+            "%252e%252e",
+            "..\\..\\v2",
+            "a/../b",
+            "..%5Cx",
+            "%2e%2e%2fx",
+        ] {
             let err = encode_path(bad, "repository_name").unwrap_err();
             assert!(err.to_string().contains("repository_name"), "{bad}: {err}");
         }

@@ -20,7 +20,11 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct AllRegistriesInfo {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub registries: ::std::vec::Vec<Registry>,
     }
     impl AllRegistriesInfo {
@@ -160,7 +164,11 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct GarbageCollectionList {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub garbage_collections: ::std::vec::Vec<GarbageCollection>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<PageLinks>,
@@ -531,10 +539,18 @@ pub mod types {
     )]
     pub struct RegistryOptions {
         ///Region slugs a new registry can be placed in.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub available_regions: ::std::vec::Vec<::std::string::String>,
         ///Subscription tiers on offer.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub subscription_tiers: ::std::vec::Vec<SubscriptionTierOption>,
     }
     impl RegistryOptions {
@@ -639,7 +655,11 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<PageLinks>,
         pub meta: MetaProperties,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub repositories: ::std::vec::Vec<Repository>,
     }
     impl RepositoryList {
@@ -658,7 +678,11 @@ pub mod types {
     )]
     pub struct RepositoryManifest {
         ///Blobs the manifest references.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub blobs: ::std::vec::Vec<RepositoryBlob>,
         ///Compressed size of the image, in bytes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -676,7 +700,11 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub size_bytes: ::std::option::Option<i64>,
         ///Tags pointing at this manifest.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub tags: ::std::vec::Vec<::std::string::String>,
         ///When the manifest was last pushed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -698,7 +726,11 @@ pub mod types {
     pub struct RepositoryManifestList {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<PageLinks>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub manifests: ::std::vec::Vec<RepositoryManifest>,
         pub meta: MetaProperties,
     }
@@ -756,7 +788,11 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<PageLinks>,
         pub meta: MetaProperties,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub tags: ::std::vec::Vec<RepositoryTag>,
     }
     impl RepositoryTagList {
@@ -806,7 +842,11 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<PageLinks>,
         pub meta: MetaProperties,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub repositories: ::std::vec::Vec<RepositoryV2>,
     }
     impl RepositoryV2List {
@@ -910,7 +950,11 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub allow_storage_overage: ::std::option::Option<bool>,
         ///Reasons the account cannot move to this tier, when it cannot.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub eligibility_reasons: ::std::vec::Vec<
             crate::generated::types::SubscriptionTierEligibilityReason,
         >,
@@ -5090,7 +5134,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5208,7 +5252,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5311,7 +5355,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5412,7 +5456,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5550,7 +5594,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5627,7 +5671,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5738,7 +5782,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5815,7 +5859,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5918,7 +5962,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -6021,7 +6065,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -6158,7 +6202,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -6315,7 +6359,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -6476,7 +6520,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -6592,7 +6636,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -6744,7 +6788,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -6876,7 +6920,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -7029,7 +7073,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -7161,7 +7205,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -7277,7 +7321,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -7361,7 +7405,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -7472,7 +7516,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -7561,7 +7605,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -7638,7 +7682,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -7756,7 +7800,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -7870,7 +7914,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -7986,7 +8030,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -8123,7 +8167,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -8284,7 +8328,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -8436,7 +8480,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -8568,7 +8612,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -8721,7 +8765,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -8853,7 +8897,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -8956,7 +9000,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -9089,7 +9133,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -9226,7 +9270,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -9382,7 +9426,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -9459,7 +9503,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -9859,6 +9903,10 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
         header: "ratelimit-reset",
         kind: regkit_core::ResetKind::EpochSeconds,
     }),
+    secret_responses: &[
+        "registries_get_dockerCredentials",
+        "registry_get_dockerCredentials",
+    ],
 };
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
 pub type ClientBuilder = regkit_core::ClientBuilder<Client>;

@@ -19,9 +19,9 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct AccountCredsRequest {
-        ///When the credentials stop working. The service expects UTC (`Z`) with at most millisecond precision.
+        ///When the credentials stop working. The service expects UTC (`Z`) with at most millisecond precision; the client sends exactly three fraction digits.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub expires: ::std::option::Option<::regkit_core::TimestampMillis>,
         ///Password or secret key.
         pub password: ::regkit_core::SecretString,
         ///Account name, login or key id.
@@ -263,7 +263,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AccountCredsRequest {
             expires: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<::regkit_core::TimestampMillis>,
                 ::std::string::String,
             >,
             password: ::std::result::Result<
@@ -288,7 +288,7 @@ pub mod types {
             pub fn expires<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    ::std::option::Option<::regkit_core::TimestampMillis>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1181,7 +1181,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -1319,7 +1319,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -1426,7 +1426,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -1537,7 +1537,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -1690,7 +1690,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -1804,7 +1804,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -1848,6 +1848,7 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
         },
     ],
     rate_limit_reset: None,
+    secret_responses: &["get_registry_credentials"],
 };
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
 pub type ClientBuilder = regkit_core::ClientBuilder<Client>;

@@ -3938,7 +3938,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -3997,7 +3997,7 @@ pub mod builder {
                 500u16..=599u16 => {
                     Err(Error::ErrorResponse(ResponseValue::empty(response)))
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4121,7 +4121,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4221,7 +4221,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4312,7 +4312,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4428,7 +4428,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4509,7 +4509,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4625,7 +4625,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4714,7 +4714,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4832,7 +4832,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -4955,7 +4955,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5060,7 +5060,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5195,7 +5195,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5290,7 +5290,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5420,7 +5420,7 @@ pub mod builder {
                         ),
                     )
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => regkit_core::runtime::unlisted(response).await,
             }
         }
     }
@@ -5554,6 +5554,13 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
         },
     ],
     rate_limit_reset: None,
+    secret_responses: &[
+        "registriesTokensFindById",
+        "registriesTokensGet",
+        "registriesTokensPatch",
+        "registriesTokensPost",
+        "registriesTokensPut",
+    ],
 };
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
 pub type ClientBuilder = regkit_core::ClientBuilder<Client>;
