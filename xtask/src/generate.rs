@@ -34,7 +34,7 @@ pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Resu
     insert_into_module(&mut file, "builder", streams)?;
     run_passes(&mut file, spec, provider, display)?;
     file.items.extend(
-        syn::parse2::<syn::File>(provider_items(provider, &spec.secret_responses))
+        syn::parse2::<syn::File>(provider_items(provider, &secret_operation_ids(spec)))
             .expect("provider items parse")
             .items,
     );
@@ -63,6 +63,18 @@ pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Resu
         mock,
         operations,
     })
+}
+
+/// Secret-bearing operations as the generated code names them in
+/// `OperationInfo` (progenitor snake-cases the spec's `operationId`).
+fn secret_operation_ids(spec: &PreparedSpec) -> Vec<String> {
+    let mut ids: Vec<String> = spec
+        .secret_responses
+        .iter()
+        .map(|id| crate::spec::snake(id))
+        .collect();
+    ids.sort();
+    ids
 }
 
 /// The typed edits of `crate::passes`, each checked against the count the

@@ -22,7 +22,8 @@ pub struct ProviderInfo {
     pub rate_limit_reset: Option<RateLimitReset>,
     /// Operations whose success body carries secrets (a `format: password`
     /// field): when such a body fails to decode or comes with an unexpected
-    /// status, error text withholds it.
+    /// status, error text withholds it. Named as the generated code names
+    /// operations (the `operationId` in snake case).
     pub secret_responses: &'static [&'static str],
 }
 

@@ -272,4 +272,78 @@ mod tests {
         );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn any_duration() -> impl Strategy<Value = Duration> {
+            prop_oneof![
+                (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+                Just(Duration::MAX),
+                Just(Duration::ZERO),
+            ]
+        }
+
+        fn any_time() -> impl Strategy<Value = SystemTime> {
+            (0u64..=253_402_300_799).prop_map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+        }
+
+        proptest! {
+            #[test]
+            fn retry_after_never_panics(value in prop_oneof![
+                any::<u64>().prop_map(|n| n.to_string()),
+                "[ -~]{0,40}",
+                any::<String>(),
+            ], now in any_time()) {
+                if let Some(wait) = parse_retry_after(&value, now)
+                    && let Ok(n) = value.trim().parse::<u64>()
+                {
+                    prop_assert_eq!(wait, Duration::from_secs(n));
+                }
+            }
+
+            #[test]
+            fn reset_headers_never_panic(value in prop_oneof![
+                any::<u64>().prop_map(|n| n.to_string()),
+                "[ -~]{0,40}",
+            ], now in any_time()) {
+                let _ = parse_reset(&value, ResetKind::DeltaSeconds, now);
+                if let Some(wait) = parse_reset(&value, ResetKind::EpochSeconds, now) {
+                    // Past epochs are zero; the future is a wait from now.
+                    let n: u64 = value.trim().parse().unwrap();
+                    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(n));
+                    match at {
+                        Some(at) if at <= now => prop_assert_eq!(wait, Duration::ZERO),
+                        Some(at) => prop_assert_eq!(now + wait, at),
+                        None => prop_assert_eq!(wait, Duration::MAX),
+                    }
+                }
+            }
+
+            #[test]
+            fn budget_arithmetic_saturates(
+                elapsed in any_duration(),
+                wait in any_duration(),
+                budget in any_duration(),
+            ) {
+                let fits = fits_budget(elapsed, wait, budget);
+                let exact = elapsed.as_secs_f64() + wait.as_secs_f64() <= budget.as_secs_f64();
+                if fits {
+                    prop_assert!(elapsed.checked_add(wait).is_some());
+                    prop_assert!(exact || (elapsed + wait).as_secs_f64() <= budget.as_secs_f64());
+                }
+            }
+
+            #[test]
+            fn backoff_never_panics_and_stays_under_its_ceiling(
+                attempt in any::<u32>(),
+                initial in any_duration(),
+                max in any_duration(),
+            ) {
+                let p = RetryPolicy::default().initial_backoff(initial).max_backoff(max);
+                prop_assert!(p.backoff(attempt) <= max);
+            }
+        }
+    }
 }

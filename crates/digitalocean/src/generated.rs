@@ -9904,8 +9904,8 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
         kind: regkit_core::ResetKind::EpochSeconds,
     }),
     secret_responses: &[
-        "registries_get_dockerCredentials",
-        "registry_get_dockerCredentials",
+        "registries_get_docker_credentials",
+        "registry_get_docker_credentials",
     ],
 };
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.

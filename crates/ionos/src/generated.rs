@@ -5555,11 +5555,11 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
     ],
     rate_limit_reset: None,
     secret_responses: &[
-        "registriesTokensFindById",
-        "registriesTokensGet",
-        "registriesTokensPatch",
-        "registriesTokensPost",
-        "registriesTokensPut",
+        "registries_tokens_find_by_id",
+        "registries_tokens_get",
+        "registries_tokens_patch",
+        "registries_tokens_post",
+        "registries_tokens_put",
     ],
 };
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
