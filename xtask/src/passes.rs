@@ -25,9 +25,9 @@ pub fn unlisted_status(file: &mut syn::File) -> usize {
             let Some(response) = unexpected_response_arg(&arm.body) else {
                 return;
             };
-            arm.body = Box::new(syn::parse_quote! {
+            *arm.body = syn::parse_quote! {
                 regkit_core::runtime::unlisted(#response).await
-            });
+            };
             self.0 += 1;
         }
     }

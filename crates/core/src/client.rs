@@ -90,10 +90,10 @@ impl Inner {
                 .await
                 .map_err(RequestError::from_middleware);
             if let Ok(response) = &mut result {
-                response.extensions_mut().insert(Redaction {
-                    scrubber: self.scrubber.clone(),
-                    withhold_body: self.provider.secret_responses.contains(&operation_id),
-                });
+                response.extensions_mut().insert(Redaction::new(
+                    self.scrubber.clone(),
+                    self.provider.secret_responses.contains(&operation_id),
+                ));
             }
             let span = tracing::Span::current();
             span.record(

@@ -167,7 +167,7 @@ impl RawResponse {
     /// response carries secrets, otherwise its start, on one line, with
     /// the client's credentials scrubbed.
     fn shown_body(&self) -> String {
-        if self.redaction.withhold_body {
+        if self.redaction.withhold_body() {
             return format!(
                 "[body withheld: {} bytes from an operation that returns secrets; read it with raw_body()]",
                 self.body.len()
@@ -457,7 +457,7 @@ fn write_serde_error(
     raw: &RawResponse,
     e: &serde_json::Error,
 ) -> fmt::Result {
-    if raw.redaction.withhold_body {
+    if raw.redaction.withhold_body() {
         let kind = match e.classify() {
             serde_json::error::Category::Io => "I/O error",
             serde_json::error::Category::Syntax => "invalid JSON",

@@ -62,14 +62,24 @@ impl Scrubber {
 
 /// Attached to each response: the client's scrubber, and whether the
 /// operation's success body carries secrets (so a body that fails to decode
-/// or comes with an unexpected status is withheld from error text).
+/// or comes with an unexpected status is withheld from error text). One
+/// pointer wide, so errors that carry it stay small.
 #[derive(Clone, Default)]
-pub(crate) struct Redaction {
-    pub(crate) scrubber: Scrubber,
-    pub(crate) withhold_body: bool,
+pub(crate) struct Redaction(Option<Arc<Rules>>);
+
+struct Rules {
+    scrubber: Scrubber,
+    withhold_body: bool,
 }
 
 impl Redaction {
+    pub(crate) fn new(scrubber: Scrubber, withhold_body: bool) -> Self {
+        Self(Some(Arc::new(Rules {
+            scrubber,
+            withhold_body,
+        })))
+    }
+
     /// The redaction the pipeline attached to `response` (none for a
     /// response that did not come through a regkit client).
     pub(crate) fn of(response: &reqwest::Response) -> Self {
@@ -80,8 +90,15 @@ impl Redaction {
             .unwrap_or_default()
     }
 
+    pub(crate) fn withhold_body(&self) -> bool {
+        self.0.as_ref().is_some_and(|r| r.withhold_body)
+    }
+
     pub(crate) fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        self.scrubber.scrub(text)
+        match &self.0 {
+            Some(rules) => rules.scrubber.scrub(text),
+            None => Cow::Borrowed(text),
+        }
     }
 }
 

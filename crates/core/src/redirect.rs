@@ -80,3 +80,26 @@ impl Middleware for RedirectMiddleware {
         next.run(request, extensions).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+    use reqwest::Url;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        let at = |s: &str| Url::parse(s).unwrap();
+        let base = at("https://api.example.com/v2/x");
+        assert!(same_origin(&base, &at("https://api.example.com/other")));
+        assert!(same_origin(&base, &at("https://api.example.com:443/")));
+        for other in [
+            "http://api.example.com/v2/x",       // https → http
+            "https://api.example.com:8443/v2/x", // port
+            "https://evil.example.com/v2/x",     // host
+            "https://api.example.com.evil.net/", // suffix
+            "https://API.example.com.:443/",     // trailing dot is another name
+        ] {
+            assert!(!same_origin(&base, &at(other)), "{other}");
+        }
+    }
+}

@@ -102,6 +102,9 @@ where
 /// when its body fits, and is kept raw otherwise; anything else (1xx, 3xx)
 /// is [`Error::UnexpectedStatus`].
 #[doc(hidden)]
+// The error is the one every generated operation returns; boxing it here
+// alone would change nothing for callers.
+#[allow(clippy::result_large_err)]
 pub async fn unlisted<T, E>(response: reqwest::Response) -> Result<ResponseValue<T>, Error<E>>
 where
     T: serde::de::DeserializeOwned + 'static,
@@ -127,6 +130,7 @@ where
 /// Decodes a success body into `T`. An empty body (some services answer a
 /// create or update with no body at all) is read as `null`, then as `{}`,
 /// so a type whose fields are all optional still decodes.
+#[allow(clippy::result_large_err)] // see `unlisted`
 fn decode_success<T: serde::de::DeserializeOwned, E>(
     raw: RawResponse,
 ) -> Result<ResponseValue<T>, Error<E>> {
@@ -147,6 +151,7 @@ fn decode_success<T: serde::de::DeserializeOwned, E>(
 
 /// Decodes an error status: the provider's error body when it fits,
 /// [`Error::UnexpectedStatus`] (status, headers and raw body kept) otherwise.
+#[allow(clippy::result_large_err)] // see `unlisted`
 fn decode_error<E: serde::de::DeserializeOwned>(
     raw: RawResponse,
 ) -> Result<std::convert::Infallible, Error<E>> {
