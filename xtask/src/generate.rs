@@ -4,15 +4,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use openapiv3::{OpenAPI, ReferenceOr};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 use crate::manifest::{AuthScheme, Provider};
 use crate::spec::{OpenEnum, PreparedSpec};
-
-/// The generated client's runtime: progenitor's output names
-/// `progenitor_client`; we point it at regkit-core's drop-in module, which
-/// adds bounded bodies, status-keeping errors and checked path segments.
-const RUNTIME: &str = "regkit_core::runtime";
 
 pub struct Output {
     pub client: String,
@@ -32,7 +27,7 @@ pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Resu
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("{display}: {e}"))?;
     insert_into_module(&mut file, "builder", streams)?;
-    run_passes(&mut file, spec, provider, display)?;
+    run_passes(&mut file, Target::Client, spec, provider, display)?;
     file.items.extend(
         syn::parse2::<syn::File>(provider_items(provider, &secret_operation_ids(spec)))
             .expect("provider items parse")
@@ -46,22 +41,15 @@ pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Resu
     );
 
     let mock_tokens = run_progenitor(provider, spec, display, |g, s| g.httpmock(s, "crate"))?;
-    let mock_file: syn::File = syn::parse2(mock_tokens)
+    let mut mock_file: syn::File = syn::parse2(mock_tokens)
         .map_err(|e| format!("{display}: progenitor produced unparsable mock code: {e}"))?;
+    run_passes(&mut mock_file, Target::Mock, spec, provider, display)?;
     let mock = finish(&prettyplease::unparse(&mock_file), display, &[], true);
 
-    let operations = spec
-        .openapi
-        .paths
-        .paths
-        .values()
-        .filter_map(ReferenceOr::as_item)
-        .map(|item| item.iter().count())
-        .sum();
     Ok(Output {
         client,
         mock,
-        operations,
+        operations: spec.operations,
     })
 }
 
@@ -71,46 +59,94 @@ fn secret_operation_ids(spec: &PreparedSpec) -> Vec<String> {
     let mut ids: Vec<String> = spec
         .secret_responses
         .iter()
-        .map(|id| crate::spec::snake(id))
+        .map(|id| crate::naming::snake(id))
         .collect();
     ids.sort();
     ids
 }
 
+/// Which file a pass list is for.
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    Client,
+    Mock,
+}
+
 /// The typed edits of `crate::passes`, each checked against the count the
-/// spec implies.
+/// spec implies, then a check that nothing they exist to remove is left.
 fn run_passes(
     file: &mut syn::File,
+    target: Target,
     spec: &PreparedSpec,
     provider: &Provider,
     display: &str,
 ) -> Result<(), String> {
+    use crate::passes;
     let fail = |pass: &str, why: String| {
         Err(format!(
             "{display}: codegen pass `{pass}` failed for provider `{}`: {why}",
             provider.name
         ))
     };
-    let replaced = crate::passes::unlisted_status(file);
-    if replaced != spec.catch_all_operations {
-        return fail(
-            "unlisted_status",
-            format!(
-                "replaced {replaced} catch-all arms, expected one per operation ({})",
-                spec.catch_all_operations
-            ),
-        );
+    let expect = |pass: &str, got: usize, want: usize, what: &str| {
+        if got == want {
+            Ok(())
+        } else {
+            fail(
+                pass,
+                format!("changed {got} {what}, the spec implies {want}"),
+            )
+        }
+    };
+    // The client imports its runtime; the mock helpers may not name it.
+    if passes::runtime_path(file) == 0 && target == Target::Client {
+        return fail("runtime_path", "found no `progenitor_client` path".into());
     }
-    let arrays = crate::passes::null_arrays(file);
-    if arrays < spec.component_arrays {
-        return fail(
-            "null_arrays",
-            format!(
-                "changed {arrays} `Vec` fields, but components.schemas alone has {} \
-                 non-nullable array properties",
-                spec.component_arrays
-            ),
-        );
+    passes::tidy_conversion_messages(file);
+    match target {
+        Target::Client => {
+            expect(
+                "checked_path_params",
+                passes::checked_path_params(file),
+                spec.path_parameters,
+                "encode_path calls (one per path parameter per operation)",
+            )?;
+            expect(
+                "no_api_version",
+                passes::no_api_version(file),
+                spec.operations,
+                "api-version headers (one per operation)",
+            )?;
+            expect(
+                "unlisted_status",
+                passes::unlisted_status(file),
+                spec.catch_all_operations,
+                "catch-all arms (one per operation without a `default` response)",
+            )?;
+            let arrays = passes::null_arrays(file);
+            if arrays < spec.component_arrays {
+                return fail(
+                    "null_arrays",
+                    format!(
+                        "changed {arrays} `Vec` fields, but components.schemas alone has {} \
+                         non-nullable array properties",
+                        spec.component_arrays
+                    ),
+                );
+            }
+        }
+        Target::Mock => expect(
+            "mock_path_matchers",
+            passes::mock_path_matchers(file),
+            spec.path_parameters,
+            "path matchers (one per path parameter per operation)",
+        )?,
+    }
+    let text = file.to_token_stream().to_string();
+    for leftover in ["progenitor_client", "\"api-version\""] {
+        if text.contains(leftover) {
+            return fail("leftovers", format!("`{leftover}` is still in the output"));
+        }
     }
     Ok(())
 }
@@ -244,7 +280,7 @@ fn open_enum_items(enums: &[OpenEnum]) -> Vec<syn::Item> {
             });
             let mut seen = std::collections::BTreeSet::new();
             let variants = e.values.iter().map(|value| {
-                let mut ident = crate::spec::pascal(value);
+                let mut ident = crate::naming::pascal(value);
                 if ident.is_empty() || ident.starts_with(|c: char| c.is_ascii_digit()) {
                     ident = format!("V{ident}");
                 }
@@ -406,51 +442,9 @@ fn describe_auth(a: &AuthScheme) -> String {
     }
 }
 
-/// Text-level finishing: runtime paths, checked path segments, header.
+/// The do-not-edit header and lint allowances; every edit of the code
+/// itself happened on the syntax tree (`crate::passes`).
 fn finish(code: &str, display: &str, handwritten: &[String], mock: bool) -> String {
-    let code = code.replace("progenitor_client::", &format!("{RUNTIME}::"));
-    let code = code.replace("use progenitor_client::", &format!("use {RUNTIME}::"));
-    // A path parameter that is empty, `.` or `..` would be normalised into a
-    // request for another resource; check each one before the URL is built.
-    let segment =
-        regex::Regex::new(r"encode_path\(\s*&\s*(\w+)\s*\.\s*to_string\(\)\s*\)").expect("regex");
-    let code = segment.replace_all(&code, r#"encode_path(&$1.to_string(), "$1")?"#);
-
-    // progenitor sends `api-version: <info.version>` with every request; no
-    // provider here asks for it, so the wire carries only what the API documents.
-    let api_version = regex::Regex::new(
-        r#"header_map\s*\.append\(\s*::reqwest::header::HeaderName::from_static\("api-version"\),\s*::reqwest::header::HeaderValue::from_static\(\s*super::Client::api_version\(\),?\s*\),?\s*\);"#,
-    )
-    .expect("regex");
-    let code = api_version.replace_all(&code, "");
-
-    // Mock path matchers: progenitor pastes the raw value into a regex and
-    // matches other segments with `.*`. Match what the client really sends
-    // (the percent-encoded segment, `team%2Fapi`), literally, and keep the
-    // other parameters inside their own segment.
-    let code = if mock {
-        let path_matcher =
-            regex::Regex::new(r#"format!\(\s*"(\^/[^"]*)",\s*value\s*\.\s*to_string\(\),?\s*\)"#)
-                .expect("regex");
-        path_matcher
-            .replace_all(&code, |c: &regex::Captures| {
-                format!(
-                    "format!(\"{}\", regex::escape(&{RUNTIME}::encode_path_segment(&value.to_string())))",
-                    c[1].replace(".*", "[^/]*")
-                )
-            })
-            .into_owned()
-    } else {
-        code.into_owned()
-    };
-
-    // progenitor spells types in its messages as token streams
-    // ("conversion to `:: uuid :: Uuid` for x failed"); tidy them.
-    let conversion = regex::Regex::new(r"conversion to `([^`]*)`").expect("regex");
-    let code = conversion.replace_all(&code, |c: &regex::Captures| {
-        format!("conversion to `{}`", c[1].replace(' ', ""))
-    });
-
     let mut header = format!(
         "// @generated by `cargo xtask codegen` from {display}. DO NOT EDIT.\n\
          // Change the spec, specs/providers.toml or xtask instead;\n\

@@ -3,6 +3,7 @@
 
 mod generate;
 pub mod manifest;
+mod naming;
 mod pagination;
 mod passes;
 mod spec;
@@ -42,4 +43,30 @@ pub fn generate_provider(root: &Path, provider: &Provider) -> Result<Generated, 
             (src.join("generated_mock.rs"), output.mock),
         ],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed generated code is what the specs, the manifest and
+    /// this generator produce now (like `cargo xtask codegen --check`, but
+    /// inside `cargo test`).
+    #[test]
+    fn generated_code_is_up_to_date() {
+        let root = super::workspace_root();
+        let manifest = super::Manifest::load(&root).unwrap();
+        let mut stale = Vec::new();
+        for provider in &manifest.providers {
+            let output = super::generate_provider(&root, provider).unwrap();
+            for (rel, code) in output.files {
+                let current = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
+                if current != code {
+                    stale.push(rel.display().to_string());
+                }
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale generated code; run `cargo xtask codegen` and commit: {stale:?}"
+        );
+    }
 }

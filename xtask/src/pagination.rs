@@ -60,7 +60,7 @@ pub fn stream_impl(
         return Err(at("`offset` needs `has_more` or `total`"));
     }
 
-    let method = crate::spec::snake(operation_id);
+    let method = crate::naming::snake(operation_id);
     let builder_name = client_method_builder(file, &method)
         .ok_or_else(|| at(&format!("no client method `{method}`")))?;
     let builder_mod = module(file, "builder").ok_or_else(|| at("no builder module"))?;
@@ -138,7 +138,7 @@ pub fn stream_impl(
                     (count > 0 && #more).then(|| (offset + count).to_string())
                 }}
             };
-            let param_ident = format_ident!("{}", crate::spec::snake(param));
+            let param_ident = format_ident!("{}", crate::naming::snake(param));
             let param_ty = builder_field_type(builder_mod, &builder_name, &param_ident.to_string())
                 .ok_or_else(|| at(&format!("the request has no parameter `{param}`")))?;
             quote! {{

@@ -6,10 +6,266 @@
 //!
 //! | pass | why progenitor needs it | retired by |
 //! |---|---|---|
+//! | `runtime_path` | progenitor's output names `progenitor_client`; regkit's clients run on `regkit_core::runtime` (bounded bodies, status-keeping errors, checked path segments) | a progenitor setting for the runtime crate's path |
+//! | `checked_path_params` | `encode_path(&x.to_string())` cannot refuse a value; regkit's takes the parameter's name and returns a `Result`, so an empty, `.` or `..` value is `InvalidRequest` before a URL is built | progenitor calling a fallible, named encoder |
+//! | `no_api_version` | progenitor sends `api-version: <info.version>` on every request; no provider here documents it. Removes the header and the then-empty `HeaderMap` | a progenitor setting to omit the header |
+//! | `mock_path_matchers` | the httpmock helpers paste the raw value into a regex and match other segments with `.*`; they must match what the client sends (percent-encoded, regex-escaped) within one segment | progenitor's mock generator escaping and encoding path values |
+//! | `tidy_conversion_messages` | typify spells types in messages as token streams (``conversion to `:: uuid :: Uuid` ``) | progenitor formatting the type before quoting it |
 //! | `unlisted_status` | progenitor turns every status the spec does not list into `Error::UnexpectedResponse`, so a 204 for a documented 200 fails a call that worked; regkit makes any 2xx a success and decodes unlisted 4xx/5xx as the provider's error | progenitor accepting a custom catch-all (or a `2XX` fallback per operation) |
 //! | `null_arrays` | typify's `Vec<T>` fields reject a JSON `null`, which real services send for empty lists | typify mapping nullable-by-default arrays, or a per-field deserializer setting |
 
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
+
+type Args = Punctuated<syn::Expr, syn::Token![,]>;
+
+/// Runs `visit` over the arguments of a `format!` call (whose tokens syn
+/// keeps opaque), writing them back. Other macros are left alone.
+fn visit_format_args(mac: &mut syn::Macro, mut visit: impl FnMut(&mut syn::Expr)) {
+    if !mac.path.is_ident("format") {
+        return;
+    }
+    let Ok(mut args) = mac.parse_body_with(Args::parse_terminated) else {
+        return;
+    };
+    args.iter_mut().for_each(&mut visit);
+    mac.tokens = args.to_token_stream();
+}
+
+/// Replaces `progenitor_client` at the head of every path and `use` with
+/// `regkit_core::runtime`. Returns how many it replaced; the caller checks
+/// none is left.
+pub fn runtime_path(file: &mut syn::File) -> usize {
+    struct Pass(usize);
+    impl VisitMut for Pass {
+        fn visit_path_mut(&mut self, path: &mut syn::Path) {
+            if path
+                .segments
+                .first()
+                .is_some_and(|s| s.ident == "progenitor_client")
+            {
+                let rest: Vec<_> = path.segments.iter().skip(1).cloned().collect();
+                let mut segments: Punctuated<syn::PathSegment, syn::Token![::]> =
+                    syn::parse_quote!(regkit_core::runtime);
+                segments.extend(rest);
+                path.segments = segments;
+                self.0 += 1;
+            }
+            syn::visit_mut::visit_path_mut(self, path);
+        }
+        fn visit_use_tree_mut(&mut self, tree: &mut syn::UseTree) {
+            if let syn::UseTree::Path(p) = tree
+                && p.ident == "progenitor_client"
+            {
+                let inner = p.tree.clone();
+                *tree = syn::parse_quote!(regkit_core::runtime::#inner);
+                self.0 += 1;
+                return;
+            }
+            syn::visit_mut::visit_use_tree_mut(self, tree);
+        }
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            visit_format_args(mac, |e| self.visit_expr_mut(e));
+        }
+    }
+    let mut pass = Pass(0);
+    pass.visit_file_mut(file);
+    pass.0
+}
+
+/// `encode_path(&x.to_string())` → `encode_path(&x.to_string(), "x")?`.
+/// Returns how many calls it changed (one per path parameter per operation).
+pub fn checked_path_params(file: &mut syn::File) -> usize {
+    struct Pass(usize);
+    impl VisitMut for Pass {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            syn::visit_mut::visit_expr_mut(self, expr);
+            let syn::Expr::Call(call) = expr else {
+                return;
+            };
+            if !path_ends_with(&call.func, &["encode_path"]) || call.args.len() != 1 {
+                return;
+            }
+            let Some(name) = to_string_receiver(&call.args[0]) else {
+                return;
+            };
+            let arg = &call.args[0];
+            let func = &call.func;
+            let name = name.to_string();
+            *expr = syn::parse_quote!(#func(#arg, #name)?);
+            self.0 += 1;
+        }
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            visit_format_args(mac, |e| self.visit_expr_mut(e));
+        }
+    }
+    let mut pass = Pass(0);
+    pass.visit_file_mut(file);
+    pass.0
+}
+
+/// `x` in `&x.to_string()`.
+fn to_string_receiver(expr: &syn::Expr) -> Option<syn::Ident> {
+    let syn::Expr::Reference(r) = expr else {
+        return None;
+    };
+    let syn::Expr::MethodCall(m) = &*r.expr else {
+        return None;
+    };
+    if m.method != "to_string" || !m.args.is_empty() {
+        return None;
+    }
+    match &*m.receiver {
+        syn::Expr::Path(p) => p.path.get_ident().cloned(),
+        _ => None,
+    }
+}
+
+/// Drops `header_map.append(… "api-version" …)` from every operation, and
+/// with it the `HeaderMap` and its `.headers(header_map)` when nothing else
+/// uses them. Returns how many headers it removed (one per operation).
+pub fn no_api_version(file: &mut syn::File) -> usize {
+    struct Pass(usize);
+    impl VisitMut for Pass {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            syn::visit_mut::visit_block_mut(self, block);
+            let before = block.stmts.len();
+            block.stmts.retain(|stmt| !is_api_version_append(stmt));
+            let removed = before - block.stmts.len();
+            if removed == 0 {
+                return;
+            }
+            self.0 += removed;
+            let uses = mentions(&block.to_token_stream(), "header_map");
+            // Left: its `let` and the `.headers(header_map)` call.
+            if uses == 2 {
+                block.stmts.retain(|stmt| !is_let_of(stmt, "header_map"));
+                StripHeaders.visit_block_mut(block);
+            }
+        }
+    }
+    struct StripHeaders;
+    impl VisitMut for StripHeaders {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            syn::visit_mut::visit_expr_mut(self, expr);
+            if let syn::Expr::MethodCall(m) = expr
+                && m.method == "headers"
+                && m.args.len() == 1
+                && m.args[0].to_token_stream().to_string() == "header_map"
+            {
+                *expr = (*m.receiver).clone();
+            }
+        }
+    }
+    let mut pass = Pass(0);
+    pass.visit_file_mut(file);
+    pass.0
+}
+
+fn is_api_version_append(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(m), _) = stmt else {
+        return false;
+    };
+    m.method == "append" && m.to_token_stream().to_string().contains("\"api-version\"")
+}
+
+fn is_let_of(stmt: &syn::Stmt, name: &str) -> bool {
+    matches!(stmt, syn::Stmt::Local(local)
+        if matches!(&local.pat, syn::Pat::Ident(p) if p.ident == name))
+}
+
+/// How often the identifier `name` occurs in `tokens`.
+fn mentions(tokens: &TokenStream, name: &str) -> usize {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) => usize::from(i == name),
+            proc_macro2::TokenTree::Group(g) => mentions(&g.stream(), name),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// In the mock helpers: `format!("^/a/{}/b/.*$", value.to_string())` →
+/// `format!("^/a/{}/b/[^/]*$", regex::escape(&encode_path_segment(&value.to_string())))`.
+/// Returns how many matchers it changed (one per path parameter per
+/// operation).
+pub fn mock_path_matchers(file: &mut syn::File) -> usize {
+    struct Pass(usize);
+    impl VisitMut for Pass {
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            if !mac.path.is_ident("format") {
+                return;
+            }
+            let Ok(mut args) = mac.parse_body_with(Args::parse_terminated) else {
+                return;
+            };
+            let is_matcher = args.len() == 2
+                && matches!(&args[0], syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })
+                    if s.value().starts_with("^/"))
+                && args[1].to_token_stream().to_string() == "value . to_string ()";
+            if !is_matcher {
+                return;
+            }
+            let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(pattern),
+                ..
+            }) = &args[0]
+            else {
+                return;
+            };
+            let pattern = pattern.value().replace(".*", "[^/]*");
+            args[0] = syn::parse_quote!(#pattern);
+            args[1] = syn::parse_quote!(regex::escape(&regkit_core::runtime::encode_path_segment(
+                &value.to_string()
+            )));
+            mac.tokens = args.to_token_stream();
+            self.0 += 1;
+        }
+    }
+    let mut pass = Pass(0);
+    pass.visit_file_mut(file);
+    pass.0
+}
+
+/// ``conversion to `:: uuid :: Uuid` `` → ``conversion to `::uuid::Uuid` ``
+/// in message literals (also inside `format!`). Returns how many it tidied.
+pub fn tidy_conversion_messages(file: &mut syn::File) -> usize {
+    struct Pass(usize);
+    impl VisitMut for Pass {
+        fn visit_lit_str_mut(&mut self, lit: &mut syn::LitStr) {
+            let value = lit.value();
+            let Some(start) = value.find("conversion to `") else {
+                return;
+            };
+            let open = start + "conversion to `".len();
+            let Some(len) = value[open..].find('`') else {
+                return;
+            };
+            let ty = &value[open..open + len];
+            if !ty.contains(' ') {
+                return;
+            }
+            let tidy = format!(
+                "{}{}{}",
+                &value[..open],
+                ty.replace(' ', ""),
+                &value[open + len..]
+            );
+            *lit = syn::LitStr::new(&tidy, lit.span());
+            self.0 += 1;
+        }
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            visit_format_args(mac, |e| self.visit_expr_mut(e));
+        }
+    }
+    let mut pass = Pass(0);
+    pass.visit_file_mut(file);
+    pass.0
+}
 
 /// Replaces the catch-all `_ => Err(Error::UnexpectedResponse(response))`
 /// of every operation with regkit-core's `unlisted`. Returns how many arms
@@ -144,4 +400,130 @@ fn add_null_as_empty(attrs: &mut Vec<syn::Attribute>) -> bool {
     metas.push(syn::parse_quote!(deserialize_with = #NULL_AS_EMPTY));
     list.tokens = quote::quote!(#metas);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(code: &str) -> syn::File {
+        syn::parse_str(code).unwrap()
+    }
+
+    fn text(f: &syn::File) -> String {
+        f.to_token_stream().to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn path_parameters_get_a_checked_named_encoder() {
+        let mut f = file(
+            r#"fn send() { let url = format!("{}/r/{}/t/{}", base, encode_path(&registry.to_string()), encode_path(&tag.to_string()),); }"#,
+        );
+        assert_eq!(checked_path_params(&mut f), 2);
+        let out = text(&f);
+        assert!(
+            out.contains(r#"encode_path(&registry.to_string(),"registry")?"#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"encode_path(&tag.to_string(),"tag")?"#),
+            "{out}"
+        );
+        // A call of another shape is not touched, so the count exposes it.
+        let mut f = file(r#"fn send() { let url = format!("{}", encode_path(&registry)); }"#);
+        assert_eq!(checked_path_params(&mut f), 0);
+    }
+
+    #[test]
+    fn the_api_version_header_goes_and_takes_its_header_map_along() {
+        let mut f = file(
+            r#"fn send() {
+                let mut header_map = HeaderMap::with_capacity(1usize);
+                header_map.append(HeaderName::from_static("api-version"), HeaderValue::from_static(super::Client::api_version()));
+                let request = client.get(url).header(ACCEPT, json).headers(header_map).build()?;
+            }"#,
+        );
+        assert_eq!(no_api_version(&mut f), 1);
+        let out = text(&f);
+        assert!(!out.contains("header_map"), "{out}");
+        assert!(out.contains(".header(ACCEPT,json).build()?"), "{out}");
+
+        // Another header keeps the map.
+        let mut f = file(
+            r#"fn send() {
+                let mut header_map = HeaderMap::with_capacity(2usize);
+                header_map.append(HeaderName::from_static("api-version"), HeaderValue::from_static(v));
+                header_map.append("x-trace", t);
+                let request = client.get(url).headers(header_map).build()?;
+            }"#,
+        );
+        assert_eq!(no_api_version(&mut f), 1);
+        let out = text(&f);
+        assert!(
+            out.contains(".headers(header_map)") && !out.contains("api-version"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn mock_matchers_match_the_encoded_segment_within_one_segment() {
+        let mut f = file(
+            r#"fn m() { let re = Regex::new(&format!("^/r/{}/t/.*$", value.to_string())).unwrap(); }"#,
+        );
+        assert_eq!(mock_path_matchers(&mut f), 1);
+        let out = text(&f);
+        assert!(out.contains(r#""^/r/{}/t/[^/]*$""#), "{out}");
+        assert!(
+            out.contains(
+                "regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_runtime_is_regkit_cores_and_catch_alls_are_liberal() {
+        let mut f = file(
+            r#"use progenitor_client::{encode_path, Error};
+            fn send() { match s { 200u16 => ok(), _ => Err(Error::UnexpectedResponse(response)), } }
+            fn other() -> progenitor_client::ByteStream { todo() }"#,
+        );
+        assert_eq!(runtime_path(&mut f), 2);
+        assert_eq!(unlisted_status(&mut f), 1);
+        let out = text(&f);
+        assert!(!out.contains("progenitor_client"), "{out}");
+        assert!(
+            out.contains("useregkit_core::runtime::{encode_path,Error}"),
+            "{out}"
+        );
+        assert!(
+            out.contains("_=>regkit_core::runtime::unlisted(response).await"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn vec_fields_read_null_as_empty() {
+        let mut f = file(
+            r#"pub mod types {
+                #[derive(::serde::Deserialize)]
+                pub struct A {
+                    pub required: ::std::vec::Vec<u8>,
+                    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+                    pub optional: ::std::vec::Vec<u8>,
+                    #[serde(rename = "x")]
+                    pub renamed: Vec<u8>,
+                    pub nullable: Option<Vec<u8>>,
+                }
+            }"#,
+        );
+        assert_eq!(null_arrays(&mut f), 3);
+        let out = text(&f);
+        assert_eq!(
+            out.matches("deserialize_with=\"regkit_core::runtime::null_as_empty\"")
+                .count(),
+            3
+        );
+        assert_eq!(out.matches("default").count(), 3, "{out}");
+    }
 }

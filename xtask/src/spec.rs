@@ -32,6 +32,11 @@ pub struct PreparedSpec {
     /// Non-nullable array properties of `components.schemas` objects: each
     /// is a `Vec` field of a generated type.
     pub component_arrays: usize,
+    /// Path parameters summed over operations: each is one `encode_path`
+    /// call in the client and one path matcher in the mock helpers.
+    pub path_parameters: usize,
+    /// Operations in the generated client.
+    pub operations: usize,
 }
 
 const HANDWRITTEN: &str = "x-regkit-handwritten";
@@ -64,7 +69,10 @@ pub fn load(path: &Path, display: &str) -> Result<PreparedSpec, String> {
         .flat_map(|item| item.iter())
         .filter(|(_, op)| op.responses.default.is_none())
         .count();
+    let (operations, path_parameters) = count_path_parameters(&openapi);
     Ok(PreparedSpec {
+        path_parameters,
+        operations,
         openapi,
         open_enums,
         handwritten,
@@ -100,12 +108,6 @@ fn collect_pagination(
         }
     }
     Ok(found)
-}
-
-/// Method and parameter names as progenitor spells them.
-pub fn snake(name: &str) -> String {
-    use heck::ToSnakeCase;
-    name.to_snake_case()
 }
 
 /// Drops operations the provider crate implements by hand (e.g. multipart
@@ -188,6 +190,36 @@ fn mark_clearable(value: &mut Value) {
         Value::Sequence(seq) => seq.iter_mut().for_each(mark_clearable),
         _ => {}
     }
+}
+
+/// (operations, path parameters summed over operations), with parameters
+/// declared on the path item counted for each of its operations.
+fn count_path_parameters(spec: &OpenAPI) -> (usize, usize) {
+    let resolve = |p: &ReferenceOr<openapiv3::Parameter>| -> Option<openapiv3::Parameter> {
+        match p {
+            ReferenceOr::Item(p) => Some(p.clone()),
+            ReferenceOr::Reference { reference } => reference
+                .strip_prefix("#/components/parameters/")
+                .and_then(|name| spec.components.as_ref()?.parameters.get(name))
+                .and_then(ReferenceOr::as_item)
+                .cloned(),
+        }
+    };
+    let mut operations = 0;
+    let mut path_parameters = 0;
+    for item in spec.paths.paths.values().filter_map(ReferenceOr::as_item) {
+        for (_, op) in item.iter() {
+            operations += 1;
+            path_parameters += item
+                .parameters
+                .iter()
+                .chain(&op.parameters)
+                .filter_map(resolve)
+                .filter(|p| matches!(p, openapiv3::Parameter::Path { .. }))
+                .count();
+        }
+    }
+    (operations, path_parameters)
 }
 
 fn count_component_arrays(doc: &Value) -> usize {
@@ -332,7 +364,7 @@ fn collect_open_enums(doc: &Value) -> Vec<OpenEnum> {
                 .map(|v| v.as_str().map(str::to_owned))
                 .collect();
             Some(OpenEnum {
-                rust_name: pascal(name.as_str()?),
+                rust_name: crate::naming::pascal(name.as_str()?),
                 description: schema
                     .get("description")
                     .and_then(Value::as_str)
@@ -341,11 +373,6 @@ fn collect_open_enums(doc: &Value) -> Vec<OpenEnum> {
             })
         })
         .collect()
-}
-
-pub fn pascal(name: &str) -> String {
-    use heck::ToUpperCamelCase;
-    name.to_upper_camel_case()
 }
 
 /// A success response's body, as text to compare: its media types and

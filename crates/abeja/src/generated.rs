@@ -1528,10 +1528,8 @@ pub mod builder {
             let offset = offset.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/organizations/{}/registry/repositories", client.baseurl,
-                encode_path(&organization_id.to_string(), "organization_id")?,
+                encode_path(& organization_id.to_string(), "organization_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1542,7 +1540,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("limit", &limit))
                 .query(&regkit_core::runtime::QueryParam::new("offset", &offset))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_repositories",
@@ -1686,10 +1683,8 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/organizations/{}/registry/repositories", client.baseurl,
-                encode_path(&organization_id.to_string(), "organization_id")?,
+                encode_path(& organization_id.to_string(), "organization_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1699,7 +1694,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_repository",
@@ -1827,10 +1821,9 @@ pub mod builder {
             let repository_id = repository_id.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/organizations/{}/registry/repositories/{}", client.baseurl,
-                encode_path(&organization_id.to_string(), "organization_id")?, encode_path(&repository_id.to_string(), "repository_id")?,
+                encode_path(& organization_id.to_string(), "organization_id") ?,
+                encode_path(& repository_id.to_string(), "repository_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1839,7 +1832,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_repository",
@@ -1967,10 +1959,9 @@ pub mod builder {
             let repository_id = repository_id.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/organizations/{}/registry/repositories/{}", client.baseurl,
-                encode_path(&organization_id.to_string(), "organization_id")?, encode_path(&repository_id.to_string(), "repository_id")?,
+                encode_path(& organization_id.to_string(), "organization_id") ?,
+                encode_path(& repository_id.to_string(), "repository_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1979,7 +1970,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_repository",
@@ -2133,10 +2123,9 @@ pub mod builder {
             let offset = offset.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/organizations/{}/registry/repositories/{}/tags", client.baseurl,
-                encode_path(&organization_id.to_string(), "organization_id")?, encode_path(&repository_id.to_string(), "repository_id")?,
+                encode_path(& organization_id.to_string(), "organization_id") ?,
+                encode_path(& repository_id.to_string(), "repository_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2147,7 +2136,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("limit", &limit))
                 .query(&regkit_core::runtime::QueryParam::new("offset", &offset))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_repository_tags",

@@ -26,7 +26,10 @@ pub mod operations {
         }
         pub fn organization_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/organizations/{}/registry/repositories$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/organizations/{}/registry/repositories$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -170,7 +173,10 @@ pub mod operations {
         }
         pub fn organization_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/organizations/{}/registry/repositories$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/organizations/{}/registry/repositories$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -299,14 +305,22 @@ pub mod operations {
         }
         pub fn organization_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/organizations/{}/registry/repositories/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/organizations/{}/registry/repositories/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/organizations/[^/]*/registry/repositories/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/organizations/[^/]*/registry/repositories/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -432,14 +446,22 @@ pub mod operations {
         }
         pub fn organization_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/organizations/{}/registry/repositories/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/organizations/{}/registry/repositories/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/organizations/[^/]*/registry/repositories/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/organizations/[^/]*/registry/repositories/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -565,14 +587,22 @@ pub mod operations {
         }
         pub fn organization_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/organizations/{}/registry/repositories/[^/]*/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/organizations/{}/registry/repositories/[^/]*/tags$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/organizations/[^/]*/registry/repositories/{}/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/organizations/[^/]*/registry/repositories/{}/tags$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))

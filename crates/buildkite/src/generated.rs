@@ -3281,10 +3281,8 @@ pub mod builder {
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries", client.baseurl,
-                encode_path(&org_slug.to_string(), "org_slug")?,
+                encode_path(& org_slug.to_string(), "org_slug") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3295,7 +3293,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_registries",
@@ -3425,10 +3422,8 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries", client.baseurl,
-                encode_path(&org_slug.to_string(), "org_slug")?,
+                encode_path(& org_slug.to_string(), "org_slug") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3438,7 +3433,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_registry",
@@ -3552,10 +3546,9 @@ pub mod builder {
             let registry_slug = registry_slug.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}", client.baseurl,
-                encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
+                encode_path(& org_slug.to_string(), "org_slug") ?, encode_path(&
+                registry_slug.to_string(), "registry_slug") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3564,7 +3557,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_registry",
@@ -3709,10 +3701,9 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}", client.baseurl,
-                encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
+                encode_path(& org_slug.to_string(), "org_slug") ?, encode_path(&
+                registry_slug.to_string(), "registry_slug") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3722,7 +3713,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_registry",
@@ -3834,10 +3824,9 @@ pub mod builder {
             let registry_slug = registry_slug.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}", client.baseurl,
-                encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
+                encode_path(& org_slug.to_string(), "org_slug") ?, encode_path(&
+                registry_slug.to_string(), "registry_slug") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3846,7 +3835,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_registry",
@@ -3967,8 +3955,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for after failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for after failed".to_string()
                 });
             self
         }
@@ -3980,8 +3967,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for before failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for before failed".to_string()
                 });
             self
         }
@@ -3993,8 +3979,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for name failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for name failed".to_string()
                 });
             self
         }
@@ -4029,10 +4014,9 @@ pub mod builder {
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/packages", client.baseurl,
-                encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
+                encode_path(& org_slug.to_string(), "org_slug") ?, encode_path(&
+                registry_slug.to_string(), "registry_slug") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4045,7 +4029,6 @@ pub mod builder {
                 .query(&regkit_core::runtime::QueryParam::new("before", &before))
                 .query(&regkit_core::runtime::QueryParam::new("name", &name))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_packages",
@@ -4159,10 +4142,9 @@ pub mod builder {
             let registry_slug = registry_slug.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/packages/upload", client
-                .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
+                .baseurl, encode_path(& org_slug.to_string(), "org_slug") ?,
+                encode_path(& registry_slug.to_string(), "registry_slug") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4171,7 +4153,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_package_upload",
@@ -4300,10 +4281,10 @@ pub mod builder {
             let package_id = package_id.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/packages/{}", client
-                .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&package_id.to_string(), "package_id")?,
+                .baseurl, encode_path(& org_slug.to_string(), "org_slug") ?,
+                encode_path(& registry_slug.to_string(), "registry_slug") ?,
+                encode_path(& package_id.to_string(), "package_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4312,7 +4293,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_package",
@@ -4439,10 +4419,10 @@ pub mod builder {
             let package_id = package_id.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/packages/{}", client
-                .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&package_id.to_string(), "package_id")?,
+                .baseurl, encode_path(& org_slug.to_string(), "org_slug") ?,
+                encode_path(& registry_slug.to_string(), "registry_slug") ?,
+                encode_path(& package_id.to_string(), "package_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4451,7 +4431,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_package",
@@ -4579,8 +4558,7 @@ pub mod builder {
             self.to = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for to failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for to failed".to_string()
                 });
             self
         }
@@ -4595,10 +4573,10 @@ pub mod builder {
             let to = to.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/packages/{}/copy", client
-                .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&package_id.to_string(), "package_id")?,
+                .baseurl, encode_path(& org_slug.to_string(), "org_slug") ?,
+                encode_path(& registry_slug.to_string(), "registry_slug") ?,
+                encode_path(& package_id.to_string(), "package_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4608,7 +4586,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&regkit_core::runtime::QueryParam::new("to", &to))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "copy_package",
@@ -4751,10 +4728,9 @@ pub mod builder {
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/tokens", client.baseurl,
-                encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
+                encode_path(& org_slug.to_string(), "org_slug") ?, encode_path(&
+                registry_slug.to_string(), "registry_slug") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4765,7 +4741,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_registry_tokens",
@@ -4912,10 +4887,9 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/tokens", client.baseurl,
-                encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?,
+                encode_path(& org_slug.to_string(), "org_slug") ?, encode_path(&
+                registry_slug.to_string(), "registry_slug") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4925,7 +4899,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_registry_token",
@@ -5054,10 +5027,10 @@ pub mod builder {
             let token_id = token_id.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/tokens/{}", client
-                .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&token_id.to_string(), "token_id")?,
+                .baseurl, encode_path(& org_slug.to_string(), "org_slug") ?,
+                encode_path(& registry_slug.to_string(), "registry_slug") ?,
+                encode_path(& token_id.to_string(), "token_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5066,7 +5039,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_registry_token",
@@ -5228,10 +5200,10 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/tokens/{}", client
-                .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&token_id.to_string(), "token_id")?,
+                .baseurl, encode_path(& org_slug.to_string(), "org_slug") ?,
+                encode_path(& registry_slug.to_string(), "registry_slug") ?,
+                encode_path(& token_id.to_string(), "token_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5241,7 +5213,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_registry_token",
@@ -5368,10 +5339,10 @@ pub mod builder {
             let token_id = token_id.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/packages/organizations/{}/registries/{}/tokens/{}", client
-                .baseurl, encode_path(&org_slug.to_string(), "org_slug")?, encode_path(&registry_slug.to_string(), "registry_slug")?, encode_path(&token_id.to_string(), "token_id")?,
+                .baseurl, encode_path(& org_slug.to_string(), "org_slug") ?,
+                encode_path(& registry_slug.to_string(), "registry_slug") ?,
+                encode_path(& token_id.to_string(), "token_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5380,7 +5351,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_registry_token",

@@ -28,7 +28,10 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -156,7 +159,10 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -267,14 +273,22 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -382,14 +396,22 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -500,14 +522,22 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -609,14 +639,22 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/packages$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*/packages$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/packages$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}/packages$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -764,14 +802,22 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/packages/upload$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*/packages/upload$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/packages/upload$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}/packages/upload$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -879,21 +925,33 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/packages/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*/packages/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/packages/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}/packages/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn package_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/packages/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/[^/]*/packages/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1001,21 +1059,33 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/packages/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*/packages/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/packages/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}/packages/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn package_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/packages/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/[^/]*/packages/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1117,21 +1187,33 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/packages/[^/]*/copy$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*/packages/[^/]*/copy$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/packages/[^/]*/copy$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}/packages/[^/]*/copy$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn package_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/packages/{}/copy$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/[^/]*/packages/{}/copy$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1242,14 +1324,22 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*/tokens$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}/tokens$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1377,14 +1467,22 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*/tokens$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}/tokens$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1495,21 +1593,33 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*/tokens/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}/tokens/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/[^/]*/tokens/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1617,21 +1727,33 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*/tokens/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}/tokens/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/[^/]*/tokens/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1742,21 +1864,33 @@ pub mod operations {
         }
         pub fn org_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/{}/registries/[^/]*/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/{}/registries/[^/]*/tokens/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn registry_slug(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/{}/tokens/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/packages/organizations/[^/]*/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/packages/organizations/[^/]*/registries/[^/]*/tokens/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))

@@ -5078,8 +5078,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::AllRegistriesInfo>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/v2/registries", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5088,7 +5086,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_list",
@@ -5188,8 +5185,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/registries", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5199,7 +5194,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_create",
@@ -5290,10 +5284,9 @@ pub mod builder {
             let Self { client, registry_name } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registries/{}", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registries/{}", client.baseurl, encode_path(& registry_name
+                .to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5302,7 +5295,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_get",
@@ -5391,10 +5383,9 @@ pub mod builder {
             let Self { client, registry_name } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registries/{}", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registries/{}", client.baseurl, encode_path(& registry_name
+                .to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5403,7 +5394,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_delete",
@@ -5522,10 +5512,9 @@ pub mod builder {
             let expiry_seconds = expiry_seconds.map_err(Error::InvalidRequest)?;
             let read_write = read_write.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registries/{}/docker-credentials", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registries/{}/docker-credentials", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5541,7 +5530,6 @@ pub mod builder {
                     ),
                 )
                 .query(&regkit_core::runtime::QueryParam::new("read_write", &read_write))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_get_docker_credentials",
@@ -5615,8 +5603,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::SubscriptionInfo>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/v2/registries/subscription", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5625,7 +5611,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_get_subscription",
@@ -5725,8 +5710,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/registries/subscription", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5736,7 +5719,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_update_subscription",
@@ -5803,8 +5785,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::RegistryOptionsInfo>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/v2/registries/options", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5813,7 +5793,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_get_options",
@@ -5897,10 +5876,9 @@ pub mod builder {
             let Self { client, registry_name } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registries/{}/garbage-collection", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registries/{}/garbage-collection", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5909,7 +5887,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_get_garbage_collection",
@@ -6000,10 +5977,9 @@ pub mod builder {
             let Self { client, registry_name } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registries/{}/garbage-collection", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registries/{}/garbage-collection", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6012,7 +5988,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_run_garbage_collection",
@@ -6108,8 +6083,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::num::NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `::std::num::NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -6135,10 +6109,9 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registries/{}/garbage-collections", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registries/{}/garbage-collections", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6149,7 +6122,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_list_garbage_collections",
@@ -6293,10 +6265,10 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/registries/{}/garbage-collection/{}", client.baseurl,
-                encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&garbage_collection_uuid.to_string(), "garbage_collection_uuid")?,
+                encode_path(& registry_name.to_string(), "registry_name") ?,
+                encode_path(& garbage_collection_uuid.to_string(),
+                "garbage_collection_uuid") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6306,7 +6278,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_update_garbage_collection",
@@ -6404,8 +6375,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::num::NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `::std::num::NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -6445,10 +6415,9 @@ pub mod builder {
             let page_token = page_token.map_err(Error::InvalidRequest)?;
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registries/{}/repositoriesV2", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registries/{}/repositoriesV2", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6460,7 +6429,6 @@ pub mod builder {
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("page_token", &page_token))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_list_repositories_v2",
@@ -6571,10 +6539,10 @@ pub mod builder {
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registries/{}/repositories/{}", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&repository_name.to_string(), "repository_name")?,
+                "{}/v2/registries/{}/repositories/{}", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?, encode_path(&
+                repository_name.to_string(), "repository_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6583,7 +6551,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_delete_repository",
@@ -6693,8 +6660,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::num::NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `::std::num::NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -6721,10 +6687,10 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registries/{}/repositories/{}/tags", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&repository_name.to_string(), "repository_name")?,
+                "{}/v2/registries/{}/repositories/{}/tags", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?, encode_path(&
+                repository_name.to_string(), "repository_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6735,7 +6701,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_list_repository_tags",
@@ -6855,10 +6820,10 @@ pub mod builder {
             let repository_tag = repository_tag.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/registries/{}/repositories/{}/tags/{}", client.baseurl,
-                encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&repository_name.to_string(), "repository_name")?, encode_path(&repository_tag.to_string(), "repository_tag")?,
+                encode_path(& registry_name.to_string(), "registry_name") ?,
+                encode_path(& repository_name.to_string(), "repository_name") ?,
+                encode_path(& repository_tag.to_string(), "repository_tag") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -6867,7 +6832,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_delete_repository_tag",
@@ -6977,8 +6941,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::num::NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `::std::num::NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -7006,10 +6969,9 @@ pub mod builder {
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/registries/{}/repositories/{}/digests", client.baseurl,
-                encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&repository_name.to_string(), "repository_name")?,
+                encode_path(& registry_name.to_string(), "registry_name") ?,
+                encode_path(& repository_name.to_string(), "repository_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7020,7 +6982,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_list_repository_manifests",
@@ -7140,10 +7101,10 @@ pub mod builder {
             let manifest_digest = manifest_digest.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/registries/{}/repositories/{}/digests/{}", client.baseurl,
-                encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&repository_name.to_string(), "repository_name")?, encode_path(&manifest_digest.to_string(), "manifest_digest")?,
+                encode_path(& registry_name.to_string(), "registry_name") ?,
+                encode_path(& repository_name.to_string(), "repository_name") ?,
+                encode_path(& manifest_digest.to_string(), "manifest_digest") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7152,7 +7113,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_delete_repository_manifest",
@@ -7257,8 +7217,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/registries/validate-name", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7268,7 +7226,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_validate_name",
@@ -7342,8 +7299,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::RegistryInfo>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/v2/registry", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7352,7 +7307,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_get",
@@ -7459,8 +7413,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/registry", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7470,7 +7422,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_create",
@@ -7535,8 +7486,6 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/v2/registry", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7545,7 +7494,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_delete",
@@ -7626,8 +7574,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::SubscriptionInfo>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/v2/registry/subscription", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7636,7 +7582,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_get_subscription",
@@ -7736,8 +7681,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/registry/subscription", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7747,7 +7690,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_update_subscription",
@@ -7851,8 +7793,6 @@ pub mod builder {
             let expiry_seconds = expiry_seconds.map_err(Error::InvalidRequest)?;
             let read_write = read_write.map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/registry/docker-credentials", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7868,7 +7808,6 @@ pub mod builder {
                     ),
                 )
                 .query(&regkit_core::runtime::QueryParam::new("read_write", &read_write))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_get_docker_credentials",
@@ -7966,8 +7905,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/registry/validate-name", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -7977,7 +7914,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_validate_name",
@@ -8073,8 +8009,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::num::NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `::std::num::NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -8100,10 +8035,9 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registry/{}/repositories", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registry/{}/repositories", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -8114,7 +8048,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_list_repositories",
@@ -8212,8 +8145,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::num::NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `::std::num::NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -8253,10 +8185,9 @@ pub mod builder {
             let page_token = page_token.map_err(Error::InvalidRequest)?;
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registry/{}/repositoriesV2", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registry/{}/repositoriesV2", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -8268,7 +8199,6 @@ pub mod builder {
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("page_token", &page_token))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_list_repositories_v2",
@@ -8385,8 +8315,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::num::NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `::std::num::NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -8413,10 +8342,10 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registry/{}/repositories/{}/tags", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&repository_name.to_string(), "repository_name")?,
+                "{}/v2/registry/{}/repositories/{}/tags", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?, encode_path(&
+                repository_name.to_string(), "repository_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -8427,7 +8356,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_list_repository_tags",
@@ -8547,10 +8475,10 @@ pub mod builder {
             let repository_tag = repository_tag.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/registry/{}/repositories/{}/tags/{}", client.baseurl,
-                encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&repository_name.to_string(), "repository_name")?, encode_path(&repository_tag.to_string(), "repository_tag")?,
+                encode_path(& registry_name.to_string(), "registry_name") ?,
+                encode_path(& repository_name.to_string(), "repository_name") ?,
+                encode_path(& repository_tag.to_string(), "repository_tag") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -8559,7 +8487,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_delete_repository_tag",
@@ -8669,8 +8596,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::num::NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `::std::num::NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -8698,10 +8624,9 @@ pub mod builder {
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/registry/{}/repositories/{}/digests", client.baseurl,
-                encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&repository_name.to_string(), "repository_name")?,
+                encode_path(& registry_name.to_string(), "registry_name") ?,
+                encode_path(& repository_name.to_string(), "repository_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -8712,7 +8637,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_list_repository_manifests",
@@ -8832,10 +8756,10 @@ pub mod builder {
             let manifest_digest = manifest_digest.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/registry/{}/repositories/{}/digests/{}", client.baseurl,
-                encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&repository_name.to_string(), "repository_name")?, encode_path(&manifest_digest.to_string(), "manifest_digest")?,
+                encode_path(& registry_name.to_string(), "registry_name") ?,
+                encode_path(& repository_name.to_string(), "repository_name") ?,
+                encode_path(& manifest_digest.to_string(), "manifest_digest") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -8844,7 +8768,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_delete_repository_manifest",
@@ -8935,10 +8858,9 @@ pub mod builder {
             let Self { client, registry_name } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registry/{}/garbage-collection", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registry/{}/garbage-collection", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -8947,7 +8869,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_get_garbage_collection",
@@ -9067,10 +8988,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registry/{}/garbage-collection", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registry/{}/garbage-collection", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -9080,7 +9000,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_run_garbage_collection",
@@ -9176,8 +9095,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::num::NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `::std::num::NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -9203,10 +9121,9 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registry/{}/garbage-collections", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?,
+                "{}/v2/registry/{}/garbage-collections", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -9217,7 +9134,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("page", &page))
                 .query(&regkit_core::runtime::QueryParam::new("per_page", &per_page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_list_garbage_collections",
@@ -9360,10 +9276,10 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/registry/{}/garbage-collection/{}", client.baseurl, encode_path(&registry_name.to_string(), "registry_name")?, encode_path(&garbage_collection_uuid.to_string(), "garbage_collection_uuid")?,
+                "{}/v2/registry/{}/garbage-collection/{}", client.baseurl, encode_path(&
+                registry_name.to_string(), "registry_name") ?, encode_path(&
+                garbage_collection_uuid.to_string(), "garbage_collection_uuid") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -9373,7 +9289,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_update_garbage_collection",
@@ -9447,8 +9362,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::RegistryOptionsInfo>, Error<types::Error>> {
             let Self { client } = self;
             let url = format!("{}/v2/registry/options", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -9457,7 +9370,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registry_get_options",

@@ -191,7 +191,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -285,7 +288,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -376,7 +382,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/docker-credentials$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/docker-credentials$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -734,7 +743,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/garbage-collection$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/garbage-collection$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -831,7 +843,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/garbage-collection$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/garbage-collection$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -928,7 +943,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/garbage-collections$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/garbage-collections$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1047,14 +1065,20 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/garbage-collection/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/garbage-collection/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn garbage_collection_uuid(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/[^/]*/garbage-collection/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/[^/]*/garbage-collection/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1154,7 +1178,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/repositoriesV2$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/repositoriesV2$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1290,14 +1317,20 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/repositories/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/repositories/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/[^/]*/repositories/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/[^/]*/repositories/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1390,14 +1423,20 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/repositories/[^/]*/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/repositories/[^/]*/tags$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/[^/]*/repositories/{}/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/[^/]*/repositories/{}/tags$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1516,21 +1555,33 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/repositories/[^/]*/tags/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/repositories/[^/]*/tags/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/[^/]*/repositories/{}/tags/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/[^/]*/repositories/{}/tags/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_tag(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/[^/]*/repositories/[^/]*/tags/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/[^/]*/repositories/[^/]*/tags/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1623,14 +1674,20 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/repositories/[^/]*/digests$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/repositories/[^/]*/digests$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/[^/]*/repositories/{}/digests$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/[^/]*/repositories/{}/digests$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1749,21 +1806,33 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/{}/repositories/[^/]*/digests/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/{}/repositories/[^/]*/digests/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/[^/]*/repositories/{}/digests/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/[^/]*/repositories/{}/digests/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn manifest_digest(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registries/[^/]*/repositories/[^/]*/digests/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registries/[^/]*/repositories/[^/]*/digests/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -2555,7 +2624,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/repositories$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/{}/repositories$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -2671,7 +2743,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/repositoriesV2$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/{}/repositoriesV2$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -2807,14 +2882,20 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/repositories/[^/]*/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/{}/repositories/[^/]*/tags$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/[^/]*/repositories/{}/tags$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/[^/]*/repositories/{}/tags$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -2933,21 +3014,33 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/repositories/[^/]*/tags/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/{}/repositories/[^/]*/tags/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/[^/]*/repositories/{}/tags/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/[^/]*/repositories/{}/tags/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_tag(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/[^/]*/repositories/[^/]*/tags/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/[^/]*/repositories/[^/]*/tags/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3040,14 +3133,20 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/repositories/[^/]*/digests$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/{}/repositories/[^/]*/digests$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/[^/]*/repositories/{}/digests$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/[^/]*/repositories/{}/digests$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3166,21 +3265,33 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/repositories/[^/]*/digests/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/{}/repositories/[^/]*/digests/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/[^/]*/repositories/{}/digests/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/[^/]*/repositories/{}/digests/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn manifest_digest(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/[^/]*/repositories/[^/]*/digests/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/[^/]*/repositories/[^/]*/digests/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3271,7 +3382,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/garbage-collection$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/{}/garbage-collection$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3368,7 +3482,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/garbage-collection$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/{}/garbage-collection$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3468,7 +3585,10 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/garbage-collections$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/{}/garbage-collections$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -3587,14 +3707,20 @@ pub mod operations {
         }
         pub fn registry_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/{}/garbage-collection/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/{}/garbage-collection/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn garbage_collection_uuid(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/v2/registry/[^/]*/garbage-collection/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/v2/registry/[^/]*/garbage-collection/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))

@@ -1115,8 +1115,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for org_id failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for org_id failed".to_string()
                 });
             self
         }
@@ -1130,10 +1129,9 @@ pub mod builder {
             let Self { client, org_id } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/registries", client.baseurl, encode_path(&org_id.to_string(), "org_id")?,
+                "{}/orgs/{}/registries", client.baseurl, encode_path(& org_id
+                .to_string(), "org_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1142,7 +1140,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_registries",
@@ -1209,8 +1206,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for org_id failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for org_id failed".to_string()
                 });
             self
         }
@@ -1253,10 +1249,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/registries", client.baseurl, encode_path(&org_id.to_string(), "org_id")?,
+                "{}/orgs/{}/registries", client.baseurl, encode_path(& org_id
+                .to_string(), "org_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1266,7 +1261,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_registry",
@@ -1347,8 +1341,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for org_id failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for org_id failed".to_string()
                 });
             self
         }
@@ -1359,8 +1352,7 @@ pub mod builder {
             self.reg_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for reg_id failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for reg_id failed".to_string()
                 });
             self
         }
@@ -1375,10 +1367,9 @@ pub mod builder {
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let reg_id = reg_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/registries/{}", client.baseurl, encode_path(&org_id.to_string(), "org_id")?, encode_path(&reg_id.to_string(), "reg_id")?,
+                "{}/orgs/{}/registries/{}", client.baseurl, encode_path(& org_id
+                .to_string(), "org_id") ?, encode_path(& reg_id.to_string(), "reg_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1387,7 +1378,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_registry",
@@ -1454,8 +1444,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for org_id failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for org_id failed".to_string()
                 });
             self
         }
@@ -1466,8 +1455,7 @@ pub mod builder {
             self.reg_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for reg_id failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for reg_id failed".to_string()
                 });
             self
         }
@@ -1479,10 +1467,9 @@ pub mod builder {
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let reg_id = reg_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/registries/{}", client.baseurl, encode_path(&org_id.to_string(), "org_id")?, encode_path(&reg_id.to_string(), "reg_id")?,
+                "{}/orgs/{}/registries/{}", client.baseurl, encode_path(& org_id
+                .to_string(), "org_id") ?, encode_path(& reg_id.to_string(), "reg_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1491,7 +1478,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_registry",
@@ -1567,8 +1553,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for org_id failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for org_id failed".to_string()
                 });
             self
         }
@@ -1579,8 +1564,7 @@ pub mod builder {
             self.reg_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for reg_id failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for reg_id failed".to_string()
                 });
             self
         }
@@ -1624,10 +1608,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/registries/{}", client.baseurl, encode_path(&org_id.to_string(), "org_id")?, encode_path(&reg_id.to_string(), "reg_id")?,
+                "{}/orgs/{}/registries/{}", client.baseurl, encode_path(& org_id
+                .to_string(), "org_id") ?, encode_path(& reg_id.to_string(), "reg_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1637,7 +1620,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_registry",
@@ -1718,8 +1700,7 @@ pub mod builder {
             self.org_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for org_id failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for org_id failed".to_string()
                 });
             self
         }
@@ -1730,8 +1711,7 @@ pub mod builder {
             self.reg_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for reg_id failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for reg_id failed".to_string()
                 });
             self
         }
@@ -1746,10 +1726,9 @@ pub mod builder {
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let reg_id = reg_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/registries/{}/creds", client.baseurl, encode_path(&org_id.to_string(), "org_id")?, encode_path(&reg_id.to_string(), "reg_id")?,
+                "{}/orgs/{}/registries/{}/creds", client.baseurl, encode_path(& org_id
+                .to_string(), "org_id") ?, encode_path(& reg_id.to_string(), "reg_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1758,7 +1737,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_registry_credentials",

@@ -23,7 +23,10 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/orgs/{}/registries$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -107,7 +110,10 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/orgs/{}/registries$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -214,14 +220,20 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/orgs/{}/registries/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn reg_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/orgs/[^/]*/registries/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -307,14 +319,20 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/orgs/{}/registries/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn reg_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/orgs/[^/]*/registries/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -403,14 +421,20 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/orgs/{}/registries/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn reg_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/[^/]*/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/orgs/[^/]*/registries/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -518,14 +542,20 @@ pub mod operations {
         }
         pub fn org_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/{}/registries/[^/]*/creds$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/orgs/{}/registries/[^/]*/creds$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn reg_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/orgs/[^/]*/registries/{}/creds$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/orgs/[^/]*/registries/{}/creds$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))

@@ -3903,8 +3903,6 @@ pub mod builder {
         > {
             let Self { client } = self;
             let url = format!("{}/locations", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3913,7 +3911,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "locations_get",
@@ -3964,8 +3961,7 @@ pub mod builder {
             self.name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for name failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for name failed".to_string()
                 });
             self
         }
@@ -3974,12 +3970,10 @@ pub mod builder {
             let Self { client, name } = self;
             let name = name.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/names/{}", client.baseurl, encode_path(&name.to_string(), "name")?,
+                "{}/names/{}", client.baseurl, encode_path(& name.to_string(), "name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
-            let mut request = client.client.head(url).headers(header_map).build()?;
+            let mut request = client.client.head(url).build()?;
             let info = OperationInfo {
                 operation_id: "names_check_usage",
             };
@@ -4041,8 +4035,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for limit failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for limit failed".to_string()
                 });
             self
         }
@@ -4071,8 +4064,6 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let pagination_token = pagination_token.map_err(Error::InvalidRequest)?;
             let url = format!("{}/registries", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4081,7 +4072,9 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&regkit_core::runtime::QueryParam::new("filter.name", &filter_name))
+                .query(
+                    &regkit_core::runtime::QueryParam::new("filter.name", &filter_name),
+                )
                 .query(&regkit_core::runtime::QueryParam::new("limit", &limit))
                 .query(
                     &regkit_core::runtime::QueryParam::new(
@@ -4089,7 +4082,6 @@ pub mod builder {
                         &pagination_token,
                     ),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_get",
@@ -4178,8 +4170,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/registries", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4189,7 +4179,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_post",
@@ -4261,10 +4250,9 @@ pub mod builder {
             let Self { client, registry_id } = self;
             let registry_id = registry_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?,
+                "{}/registries/{}", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4273,7 +4261,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_find_by_id",
@@ -4383,10 +4370,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?,
+                "{}/registries/{}", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4396,7 +4382,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_put",
@@ -4465,10 +4450,9 @@ pub mod builder {
             let Self { client, registry_id } = self;
             let registry_id = registry_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?,
+                "{}/registries/{}", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4477,7 +4461,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_delete",
@@ -4580,10 +4563,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?,
+                "{}/registries/{}", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4593,7 +4575,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_patch",
@@ -4664,8 +4645,7 @@ pub mod builder {
             self.name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for name failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for name failed".to_string()
                 });
             self
         }
@@ -4677,10 +4657,10 @@ pub mod builder {
             let registry_id = registry_id.map_err(Error::InvalidRequest)?;
             let name = name.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}/repositories/{}", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?, encode_path(&name.to_string(), "name")?,
+                "{}/registries/{}/repositories/{}", client.baseurl, encode_path(&
+                registry_id.to_string(), "registry_id") ?, encode_path(& name
+                .to_string(), "name") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4689,7 +4669,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_repositories_delete",
@@ -4756,8 +4735,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for limit failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for limit failed".to_string()
                 });
             self
         }
@@ -4769,8 +4747,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for offset failed"
-                        .to_string()
+                    "conversion to `::std::string::String` for offset failed".to_string()
                 });
             self
         }
@@ -4786,10 +4763,9 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let offset = offset.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}/tokens", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?,
+                "{}/registries/{}/tokens", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4800,7 +4776,6 @@ pub mod builder {
                 )
                 .query(&regkit_core::runtime::QueryParam::new("limit", &limit))
                 .query(&regkit_core::runtime::QueryParam::new("offset", &offset))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_tokens_get",
@@ -4903,10 +4878,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}/tokens", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?,
+                "{}/registries/{}/tokens", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -4916,7 +4890,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_tokens_post",
@@ -5009,10 +4982,10 @@ pub mod builder {
             let registry_id = registry_id.map_err(Error::InvalidRequest)?;
             let token_id = token_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}/tokens/{}", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?, encode_path(&token_id.to_string(), "token_id")?,
+                "{}/registries/{}/tokens/{}", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?, encode_path(& token_id.to_string(),
+                "token_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5021,7 +4994,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_tokens_find_by_id",
@@ -5143,10 +5115,10 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}/tokens/{}", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?, encode_path(&token_id.to_string(), "token_id")?,
+                "{}/registries/{}/tokens/{}", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?, encode_path(& token_id.to_string(),
+                "token_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5156,7 +5128,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_tokens_put",
@@ -5246,10 +5217,10 @@ pub mod builder {
             let registry_id = registry_id.map_err(Error::InvalidRequest)?;
             let token_id = token_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}/tokens/{}", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?, encode_path(&token_id.to_string(), "token_id")?,
+                "{}/registries/{}/tokens/{}", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?, encode_path(& token_id.to_string(),
+                "token_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5258,7 +5229,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_tokens_delete",
@@ -5375,10 +5345,10 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/registries/{}/tokens/{}", client.baseurl, encode_path(&registry_id.to_string(), "registry_id")?, encode_path(&token_id.to_string(), "token_id")?,
+                "{}/registries/{}/tokens/{}", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?, encode_path(& token_id.to_string(),
+                "token_id") ?,
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -5388,7 +5358,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_tokens_patch",

@@ -73,7 +73,12 @@ pub mod operations {
             self.0
         }
         pub fn name(self, value: &str) -> Self {
-            let re = regex::Regex::new(&format!("^/names/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))))
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/names/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -270,7 +275,12 @@ pub mod operations {
             self.0
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
-            let re = regex::Regex::new(&format!("^/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))))
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -344,7 +354,12 @@ pub mod operations {
             self.0
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
-            let re = regex::Regex::new(&format!("^/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))))
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -412,7 +427,12 @@ pub mod operations {
             self.0
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
-            let re = regex::Regex::new(&format!("^/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))))
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -471,7 +491,12 @@ pub mod operations {
             self.0
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
-            let re = regex::Regex::new(&format!("^/registries/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))))
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
@@ -543,14 +568,20 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/repositories/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/{}/repositories/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn name(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/[^/]*/repositories/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/[^/]*/repositories/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -604,7 +635,10 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/{}/tokens$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -693,7 +727,10 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/{}/tokens$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -774,14 +811,20 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/{}/tokens/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/[^/]*/tokens/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -859,14 +902,20 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/{}/tokens/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/[^/]*/tokens/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -947,14 +996,20 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/{}/tokens/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/[^/]*/tokens/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1017,14 +1072,20 @@ pub mod operations {
         }
         pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/{}/tokens/[^/]*$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/{}/tokens/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
         }
         pub fn token_id(self, value: &::uuid::Uuid) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/registries/[^/]*/tokens/{}$", regex::escape(&regkit_core::runtime::encode_path_segment(&value.to_string()))),
+                    &format!(
+                        "^/registries/[^/]*/tokens/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
