@@ -542,7 +542,7 @@ async fn dropped_connections_are_retried_for_get_but_not_post() {
         .unwrap();
     let err = get_registry(&c).await.unwrap_err();
     assert!(
-        matches!(err, Error::Request(RequestError::Transport(_))),
+        matches!(err, Error::Request(RequestError::Transport { .. })),
         "{err:?}"
     );
     assert_eq!(connections.load(Ordering::SeqCst), 3);
@@ -898,4 +898,40 @@ async fn caller_middleware_layers_run_outside_the_retry_loop() {
         1,
         "the layer saw one logical call"
     );
+}
+
+#[tokio::test]
+async fn is_retryable_says_what_the_retry_loop_did() {
+    // One classifier decides both: for every status and method, the error
+    // calls itself retryable exactly when the loop tried again.
+    let statuses = [
+        400, 401, 403, 404, 408, 409, 418, 422, 429, 500, 501, 502, 503, 504, 505, 507, 511,
+    ];
+    for code in statuses {
+        for post in [false, true] {
+            let server = MockServer::start_async().await;
+            let (method, path) = if post {
+                (POST, "/v2/registries")
+            } else {
+                (GET, "/v2/registries/example")
+            };
+            let mock = sequence(&server, method, path, vec![status(code)]).await;
+            let client = builder(&server)
+                .retry(fast_retries().max_attempts(2))
+                .build()
+                .unwrap();
+            let err = if post {
+                create_registry(&client).await.unwrap_err()
+            } else {
+                get_registry(&client).await.unwrap_err()
+            };
+            let tried_again = mock.calls_async().await == 2;
+            assert_eq!(
+                err.is_retryable(),
+                tried_again,
+                "{} {code}",
+                if post { "POST" } else { "GET" }
+            );
+        }
+    }
 }

@@ -453,7 +453,7 @@ fn hostile_bodies() -> Vec<(u16, String)> {
 /// print: `{}`, `{:?}`, `{:#?}` and the raw body.
 type Shown = (String, String, String, Option<Vec<u8>>);
 
-fn shown<T, E: std::fmt::Debug + serde::Serialize>(r: Result<T, Error<E>>) -> Shown {
+fn shown<T, E: std::fmt::Debug + regkit_core::ErrorMetadata>(r: Result<T, Error<E>>) -> Shown {
     match r {
         Ok(_) => panic!("a hostile body decoded"),
         Err(e) => (

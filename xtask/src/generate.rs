@@ -6,7 +6,7 @@ use openapiv3::{OpenAPI, ReferenceOr};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 
-use crate::manifest::{AuthScheme, Provider};
+use crate::manifest::{AuthScheme, Provider, ResetKind};
 use crate::spec::{OpenEnum, PreparedSpec};
 
 pub struct Output {
@@ -347,15 +347,16 @@ fn provider_items(p: &Provider, secret_responses: &[String]) -> TokenStream {
     let rate_limit = match &p.rate_limit {
         Some(rl) => {
             let header = &rl.reset_header;
-            let kind = if rl.reset == "epoch-seconds" {
-                quote! { regkit_core::ResetKind::EpochSeconds }
-            } else {
-                quote! { regkit_core::ResetKind::DeltaSeconds }
+            let kind = match rl.reset {
+                ResetKind::EpochSeconds => quote! { regkit_core::ResetKind::EpochSeconds },
+                ResetKind::DeltaSeconds => quote! { regkit_core::ResetKind::DeltaSeconds },
             };
             quote! { Some(regkit_core::RateLimitReset { header: #header, kind: #kind }) }
         }
         None => quote! { None },
     };
+    let request_id_headers = &p.request_id_headers;
+    let error_metadata = error_metadata(p);
     let builder_doc = format!(
         "A builder for a client of `{base_url}` with no credentials yet; finish with `build()`."
     );
@@ -383,7 +384,10 @@ fn provider_items(p: &Provider, secret_responses: &[String]) -> TokenStream {
             auth: &[#(#auth),*],
             rate_limit_reset: #rate_limit,
             secret_responses: &[#(#secret_responses),*],
+            request_id_headers: &[#(#request_id_headers),*],
         };
+
+        #error_metadata
 
         /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
         pub type ClientBuilder = regkit_core::ClientBuilder<Client>;
@@ -408,6 +412,51 @@ fn provider_items(p: &Provider, secret_responses: &[String]) -> TokenStream {
             fn inner(&self) -> &regkit_core::Inner {
                 &self.inner
             }
+        }
+    }
+}
+
+/// `impl ErrorMetadata for types::<error schema>`: plain field access to the
+/// fields the manifest names, through regkit-core's `ErrorText` so a field
+/// may be required or optional.
+fn error_metadata(p: &Provider) -> TokenStream {
+    let ty = format_ident!("{}", crate::naming::pascal(&p.error.schema));
+    let field = |name: &str| format_ident!("{}", crate::naming::snake(name));
+    let sources = p.error.message.iter().map(|m| {
+        let f = field(&m.field);
+        match &m.each {
+            None => quote! { .or_else(|| self.#f.error_text()) },
+            Some(list) => {
+                let list = field(list);
+                quote! {
+                    .or_else(|| regkit_core::runtime::join_texts(
+                        self.#list.error_items().iter().map(|item| item.#f.error_text()),
+                    ))
+                }
+            }
+        }
+    });
+    let request_id = p.error.request_id_field.as_deref().map(|name| {
+        let f = field(name);
+        quote! {
+            fn request_id(&self) -> Option<String> {
+                use regkit_core::runtime::ErrorText as _;
+                self.#f.error_text()
+            }
+        }
+    });
+    let doc = format!(
+        "What `Error`'s `Display` reads from a {} error body (from `specs/providers.toml`).",
+        p.display_name
+    );
+    quote! {
+        #[doc = #doc]
+        impl regkit_core::ErrorMetadata for types::#ty {
+            fn message(&self) -> Option<String> {
+                use regkit_core::runtime::{ErrorItems as _, ErrorText as _};
+                None #(#sources)*
+            }
+            #request_id
         }
     }
 }

@@ -33,6 +33,35 @@ pub struct Provider {
     /// Rate-limit reset header the retry policy honours besides `Retry-After`.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// Response headers that carry the provider's request id.
+    #[serde(default)]
+    pub request_id_headers: Vec<String>,
+    /// The provider's error body: where its message and request id are.
+    pub error: ErrorBody,
+}
+
+/// What `Error`'s `Display` reads from the provider's error body; codegen
+/// emits it as an `ErrorMetadata` impl with plain field access.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// The component schema of the error body (`types::<Schema>`).
+    pub schema: String,
+    /// Where the human message is; the first one present wins.
+    pub message: Vec<MessageSource>,
+    /// A body field holding the request id.
+    #[serde(default)]
+    pub request_id_field: Option<String>,
+}
+
+/// A message field, or (with `each`) that field of every item of a list,
+/// joined with "; ".
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSource {
+    pub field: String,
+    #[serde(default)]
+    pub each: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,8 +88,17 @@ pub enum AuthScheme {
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     pub reset_header: String,
-    /// `epoch-seconds` (a Unix time) or `delta-seconds` (seconds from now).
-    pub reset: String,
+    pub reset: ResetKind,
+}
+
+/// How a rate-limit reset header counts.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResetKind {
+    /// A Unix time.
+    EpochSeconds,
+    /// Seconds from now.
+    DeltaSeconds,
 }
 
 impl Manifest {
@@ -77,14 +115,10 @@ impl Manifest {
                     p.name
                 ));
             }
-            if let Some(rl) = &p.rate_limit
-                && rl.reset != "epoch-seconds"
-                && rl.reset != "delta-seconds"
-            {
+            if p.error.message.is_empty() {
                 return Err(format!(
-                    "specs/providers.toml: provider `{}`: rate_limit.reset must be \
-                     `epoch-seconds` or `delta-seconds`, not `{}`",
-                    p.name, rl.reset
+                    "specs/providers.toml: provider `{}`: error.message names no field",
+                    p.name
                 ));
             }
         }

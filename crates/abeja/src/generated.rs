@@ -2318,7 +2318,16 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
     ],
     rate_limit_reset: None,
     secret_responses: &[],
+    request_id_headers: &[],
 };
+///What `Error`'s `Display` reads from a ABEJA Platform error body (from `specs/providers.toml`).
+impl regkit_core::ErrorMetadata for types::Error {
+    fn message(&self) -> Option<String> {
+        use regkit_core::runtime::{ErrorItems as _, ErrorText as _};
+        None.or_else(|| self.error_description.error_text())
+            .or_else(|| self.error.error_text())
+    }
+}
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
 pub type ClientBuilder = regkit_core::ClientBuilder<Client>;
 impl Client {

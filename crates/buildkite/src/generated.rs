@@ -5542,7 +5542,15 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
         "list_registry_tokens",
         "update_registry_token",
     ],
+    request_id_headers: &[],
 };
+///What `Error`'s `Display` reads from a Buildkite error body (from `specs/providers.toml`).
+impl regkit_core::ErrorMetadata for types::Error {
+    fn message(&self) -> Option<String> {
+        use regkit_core::runtime::{ErrorItems as _, ErrorText as _};
+        None.or_else(|| self.message.error_text())
+    }
+}
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
 pub type ClientBuilder = regkit_core::ClientBuilder<Client>;
 impl Client {

@@ -25,28 +25,27 @@ impl Middleware for BodyMiddleware {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let response = next.run(request, extensions).await?;
-        buffer(response, self.limit).await.map_err(|e| match e {
-            RequestError::Transport(e) => reqwest_middleware::Error::Reqwest(e),
-            other => reqwest_middleware::Error::middleware(other),
-        })
+        buffer(response, self.limit).await
     }
 }
 
 /// Reads the whole body, refusing more than `limit` bytes, and hands back a
-/// response whose body is in memory (so errors can keep it).
-async fn buffer(mut response: Response, limit: usize) -> Result<Response, RequestError> {
-    let too_large = RequestError::ResponseTooLarge { limit };
+/// response whose body is in memory (so errors can keep it). A transport
+/// failure stays a reqwest error, for the retry layer to classify.
+async fn buffer(mut response: Response, limit: usize) -> reqwest_middleware::Result<Response> {
+    let too_large =
+        || reqwest_middleware::Error::middleware(RequestError::ResponseTooLarge { limit });
     let declared = response
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large);
+        return Err(too_large());
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
-    while let Some(chunk) = response.chunk().await.map_err(RequestError::Transport)? {
+    while let Some(chunk) = response.chunk().await? {
         if body.len().saturating_add(chunk.len()) > limit {
-            return Err(too_large);
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }

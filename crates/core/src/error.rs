@@ -5,11 +5,11 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
 
-use crate::redact::Redaction;
-use crate::runtime::ResponseValue;
+use crate::classify::{Outcome, RetryAction, classify};
+use crate::response::{Context, RawResponse, ResponseValue};
 
 /// A client could not be built. Nothing was sent.
 #[derive(Debug)]
@@ -60,7 +60,12 @@ impl std::error::Error for ConfigError {
 #[non_exhaustive]
 pub enum RequestError {
     /// Connecting, sending or receiving failed, or timed out.
-    Transport(reqwest::Error),
+    Transport {
+        /// What reqwest reported.
+        source: reqwest::Error,
+        /// The method of the request (it decides whether a retry is safe).
+        method: Option<Method>,
+    },
     /// Credentials would have been sent over plain HTTP to a host that is not
     /// loopback. Opt in with `allow_insecure_http(true)` if you mean it.
     InsecureTransport {
@@ -79,21 +84,34 @@ pub enum RequestError {
 impl RequestError {
     /// Whether the failure was a timeout.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Transport(e) if e.is_timeout())
+        matches!(self, Self::Transport { source, .. } if source.is_timeout())
     }
 
     /// Whether the connection could not be established.
     pub fn is_connect(&self) -> bool {
-        matches!(self, Self::Transport(e) if e.is_connect())
+        matches!(self, Self::Transport { source, .. } if source.is_connect())
     }
 
-    pub(crate) fn from_middleware(e: reqwest_middleware::Error) -> Self {
+    /// A transport failure of a request sent with `method`.
+    pub(crate) fn transport(source: reqwest::Error, method: Option<Method>) -> Self {
+        Self::Transport { source, method }
+    }
+
+    pub(crate) fn from_middleware(e: reqwest_middleware::Error, method: &Method) -> Self {
         match e {
-            reqwest_middleware::Error::Reqwest(e) => Self::Transport(e),
+            reqwest_middleware::Error::Reqwest(e) => Self::transport(e, Some(method.clone())),
             reqwest_middleware::Error::Middleware(e) => match e.downcast::<RequestError>() {
                 Ok(ours) => ours,
                 Err(other) => Self::Middleware(other),
             },
+        }
+    }
+
+    /// The retry classifier's view of this failure.
+    pub(crate) fn outcome(&self) -> Outcome<'_> {
+        match self {
+            Self::Transport { source, .. } => Outcome::Transport(source),
+            _ => Outcome::Refused,
         }
     }
 }
@@ -101,9 +119,13 @@ impl RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Transport(e) if e.is_timeout() => write!(f, "request timed out: {e}"),
-            Self::Transport(e) if e.is_connect() => write!(f, "cannot connect: {e}"),
-            Self::Transport(e) => write!(f, "request failed: {e}"),
+            Self::Transport { source, .. } if source.is_timeout() => {
+                write!(f, "request timed out: {source}")
+            }
+            Self::Transport { source, .. } if source.is_connect() => {
+                write!(f, "cannot connect: {source}")
+            }
+            Self::Transport { source, .. } => write!(f, "request failed: {source}"),
             Self::InsecureTransport { host } => write!(
                 f,
                 "refusing to send credentials over plain http to {host}; use https, \
@@ -123,105 +145,10 @@ impl fmt::Display for RequestError {
 impl std::error::Error for RequestError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Transport(e) => Some(e),
+            Self::Transport { source, .. } => Some(source),
             Self::Middleware(e) => Some(e.as_ref()),
             _ => None,
         }
-    }
-}
-
-/// A response as received: status, headers and the whole (bounded) body.
-///
-/// Its `Debug` shows the status, the request id and the start of the body,
-/// with the client's credentials scrubbed out; for an operation whose
-/// response carries secrets, the body is withheld (read it with
-/// [`RawResponse::body`]).
-#[derive(Clone)]
-pub struct RawResponse {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-    redaction: Redaction,
-}
-
-impl RawResponse {
-    pub(crate) fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
-        Self {
-            status,
-            headers,
-            body,
-            redaction: Redaction::default(),
-        }
-    }
-
-    pub(crate) fn with_redaction(mut self, redaction: Redaction) -> Self {
-        self.redaction = redaction;
-        self
-    }
-
-    pub(crate) fn into_parts(self) -> (StatusCode, HeaderMap, Bytes, Redaction) {
-        (self.status, self.headers, self.body, self.redaction)
-    }
-
-    /// The body as error text may show it: withheld when the operation's
-    /// response carries secrets, otherwise its start, on one line, with
-    /// the client's credentials scrubbed.
-    fn shown_body(&self) -> String {
-        if self.redaction.withhold_body() {
-            return format!(
-                "[body withheld: {} bytes from an operation that returns secrets; read it with raw_body()]",
-                self.body.len()
-            );
-        }
-        self.redaction.scrub(&preview(&self.body)).into_owned()
-    }
-
-    fn shown_request_id(&self) -> Option<String> {
-        request_id(&self.headers).map(|id| self.redaction.scrub(id).into_owned())
-    }
-
-    /// HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// Response headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.headers
-    }
-
-    /// The body bytes.
-    pub fn body(&self) -> &Bytes {
-        &self.body
-    }
-
-    /// The body as text (invalid UTF-8 replaced).
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-const PREVIEW: usize = 200;
-
-/// First `PREVIEW` characters of a body, on one line.
-fn preview(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > PREVIEW {
-        let cut: String = one_line.chars().take(PREVIEW).collect();
-        format!("{cut}…")
-    } else {
-        one_line
-    }
-}
-
-impl fmt::Debug for RawResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RawResponse")
-            .field("status", &self.status)
-            .field("request_id", &self.shown_request_id())
-            .field("body", &self.shown_body())
-            .finish()
     }
 }
 
@@ -247,25 +174,18 @@ pub enum Error<E = ()> {
     UnexpectedStatus(RawResponse),
     /// A success status whose body does not decode into the documented type.
     InvalidResponse(RawResponse, serde_json::Error),
-    /// A paginated listing cannot go on: the server repeated its next-page
-    /// marker, or sent one that cannot be used.
+    /// A paginated listing cannot go on: the server returned a next-page
+    /// marker the walk already followed, or one that cannot be used.
     Pagination(String),
 }
 
-#[allow(non_snake_case)]
 impl<E> Error<E> {
-    /// Used by generated code for statuses the spec does not list.
-    #[doc(hidden)]
-    pub fn UnexpectedResponse(response: reqwest::Response) -> Self {
-        Error::UnexpectedStatus(crate::runtime::raw_from_buffered(response))
-    }
-
     /// HTTP status, when a response was received.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::ErrorResponse(rv) => Some(rv.status()),
             Self::UnexpectedStatus(raw) | Self::InvalidResponse(raw, _) => Some(raw.status()),
-            Self::Request(RequestError::Transport(e)) => e.status(),
+            Self::Request(RequestError::Transport { source, .. }) => source.status(),
             _ => None,
         }
     }
@@ -275,6 +195,14 @@ impl<E> Error<E> {
         match self {
             Self::ErrorResponse(rv) => Some(rv.headers()),
             Self::UnexpectedStatus(raw) | Self::InvalidResponse(raw, _) => Some(raw.headers()),
+            _ => None,
+        }
+    }
+
+    fn context(&self) -> Option<&Context> {
+        match self {
+            Self::ErrorResponse(rv) => Some(rv.context()),
+            Self::UnexpectedStatus(raw) | Self::InvalidResponse(raw, _) => Some(raw.context()),
             _ => None,
         }
     }
@@ -295,9 +223,11 @@ impl<E> Error<E> {
         }
     }
 
-    /// The provider's request id (from the usual request id headers).
+    /// The provider's request id, from the response header the manifest
+    /// names for the provider (a value that repeats a credential is not
+    /// returned).
     pub fn request_id(&self) -> Option<&str> {
-        self.headers().and_then(request_id)
+        self.context()?.request_id(self.headers()?)
     }
 
     /// How long the provider asked us to wait (`Retry-After`).
@@ -323,17 +253,30 @@ impl<E> Error<E> {
         self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 
-    /// Whether trying again later might succeed: timeouts, connection
-    /// failures, 408, 429 and 5xx other than 501.
+    /// Whether trying the same call again later might succeed and is safe:
+    /// the retry layer's own rule (one classifier decides both), applied to
+    /// the request's method and what came back. A POST that got a 503 is
+    /// not retryable (it may have been processed); a GET is.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Request(RequestError::Transport(e)) => {
-                e.is_timeout() || e.is_connect() || e.is_request()
+        let (method, outcome) = match self {
+            Self::Request(e) => {
+                let method = match e {
+                    RequestError::Transport { method, .. } => method.as_ref(),
+                    _ => None,
+                };
+                (method, e.outcome())
             }
-            _ => self.status().is_some_and(|s| {
-                matches!(s.as_u16(), 408 | 429) || (s.is_server_error() && s.as_u16() != 501)
-            }),
-        }
+            Self::ErrorResponse(_) | Self::UnexpectedStatus(_) => match self.status() {
+                Some(status) => (
+                    self.context().and_then(Context::method),
+                    Outcome::Status(status),
+                ),
+                None => return false,
+            },
+            _ => return false,
+        };
+        // An unknown method (a response built by hand) is judged as GET.
+        classify(method.unwrap_or(&Method::GET), outcome) == RetryAction::Retry
     }
 }
 
@@ -348,13 +291,13 @@ impl<E> From<reqwest::Error> for Error<E> {
         if e.is_builder() {
             Self::InvalidRequest(format!("cannot build the request: {e}"))
         } else {
-            Self::Request(RequestError::Transport(e))
+            Self::Request(RequestError::transport(e, None))
         }
     }
 }
 
-impl<E> From<crate::runtime::InvalidPathParam> for Error<E> {
-    fn from(e: crate::runtime::InvalidPathParam) -> Self {
+impl<E> From<crate::path::InvalidPathParam> for Error<E> {
+    fn from(e: crate::path::InvalidPathParam) -> Self {
         Self::InvalidRequest(e.to_string())
     }
 }
@@ -365,38 +308,22 @@ impl<E> From<reqwest::header::InvalidHeaderValue> for Error<E> {
     }
 }
 
-pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
-    [
-        "x-request-id",
-        "request-id",
-        "x-correlation-id",
-        "x-amzn-requestid",
-    ]
-    .iter()
-    .find_map(|h| headers.get(*h)?.to_str().ok())
+/// What regkit reads from a provider's error body, generated per provider
+/// from `specs/providers.toml` (the fields that hold its message, and a
+/// request id when the body carries one). `Error`'s `Display` uses it.
+pub trait ErrorMetadata {
+    /// The provider's human message.
+    fn message(&self) -> Option<String>;
+    /// A request id carried in the body.
+    fn request_id(&self) -> Option<String> {
+        None
+    }
 }
 
-/// The human part of a provider error body: its `message`-like field.
-fn message_of<E: serde::Serialize>(body: &E) -> Option<(String, Option<String>)> {
-    let value = serde_json::to_value(body).ok()?;
-    let message = ["message", "error_description", "detail", "title", "error"]
-        .iter()
-        .find_map(|k| value.get(*k)?.as_str().map(str::to_owned))
-        .or_else(|| {
-            // A list of reasons, each with its own message (IONOS).
-            let reasons: Vec<&str> = value
-                .get("messages")?
-                .as_array()?
-                .iter()
-                .filter_map(|m| m.get("message")?.as_str())
-                .collect();
-            (!reasons.is_empty()).then(|| reasons.join("; "))
-        })?;
-    let id = value
-        .get("request_id")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
-    Some((message, id))
+impl ErrorMetadata for () {
+    fn message(&self) -> Option<String> {
+        None
+    }
 }
 
 fn status_text(status: StatusCode) -> String {
@@ -406,25 +333,21 @@ fn status_text(status: StatusCode) -> String {
     }
 }
 
-impl<E: serde::Serialize> fmt::Display for Error<E> {
+impl<E: ErrorMetadata> fmt::Display for Error<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidRequest(why) => write!(f, "invalid request: {why}"),
             Self::Request(e) => fmt::Display::fmt(e, f),
             Self::ErrorResponse(rv) => {
-                let redaction = rv.redaction();
                 let mut line = status_text(rv.status());
-                let (message, body_id) = message_of(rv.as_ref()).unzip();
-                if let Some(message) = message {
+                if let Some(message) = rv.as_ref().message() {
                     line.push_str(&format!(": {message}"));
                 }
-                if let Some(id) = request_id(rv.headers())
-                    .map(str::to_owned)
-                    .or(body_id.flatten())
-                {
+                let id = rv.context().request_id(rv.headers()).map(str::to_owned);
+                if let Some(id) = id.or_else(|| rv.as_ref().request_id()) {
                     line.push_str(&format!(" (request id {id})"));
                 }
-                f.write_str(&redaction.scrub(&line))
+                f.write_str(&rv.context().scrub(&line))
             }
             Self::UnexpectedStatus(raw) => {
                 write!(f, "{}", status_text(raw.status()))?;
@@ -432,7 +355,7 @@ impl<E: serde::Serialize> fmt::Display for Error<E> {
                 if !body.is_empty() {
                     write!(f, ": {body}")?;
                 }
-                if let Some(id) = raw.shown_request_id() {
+                if let Some(id) = raw.request_id() {
                     write!(f, " (request id {id})")?;
                 }
                 Ok(())
@@ -457,7 +380,7 @@ fn write_serde_error(
     raw: &RawResponse,
     e: &serde_json::Error,
 ) -> fmt::Result {
-    if raw.redaction.withhold_body() {
+    if raw.context().withhold_body() {
         let kind = match e.classify() {
             serde_json::error::Category::Io => "I/O error",
             serde_json::error::Category::Syntax => "invalid JSON",
@@ -472,7 +395,7 @@ fn write_serde_error(
             raw.shown_body()
         )
     } else {
-        f.write_str(&raw.redaction.scrub(&e.to_string()))
+        f.write_str(&raw.context().scrub(&e.to_string()))
     }
 }
 
@@ -491,14 +414,13 @@ impl<E: fmt::Debug> fmt::Debug for Error<E> {
             Self::InvalidRequest(why) => f.debug_tuple("InvalidRequest").field(why).finish(),
             Self::Request(e) => f.debug_tuple("Request").field(e).finish(),
             Self::ErrorResponse(rv) => {
-                let redaction = rv.redaction();
                 let text = format!(
                     "ErrorResponse {{ status: {:?}, request_id: {:?}, body: {:?} }}",
                     rv.status(),
-                    request_id(rv.headers()),
+                    rv.context().request_id(rv.headers()),
                     rv.as_ref()
                 );
-                f.write_str(&redaction.scrub(&text))
+                f.write_str(&rv.context().scrub(&text))
             }
             Self::UnexpectedStatus(raw) => f.debug_tuple("UnexpectedStatus").field(raw).finish(),
             Self::InvalidResponse(raw, e) => f
@@ -511,7 +433,7 @@ impl<E: fmt::Debug> fmt::Debug for Error<E> {
     }
 }
 
-impl<E: fmt::Debug + serde::Serialize> std::error::Error for Error<E> {
+impl<E: fmt::Debug + ErrorMetadata> std::error::Error for Error<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Request(e) => Some(e),

@@ -18,33 +18,44 @@
 //!   `reqwest-middleware` layers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// `Error<E>` keeps the whole response (status, headers, body) so callers can
+// inspect it; it is what every generated operation returns, so its size is
+// the API's, not a choice any one function here could change.
+#![allow(clippy::result_large_err)]
 
 mod auth;
 mod body;
-mod client;
+mod builder;
+mod classify;
 mod credentials;
 mod error;
 mod nullable;
 mod open_enum;
 pub mod pagination;
+mod path;
+mod pipeline;
 mod provider;
 mod redact;
 mod redirect;
+mod response;
 mod retry;
 pub mod runtime;
 mod secret;
 mod timestamp;
 
-pub use client::{
+pub use builder::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
-    GeneratedClient, Inner,
+    GeneratedClient,
 };
+pub use classify::{Outcome, RetryAction, classify, idempotent};
 pub use credentials::Credentials;
-pub use error::{ConfigError, Error, RawResponse, RequestError};
+pub use error::{ConfigError, Error, ErrorMetadata, RequestError};
 pub use nullable::Nullable;
+#[doc(hidden)]
+pub use pipeline::Inner;
 pub use provider::{AuthScheme, ProviderInfo, RateLimitReset, ResetKind};
+pub use response::{RawResponse, ResponseValue};
 pub use retry::RetryPolicy;
-pub use runtime::ResponseValue;
 pub use secret::SecretString;
 pub use timestamp::TimestampMillis;
 

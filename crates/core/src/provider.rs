@@ -20,6 +20,8 @@ pub struct ProviderInfo {
     pub auth: &'static [AuthScheme],
     /// A rate-limit reset header honoured (after `Retry-After`) on 429.
     pub rate_limit_reset: Option<RateLimitReset>,
+    /// Response headers that carry the provider's request id, first found wins.
+    pub request_id_headers: &'static [&'static str],
     /// Operations whose success body carries secrets (a `format: password`
     /// field): when such a body fails to decode or comes with an unexpected
     /// status, error text withholds it. Named as the generated code names

@@ -2,10 +2,11 @@
 //! with (even when a server echoes them back), and the bodies of responses
 //! that carry secrets.
 //!
-//! The pipeline attaches a [`Redaction`] to every response it hands back;
-//! raw responses, decoded responses and errors keep it, and their `Display`
-//! and `Debug` apply it. The data itself is untouched: a caller who asks
-//! gets the body through `raw_body()`.
+//! The pipeline puts the client's [`Scrubber`] in the context it attaches
+//! to every response (`crate::response::Context`); raw responses, decoded
+//! responses and errors keep it, and their `Display` and `Debug` apply it.
+//! The data itself is untouched: a caller who asks gets the body through
+//! `raw_body()`.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -57,48 +58,6 @@ impl Scrubber {
             }
         }
         out
-    }
-}
-
-/// Attached to each response: the client's scrubber, and whether the
-/// operation's success body carries secrets (so a body that fails to decode
-/// or comes with an unexpected status is withheld from error text). One
-/// pointer wide, so errors that carry it stay small.
-#[derive(Clone, Default)]
-pub(crate) struct Redaction(Option<Arc<Rules>>);
-
-struct Rules {
-    scrubber: Scrubber,
-    withhold_body: bool,
-}
-
-impl Redaction {
-    pub(crate) fn new(scrubber: Scrubber, withhold_body: bool) -> Self {
-        Self(Some(Arc::new(Rules {
-            scrubber,
-            withhold_body,
-        })))
-    }
-
-    /// The redaction the pipeline attached to `response` (none for a
-    /// response that did not come through a regkit client).
-    pub(crate) fn of(response: &reqwest::Response) -> Self {
-        response
-            .extensions()
-            .get::<Redaction>()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn withhold_body(&self) -> bool {
-        self.0.as_ref().is_some_and(|r| r.withhold_body)
-    }
-
-    pub(crate) fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        match &self.0 {
-            Some(rules) => rules.scrubber.scrub(text),
-            None => Cow::Borrowed(text),
-        }
     }
 }
 

@@ -10,6 +10,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next};
 
+use crate::classify::{Outcome, RetryAction, classify};
 use crate::{RateLimitReset, ResetKind};
 
 /// When and how often a request is tried again.
@@ -20,9 +21,10 @@ use crate::{RateLimitReset, ResetKind};
 /// `Retry-After` (seconds or HTTP date) or rate-limit reset header replaces
 /// the computed wait; a wait that would end past the budget is not taken.
 ///
-/// What is retried:
-/// - GET, HEAD, PUT, DELETE, OPTIONS: connection failures, timeouts, and
-///   408, 429, 500, 502, 503, 504.
+/// What is retried is decided by [`classify`](crate::classify) (the same rule
+/// [`Error::is_retryable`](crate::Error::is_retryable) answers with):
+/// - GET, HEAD, PUT, DELETE, OPTIONS: connection failures, timeouts, bodies
+///   cut off or stalled, and 408, 429, 500, 502, 503, 504.
 /// - POST, PATCH: only when the request cannot have been processed: the
 ///   connection was never established, or the server answered 429.
 #[derive(Debug, Clone)]
@@ -101,33 +103,16 @@ pub(crate) struct RetryMiddleware {
     pub(crate) attempt_timeout: Option<Duration>,
 }
 
-fn idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
-    )
-}
-
-/// Whether this outcome may be retried for this method.
-fn should_retry(method: &Method, result: &reqwest_middleware::Result<Response>) -> bool {
-    match result {
-        Ok(response) => {
-            let status = response.status();
-            status == StatusCode::TOO_MANY_REQUESTS
-                || (idempotent(method) && matches!(status.as_u16(), 408 | 500 | 502 | 503 | 504))
-        }
-        Err(reqwest_middleware::Error::Reqwest(e)) => {
-            if idempotent(method) {
-                // Includes a body that stalled or was cut off: the attempt
-                // is only done once its body has been read.
-                e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode()
-            } else {
-                e.is_connect()
-            }
-        }
-        // Our own refusals (insecure transport) and caller layers' errors.
-        Err(reqwest_middleware::Error::Middleware(_)) => false,
-    }
+/// What the one classifier (`crate::classify`) says of this attempt.
+fn action(method: &Method, result: &reqwest_middleware::Result<Response>) -> RetryAction {
+    let outcome = match result {
+        Ok(response) => Outcome::Status(response.status()),
+        Err(reqwest_middleware::Error::Reqwest(e)) => Outcome::Transport(e),
+        // Our own refusals (insecure transport, body bound) and caller
+        // layers' errors.
+        Err(reqwest_middleware::Error::Middleware(_)) => Outcome::Refused,
+    };
+    classify(method, outcome)
 }
 
 /// `Retry-After` as seconds or an HTTP date. Any value parses or is
@@ -212,7 +197,7 @@ impl Middleware for RetryMiddleware {
             let Some(copy) = retry_copy else {
                 return result;
             };
-            if !should_retry(&method, &result) {
+            if action(&method, &result) == RetryAction::Stop {
                 return result;
             }
             let wait = self

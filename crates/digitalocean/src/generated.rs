@@ -9819,7 +9819,19 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
         "registries_get_docker_credentials",
         "registry_get_docker_credentials",
     ],
+    request_id_headers: &["x-request-id"],
 };
+///What `Error`'s `Display` reads from a DigitalOcean error body (from `specs/providers.toml`).
+impl regkit_core::ErrorMetadata for types::Error {
+    fn message(&self) -> Option<String> {
+        use regkit_core::runtime::{ErrorItems as _, ErrorText as _};
+        None.or_else(|| self.message.error_text())
+    }
+    fn request_id(&self) -> Option<String> {
+        use regkit_core::runtime::ErrorText as _;
+        self.request_id.error_text()
+    }
+}
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
 pub type ClientBuilder = regkit_core::ClientBuilder<Client>;
 impl Client {

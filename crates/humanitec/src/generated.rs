@@ -1827,7 +1827,15 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
     ],
     rate_limit_reset: None,
     secret_responses: &["get_registry_credentials"],
+    request_id_headers: &[],
 };
+///What `Error`'s `Display` reads from a Humanitec error body (from `specs/providers.toml`).
+impl regkit_core::ErrorMetadata for types::ErrorInfoResponse {
+    fn message(&self) -> Option<String> {
+        use regkit_core::runtime::{ErrorItems as _, ErrorText as _};
+        None.or_else(|| self.error.error_text())
+    }
+}
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
 pub type ClientBuilder = regkit_core::ClientBuilder<Client>;
 impl Client {

@@ -5530,7 +5530,17 @@ pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
         "registries_tokens_post",
         "registries_tokens_put",
     ],
+    request_id_headers: &[],
 };
+///What `Error`'s `Display` reads from a IONOS error body (from `specs/providers.toml`).
+impl regkit_core::ErrorMetadata for types::ApiErrorResponse {
+    fn message(&self) -> Option<String> {
+        use regkit_core::runtime::{ErrorItems as _, ErrorText as _};
+        None.or_else(|| regkit_core::runtime::join_texts(
+            self.messages.error_items().iter().map(|item| item.message.error_text()),
+        ))
+    }
+}
 /// Builder for a [`Client`]: base URL, credentials, retries, timeouts, middleware.
 pub type ClientBuilder = regkit_core::ClientBuilder<Client>;
 impl Client {

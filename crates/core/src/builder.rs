@@ -1,21 +1,21 @@
-//! Building a provider client, and the request pipeline every generated
-//! operation goes through.
+//! Building a provider client: settings, credentials, and the middleware
+//! stack the pipeline runs.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::header::{HeaderValue, USER_AGENT};
-use reqwest_middleware::{ClientWithMiddleware, Middleware};
-use tracing::Instrument as _;
+use reqwest_middleware::Middleware;
 
 use crate::auth::AuthMiddleware;
 use crate::body::BodyMiddleware;
-use crate::redact::{Redaction, Scrubber};
+use crate::pipeline::Inner;
+use crate::redact::Scrubber;
 use crate::redirect::RedirectMiddleware;
-use crate::retry::{Attempts, RetryMiddleware};
-use crate::{ConfigError, Credentials, ProviderInfo, RequestError, RetryPolicy};
+use crate::retry::RetryMiddleware;
+use crate::{ConfigError, Credentials, ProviderInfo, RetryPolicy};
 
 /// Default bound on a response body: 64 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -24,7 +24,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default timeout of one attempt (connect, send, and read the whole body).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Implemented (by codegen) for each provider's `Client`.
+/// Implemented (by codegen) for each provider's `Client`: what the generic
+/// [`ClientBuilder`] needs to build it. Codegen plumbing.
+#[doc(hidden)]
 pub trait GeneratedClient: Sized {
     /// The provider's facts.
     const PROVIDER: &'static ProviderInfo;
@@ -32,87 +34,6 @@ pub trait GeneratedClient: Sized {
     fn from_parts(baseurl: &str, http: reqwest::Client, inner: Inner) -> Self;
     /// The regkit state of a client.
     fn inner(&self) -> &Inner;
-}
-
-/// The regkit state inside every generated client: its middleware stack and
-/// limits. Cheap to clone (shared).
-#[derive(Clone)]
-pub struct Inner {
-    http: ClientWithMiddleware,
-    provider: &'static ProviderInfo,
-    max_response_bytes: usize,
-    /// Hides the configured credentials from error text.
-    scrubber: Scrubber,
-}
-
-impl fmt::Debug for Inner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Inner")
-            .field("provider", &self.provider.name)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Inner {
-    /// The provider this client talks to.
-    pub fn provider(&self) -> &'static ProviderInfo {
-        self.provider
-    }
-
-    /// Sends a request through the middleware stack (caller layers, retries,
-    /// auth, redirects, bounded body) inside a tracing span for the
-    /// operation. The response that comes back has its body in memory and
-    /// carries what error text must hide.
-    pub async fn execute(
-        &self,
-        request: reqwest::Request,
-        operation_id: &'static str,
-    ) -> Result<reqwest::Response, RequestError> {
-        let span = tracing::info_span!(
-            "regkit.request",
-            provider = self.provider.name,
-            operation_id,
-            method = %request.method(),
-            path = request.url().path(),
-            status = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        );
-        async move {
-            let started = Instant::now();
-            let attempts = Attempts::default();
-            let mut extensions = http::Extensions::new();
-            extensions.insert(attempts.clone());
-            let mut result = self
-                .http
-                .execute_with_extensions(request, &mut extensions)
-                .await
-                .map_err(RequestError::from_middleware);
-            if let Ok(response) = &mut result {
-                response.extensions_mut().insert(Redaction::new(
-                    self.scrubber.clone(),
-                    self.provider.secret_responses.contains(&operation_id),
-                ));
-            }
-            let span = tracing::Span::current();
-            span.record(
-                "attempts",
-                attempts.0.load(std::sync::atomic::Ordering::Relaxed),
-            );
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
-            match &result {
-                Ok(r) => {
-                    span.record("status", r.status().as_u16());
-                    tracing::debug!("response received");
-                }
-                Err(e) => tracing::debug!(error = %e, "request failed"),
-            }
-            result
-        }
-        .instrument(span)
-        .await
-    }
 }
 
 /// Builds a provider client. Every provider crate's `Client::builder()`

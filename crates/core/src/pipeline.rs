@@ -1,0 +1,257 @@
+//! The request pipeline, in one place: execute (caller layers → retries →
+//! credentials → redirects → bounded body, inside one tracing span) →
+//! raw response (status, headers, the whole body) → decode. Generated and
+//! hand-written operations both end here, so they decode by the same rules:
+//! any 2xx is a success, a 4xx/5xx is the provider's error when its body
+//! fits and kept raw otherwise.
+
+use std::fmt;
+use std::time::Instant;
+
+use bytes::Bytes;
+use reqwest_middleware::ClientWithMiddleware;
+use tracing::Instrument as _;
+
+use crate::ProviderInfo;
+use crate::error::{Error, RequestError};
+use crate::redact::Scrubber;
+use crate::response::{Context, RawResponse, ResponseValue};
+use crate::retry::Attempts;
+use progenitor_client::ByteStream;
+
+/// The regkit state inside every generated client: its middleware stack and
+/// limits. Cheap to clone (shared). Codegen plumbing: generated clients hold
+/// one; callers never need to.
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct Inner {
+    pub(crate) http: ClientWithMiddleware,
+    pub(crate) provider: &'static ProviderInfo,
+    pub(crate) max_response_bytes: usize,
+    /// Hides the configured credentials from error text.
+    pub(crate) scrubber: Scrubber,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner")
+            .field("provider", &self.provider.name)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// The provider this client talks to.
+    pub fn provider(&self) -> &'static ProviderInfo {
+        self.provider
+    }
+
+    /// Sends a request through the middleware stack (caller layers, retries,
+    /// auth, redirects, bounded body) inside a tracing span for the
+    /// operation. The response that comes back has its body in memory and
+    /// carries what error text must hide.
+    pub async fn execute(
+        &self,
+        request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> Result<reqwest::Response, RequestError> {
+        let span = tracing::info_span!(
+            "regkit.request",
+            provider = self.provider.name,
+            operation_id,
+            method = %request.method(),
+            path = request.url().path(),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let method = request.method().clone();
+        async move {
+            let started = Instant::now();
+            let attempts = Attempts::default();
+            let mut extensions = http::Extensions::new();
+            extensions.insert(attempts.clone());
+            let mut result = self
+                .http
+                .execute_with_extensions(request, &mut extensions)
+                .await
+                .map_err(|e| RequestError::from_middleware(e, &method));
+            if let Ok(response) = &mut result {
+                response.extensions_mut().insert(Context::new(
+                    self.provider,
+                    method,
+                    self.scrubber.clone(),
+                    self.provider.secret_responses.contains(&operation_id),
+                ));
+            }
+            let span = tracing::Span::current();
+            span.record(
+                "attempts",
+                attempts.0.load(std::sync::atomic::Ordering::Relaxed),
+            );
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            match &result {
+                Ok(r) => {
+                    span.record("status", r.status().as_u16());
+                    tracing::debug!("response received");
+                }
+                Err(e) => tracing::debug!(error = %e, "request failed"),
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Sends a request built by hand, for the few operations codegen cannot
+/// express (multipart uploads), through the client's pipeline (auth,
+/// retries, body bound, tracing), and decodes it the way a generated
+/// operation does: `T` on 2xx, the provider's error `E` on 4xx/5xx.
+pub async fn send<T, E>(
+    inner: &crate::Inner,
+    request: reqwest::Request,
+    operation_id: &'static str,
+) -> Result<ResponseValue<T>, Error<E>>
+where
+    T: serde::de::DeserializeOwned + 'static,
+    E: serde::de::DeserializeOwned,
+{
+    let response = inner.execute(request, operation_id).await?;
+    unlisted(response).await
+}
+
+/// The catch-all arm of every generated operation: a status the spec does
+/// not list. Any 2xx is a success and decodes into the operation's type
+/// (`()` whatever the body); a 4xx/5xx decodes into the provider's error
+/// when its body fits, and is kept raw otherwise; anything else (1xx, 3xx)
+/// is [`Error::UnexpectedStatus`].
+#[doc(hidden)]
+pub async fn unlisted<T, E>(response: reqwest::Response) -> Result<ResponseValue<T>, Error<E>>
+where
+    T: serde::de::DeserializeOwned + 'static,
+    E: serde::de::DeserializeOwned,
+{
+    let raw = read(response).await?;
+    let status = raw.status();
+    if status.is_success() {
+        if std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>() {
+            // A no-content operation: whatever the body, the call worked.
+            let unit = serde_json::from_value(serde_json::Value::Null)
+                .map_err(|e| Error::InvalidResponse(raw.clone(), e))?;
+            return Ok(ResponseValue::from_raw(unit, raw));
+        }
+        decode_success(raw)
+    } else if status.is_client_error() || status.is_server_error() {
+        decode_error(raw).map(|never| match never {})
+    } else {
+        Err(Error::UnexpectedStatus(raw))
+    }
+}
+
+/// Decodes a success body into `T`. An empty body (some services answer a
+/// create or update with no body at all) is read as `null`, then as `{}`,
+/// so a type whose fields are all optional still decodes.
+fn decode_success<T: serde::de::DeserializeOwned, E>(
+    raw: RawResponse,
+) -> Result<ResponseValue<T>, Error<E>> {
+    let first = serde_json::from_slice(raw.body());
+    let decoded = match first {
+        Err(e) if raw.body().iter().all(u8::is_ascii_whitespace) => {
+            serde_json::from_value(serde_json::Value::Null)
+                .or_else(|_| serde_json::from_value(serde_json::json!({})))
+                .map_err(|_| e)
+        }
+        other => other,
+    };
+    match decoded {
+        Ok(inner) => Ok(ResponseValue::from_raw(inner, raw)),
+        Err(e) => Err(Error::InvalidResponse(raw, e)),
+    }
+}
+
+/// Decodes an error status: the provider's error body when it fits,
+/// [`Error::UnexpectedStatus`] (status, headers and raw body kept) otherwise.
+fn decode_error<E: serde::de::DeserializeOwned>(
+    raw: RawResponse,
+) -> Result<std::convert::Infallible, Error<E>> {
+    match serde_json::from_slice(raw.body()) {
+        Ok(body) => Err(Error::ErrorResponse(ResponseValue::from_raw(body, raw))),
+        Err(_) => Err(Error::UnexpectedStatus(raw)),
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> ResponseValue<T> {
+    /// Reads and decodes a response: `T` from a success, the provider's
+    /// error from an error status (used by generated code for both).
+    #[doc(hidden)]
+    pub async fn from_response<E>(response: reqwest::Response) -> Result<Self, Error<E>> {
+        let raw = read(response).await?;
+        if raw.status().is_success() {
+            return decode_success(raw);
+        }
+        match serde_json::from_slice(raw.body()) {
+            Ok(inner) => Ok(Self::from_raw(inner, raw)),
+            // An error status whose body is not the documented error shape.
+            Err(_) => Err(Error::UnexpectedStatus(raw)),
+        }
+    }
+}
+
+impl ResponseValue<()> {
+    #[doc(hidden)]
+    pub fn empty(response: reqwest::Response) -> Self {
+        ResponseValue::new((), response.status(), response.headers().clone())
+            .with_context(Context::of(&response))
+    }
+}
+
+impl ResponseValue<ByteStream> {
+    #[doc(hidden)]
+    pub fn stream(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let context = Context::of(&response);
+        ResponseValue::new(
+            ByteStream::new(Box::pin(response.bytes_stream())),
+            status,
+            headers,
+        )
+        .with_context(context)
+    }
+}
+
+#[allow(non_snake_case)]
+impl<E> Error<E> {
+    /// Progenitor's name for a status the spec does not list; codegen routes
+    /// those through [`unlisted`] instead, this stays for other shapes.
+    #[doc(hidden)]
+    pub fn UnexpectedResponse(response: reqwest::Response) -> Self {
+        Error::UnexpectedStatus(raw_from_buffered(response))
+    }
+}
+
+async fn read<E>(response: reqwest::Response) -> Result<RawResponse, Error<E>> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let context = Context::of(&response);
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| Error::Request(RequestError::transport(e, context.method().cloned())))?;
+    Ok(RawResponse::new(status, headers, body, context))
+}
+
+/// Status, headers and body of a response whose body the pipeline already
+/// buffered (so this needs no await).
+pub(crate) fn raw_from_buffered(response: reqwest::Response) -> RawResponse {
+    let context = Context::of(&response);
+    let response: http::Response<reqwest::Body> = response.into();
+    let (parts, body) = response.into_parts();
+    let bytes = body
+        .as_bytes()
+        .map(Bytes::copy_from_slice)
+        .unwrap_or_default();
+    RawResponse::new(parts.status, parts.headers, bytes, context)
+}
