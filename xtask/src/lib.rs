@@ -1,6 +1,7 @@
 //! The code generator behind `cargo xtask codegen`, as a library so the
 //! binary and the codegen benchmark (`cargo bench -p xtask`) run the same code.
 
+mod crate_root;
 mod generate;
 pub mod manifest;
 mod naming;
@@ -35,12 +36,14 @@ pub fn generate_provider(root: &Path, provider: &Provider) -> Result<Generated, 
     let display = provider.spec.display().to_string();
     let spec = spec::load(&root.join(&provider.spec), &display)?;
     let output = generate::generate(provider, &spec, &display)?;
+    let lib = crate_root::lib_rs(root, provider, &spec, &display)?;
     let src = provider.crate_dir.join("src");
     Ok(Generated {
         operations: output.operations,
         files: vec![
             (src.join("generated.rs"), output.client),
             (src.join("generated_mock.rs"), output.mock),
+            (src.join("lib.rs"), lib),
         ],
     })
 }

@@ -1,6 +1,7 @@
 //! `specs/providers.toml`: everything codegen needs to know about a provider
 //! besides its OpenAPI document. Adding a provider is adding an entry here.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -38,6 +39,22 @@ pub struct Provider {
     pub request_id_headers: Vec<String>,
     /// The provider's error body: where its message and request id are.
     pub error: ErrorBody,
+    /// The provider's API reference, linked from the crate docs.
+    pub docs_url: String,
+    /// The call the crate docs show (compiled, not run).
+    pub example: Example,
+    /// The call the `mock` module's docs serve with its documented response
+    /// example and read back (compiled and run as a doctest).
+    pub mock_example: Example,
+}
+
+/// One call of an operation with string arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub operation: String,
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
 }
 
 /// What `Error`'s `Display` reads from the provider's error body; codegen

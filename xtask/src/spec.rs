@@ -20,8 +20,9 @@ pub struct OpenEnum {
 pub struct PreparedSpec {
     pub openapi: OpenAPI,
     pub open_enums: Vec<OpenEnum>,
-    /// Operations marked `x-regkit-handwritten`, left out of the generated client.
-    pub handwritten: Vec<String>,
+    /// Operations marked `x-regkit-handwritten`, left out of the generated
+    /// client; codegen still builds their URLs.
+    pub handwritten: Vec<Handwritten>,
     /// List operations and their `x-regkit-pagination` schemes.
     pub paginated: Vec<(String, crate::pagination::Pagination)>,
     /// Operations whose success body carries a secret (`format: password`).
@@ -40,6 +41,25 @@ pub struct PreparedSpec {
 }
 
 const HANDWRITTEN: &str = "x-regkit-handwritten";
+
+/// An operation the provider crate implements by hand.
+#[derive(Debug)]
+pub struct Handwritten {
+    pub operation_id: String,
+    /// The path template, e.g. `/v2/orgs/{org_slug}/things`.
+    pub path: String,
+}
+
+impl Handwritten {
+    /// Path parameter names, in template order.
+    pub fn path_params(&self) -> Vec<String> {
+        self.path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+            .collect()
+    }
+}
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -112,12 +132,13 @@ fn collect_pagination(
 
 /// Drops operations the provider crate implements by hand (e.g. multipart
 /// uploads, which progenitor cannot express) and returns their ids.
-fn remove_handwritten(doc: &mut Value) -> Vec<String> {
+fn remove_handwritten(doc: &mut Value) -> Vec<Handwritten> {
     let mut removed = Vec::new();
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_mapping_mut) else {
         return removed;
     };
-    for (_, item) in paths.iter_mut() {
+    for (path, item) in paths.iter_mut() {
+        let path = path.as_str().unwrap_or_default().to_owned();
         let Some(item) = item.as_mapping_mut() else {
             continue;
         };
@@ -126,7 +147,10 @@ fn remove_handwritten(doc: &mut Value) -> Vec<String> {
             let handwritten = op.get(HANDWRITTEN).and_then(Value::as_bool) == Some(true);
             if is_method && handwritten {
                 let id = op.get("operationId").and_then(Value::as_str).unwrap_or("?");
-                removed.push(id.to_owned());
+                removed.push(Handwritten {
+                    operation_id: id.to_owned(),
+                    path: path.clone(),
+                });
             }
             !(is_method && handwritten)
         });

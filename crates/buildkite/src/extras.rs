@@ -1,12 +1,13 @@
-//! `publish_package`, written by hand: its body is `multipart/form-data`,
-//! which codegen does not produce. It is built and sent like a generated
-//! operation, through the same request pipeline.
+//! Hand-written additions to the generated Buildkite client.
+//!
+//! `publish_package`: its body is `multipart/form-data`, which codegen does
+//! not produce. It is built and sent like a generated operation, through
+//! the same request pipeline, with its URL built by generated code.
 
 use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt as _;
-use regkit_core::runtime::encode_path;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::multipart::{Form, Part};
 
@@ -165,12 +166,11 @@ impl PublishPackage<'_> {
                 ));
             }
         };
-        let url = format!(
-            "{}/v2/packages/organizations/{}/registries/{}/packages",
-            client.baseurl,
-            encode_path(&org_slug, "org_slug")?,
-            encode_path(&registry_slug, "registry_slug")?,
-        );
+        let url = crate::generated::handwritten::publish_package_url(
+            &client.baseurl,
+            &org_slug,
+            &registry_slug,
+        )?;
         let (content_type, body) = buffer(form).await?;
         let request = client
             .client
