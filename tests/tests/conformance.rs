@@ -297,14 +297,19 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Every `operationId` in `specs/<provider>.yaml`.
+/// Every `operationId` in `specs/<provider>.yaml`, read with codegen's own
+/// spec loader (hand-written operations included).
 fn operation_ids(provider: &str) -> BTreeSet<String> {
-    let path = repo_root().join(format!("specs/{provider}.yaml"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    text.lines()
-        .filter_map(|line| line.trim_start().strip_prefix("operationId:"))
-        .map(|id| id.trim().trim_matches(['"', '\'']).to_owned())
+    let root = repo_root();
+    let manifest = xtask::Manifest::load(&root).expect("specs/providers.toml loads");
+    let entry = manifest
+        .providers
+        .iter()
+        .find(|p| p.name == provider)
+        .unwrap_or_else(|| panic!("no provider `{provider}` in specs/providers.toml"));
+    xtask::operation_ids(&root, entry)
+        .expect("the spec loads")
+        .into_iter()
         .collect()
 }
 

@@ -30,6 +30,25 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Every `operationId` of a provider's spec, as the spec spells them
+/// (hand-written operations included), read with codegen's own loader.
+pub fn operation_ids(root: &Path, provider: &Provider) -> Result<Vec<String>, String> {
+    let display = provider.spec.display().to_string();
+    let spec = spec::load(&root.join(&provider.spec), &display)?;
+    let mut ids: Vec<String> = spec
+        .openapi
+        .paths
+        .paths
+        .values()
+        .filter_map(openapiv3::ReferenceOr::as_item)
+        .flat_map(|item| item.iter())
+        .filter_map(|(_, op)| op.operation_id.clone())
+        .chain(spec.handwritten.iter().map(|h| h.operation_id.clone()))
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
 /// Generates one provider's code from its spec without touching the disk.
 /// Errors name the spec file and, where one is at fault, the operation.
 pub fn generate_provider(root: &Path, provider: &Provider) -> Result<Generated, String> {
