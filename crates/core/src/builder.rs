@@ -230,6 +230,7 @@ impl<C: GeneratedClient> ClientBuilder<C> {
                 })?;
                 let mut headers = reqwest::header::HeaderMap::new();
                 headers.insert(USER_AGENT, agent);
+                crate::tls::prepare();
                 reqwest::Client::builder()
                     .default_headers(headers)
                     // Redirects are followed by regkit's own layer, which

@@ -42,6 +42,7 @@ mod retry;
 pub mod runtime;
 mod secret;
 mod timestamp;
+mod tls;
 
 pub use builder::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
