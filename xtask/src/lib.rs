@@ -1,6 +1,7 @@
 //! The code generator behind `cargo xtask codegen`, as a library so the
 //! binary and the codegen benchmark (`cargo bench -p xtask`) run the same code.
 
+pub mod bench_build;
 mod crate_root;
 mod generate;
 pub mod manifest;

@@ -8,11 +8,18 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str = "usage: cargo xtask codegen [--check] [PROVIDER...]
+       cargo xtask bench-build [--peer-script PATH] [--scratch DIR] [PROVIDER...]
 
-  codegen            regenerate every provider's generated*.rs from specs/
+  codegen            regenerate every provider's generated files from specs/
   codegen --check    regenerate in memory; fail, naming each stale file, if
                      the committed code differs
-  PROVIDER...        only these providers (names from specs/providers.toml)";
+  bench-build        clean debug and release builds of provider crates (default
+                     TLS and native-tls), each from an empty target dir, beside
+                     the OpenAPI Generator peer when its recipe is found
+                     (default ../shared/bench/openapi_generator_peer.sh);
+                     prints a Markdown table. Takes minutes; not run by CI.
+  PROVIDER...        only these providers (names from specs/providers.toml;
+                     bench-build defaults to digitalocean)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +46,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("bench-build") => match bench_build(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -48,6 +62,38 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn bench_build(args: &[String]) -> Result<(), String> {
+    let root = xtask::workspace_root();
+    let mut providers = Vec::new();
+    let default_peer = root.join("../shared/bench/openapi_generator_peer.sh");
+    let mut peer_script = default_peer.exists().then_some(default_peer);
+    let mut scratch = std::env::temp_dir().join("regkit-bench-build");
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--peer-script" => {
+                peer_script = Some(args.next().ok_or("--peer-script needs a path")?.into())
+            }
+            "--scratch" => scratch = args.next().ok_or("--scratch needs a directory")?.into(),
+            other if other.starts_with("--") => {
+                return Err(format!("unknown option {other}\n\n{USAGE}"));
+            }
+            name => providers.push(name.to_owned()),
+        }
+    }
+    if providers.is_empty() {
+        providers.push("digitalocean".into());
+    }
+    xtask::bench_build::run(
+        &root,
+        &xtask::bench_build::Options {
+            providers,
+            peer_script,
+            scratch,
+        },
+    )
 }
 
 fn codegen(root: &Path, check: bool, only: &[&str]) -> Result<(), String> {
