@@ -840,7 +840,7 @@ async fn ionos_conforms_to_its_spec() {
         client
             .registries_get()
             .filter_name("my-registry")
-            .limit("10")
+            .limit(10)
             .pagination_token("eyJvZmZzZXQiOjEwfQ")
             .send()
             .await,
@@ -852,7 +852,9 @@ async fn ionos_conforms_to_its_spec() {
             .body(typed!(
                 types::PostRegistryInput,
                 json!({"properties": {"name": "my-registry", "location": "de/fra",
-                    "garbageCollectionSchedule": schedule}}),
+                    "garbageCollectionSchedule": schedule,
+                    "features": {"vulnerabilityScanning": {"enabled": true}},
+                    "apiSubnetAllowList": ["198.51.100.7"]}}),
             ))
             .send()
             .await,
@@ -872,7 +874,9 @@ async fn ionos_conforms_to_its_spec() {
             .registry_id(REGISTRY)
             .body(typed!(
                 types::PatchRegistryInput,
-                json!({"garbageCollectionSchedule": schedule}),
+                json!({"garbageCollectionSchedule": schedule,
+                    "features": {"vulnerabilityScanning": {"enabled": false}},
+                    "apiSubnetAllowList": ["203.0.113.0/24", "2001:db8::/48"]}),
             ))
             .send()
             .await,
@@ -898,11 +902,91 @@ async fn ionos_conforms_to_its_spec() {
             .await,
     );
     run.check(
+        "registriesRepositoriesGet",
+        client
+            .registries_repositories_get()
+            .registry_id(REGISTRY)
+            .offset(0)
+            .limit(10)
+            .filter_name("my-service")
+            .filter_vulnerability_severity("HIGH")
+            .order_by("-lastPush")
+            .send()
+            .await,
+    );
+    run.check(
+        "registriesRepositoriesFindByName",
+        client
+            .registries_repositories_find_by_name()
+            .registry_id(REGISTRY)
+            .repository_name("team/api")
+            .send()
+            .await,
+    );
+    run.check(
         "registriesRepositoriesDelete",
         client
             .registries_repositories_delete()
             .registry_id(REGISTRY)
-            .name("team/api")
+            .repository_name("team/api")
+            .send()
+            .await,
+    );
+    const DIGEST: &str = "sha256:9f2c4d6e8a0b1c3d5e7f9a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d";
+    run.check(
+        "registriesArtifactsGet",
+        client
+            .registries_artifacts_get()
+            .registry_id(REGISTRY)
+            .offset(10)
+            .limit(10)
+            .filter_vulnerability_id("CVE-2023-44487")
+            .order_by("-pullCount")
+            .send()
+            .await,
+    );
+    run.check(
+        "registriesRepositoriesArtifactsGet",
+        client
+            .registries_repositories_artifacts_get()
+            .registry_id(REGISTRY)
+            .repository_name("my-service")
+            .offset(0)
+            .limit(1000)
+            .order_by("-lastPush")
+            .send()
+            .await,
+    );
+    run.check(
+        "registriesRepositoriesArtifactsFindByDigest",
+        client
+            .registries_repositories_artifacts_find_by_digest()
+            .registry_id(REGISTRY)
+            .repository_name("my-service")
+            .digest(DIGEST)
+            .send()
+            .await,
+    );
+    run.check(
+        "registriesRepositoriesArtifactsVulnerabilitiesGet",
+        client
+            .registries_repositories_artifacts_vulnerabilities_get()
+            .registry_id(REGISTRY)
+            .repository_name("my-service")
+            .digest(DIGEST)
+            .offset(0)
+            .limit(50)
+            .filter_severity("HIGH")
+            .filter_fixable(true)
+            .order_by("-score")
+            .send()
+            .await,
+    );
+    run.check(
+        "vulnerabilitiesFindByID",
+        client
+            .vulnerabilities_find_by_id()
+            .vulnerability_id("CVE-2023-44487")
             .send()
             .await,
     );
@@ -911,8 +995,8 @@ async fn ionos_conforms_to_its_spec() {
         client
             .registries_tokens_get()
             .registry_id(REGISTRY)
-            .offset("0")
-            .limit("10")
+            .offset(0)
+            .limit(10)
             .send()
             .await,
     );

@@ -1,13 +1,16 @@
-//! The IONOS Container Registry client, one test per operation: the exact
-//! method, path, query, JSON body and `Authorization` header that reach the
-//! server, typed decoding of a realistic answer, IONOS's `{httpStatus,
-//! messages}` error body per resource family, a non-JSON 502 from a proxy,
-//! both credential schemes, and the token password that is only ever shown
-//! once (and never in `Debug`).
+//! The IONOS Container Registry client (API 1.2.1), one test per operation:
+//! the exact method, path, query, JSON body and `Authorization` header that
+//! reach the server, typed decoding of a realistic answer, IONOS's
+//! `{httpStatus, messages}` error body per resource family, a non-JSON 502
+//! from a proxy, both credential schemes, the token password that is only
+//! ever shown once (and never in `Debug`), and a two-page `stream()` walk of
+//! each offset-paged listing (repositories, artifacts, vulnerabilities),
+//! which follows the offset in `_links.next`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use futures::TryStreamExt;
 use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, HttpMockResponse, Mock};
 use regkit_core::{ConfigError, Credentials, RetryPolicy};
@@ -100,6 +103,28 @@ impl Recorder<'_> {
         assert_eq!(seen.len(), 1, "expected exactly one request: {seen:?}");
         seen.pop().unwrap()
     }
+
+    /// Every request that was sent, in order.
+    async fn all(&self, expected: usize) -> Vec<Seen> {
+        assert_eq!(self.mock.calls_async().await, expected);
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+fn record(req: &HttpMockRequest) -> Seen {
+    let headers = req.headers();
+    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    Seen {
+        method: req.method_str().to_owned(),
+        uri: req
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_owned())
+            .unwrap_or_default(),
+        authorization: header("authorization"),
+        content_type: header("content-type"),
+        body: req.body_vec(),
+    }
 }
 
 async fn respond<'a>(
@@ -113,19 +138,7 @@ async fn respond<'a>(
     let mock = server
         .mock_async(move |_when, then| {
             then.respond_with(move |req: &HttpMockRequest| {
-                let headers = req.headers();
-                let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
-                log.lock().unwrap().push(Seen {
-                    method: req.method_str().to_owned(),
-                    uri: req
-                        .uri()
-                        .path_and_query()
-                        .map(|pq| pq.as_str().to_owned())
-                        .unwrap_or_default(),
-                    authorization: header("authorization"),
-                    content_type: header("content-type"),
-                    body: req.body_vec(),
-                });
+                log.lock().unwrap().push(record(req));
                 let mut response = HttpMockResponse::builder().status(status);
                 if let Some(ct) = content_type {
                     response = response.header("content-type", ct);
@@ -143,6 +156,28 @@ async fn respond_json(server: &MockServer, status: u16, body: Value) -> Recorder
 
 async fn respond_empty(server: &MockServer, status: u16) -> Recorder<'_> {
     respond(server, status, None, String::new()).await
+}
+
+/// Answers the n-th request with `pages[n]` (200, JSON), whatever it asks
+/// for, so a walk that sends a wrong marker shows up in the recorded URIs.
+async fn respond_in_turn(server: &MockServer, pages: Vec<Value>) -> Recorder<'_> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let mock = server
+        .mock_async(move |_when, then| {
+            then.respond_with(move |req: &HttpMockRequest| {
+                let mut log = log.lock().unwrap();
+                log.push(record(req));
+                let body = pages.get(log.len() - 1).cloned().unwrap_or(Value::Null);
+                HttpMockResponse::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .build()
+            });
+        })
+        .await;
+    Recorder { mock, seen }
 }
 
 // ------------------------------------------------------------------ fixtures
@@ -201,6 +236,99 @@ fn ionos_error(status: u16, code: &str, message: &str) -> Value {
     json!({"httpStatus": status, "messages": [{"errorCode": code, "message": message}]})
 }
 
+const BASE: &str = "https://api.ionos.com/containerregistries";
+const REPOSITORY_ID: &str = "6c1e9b3a-7d4f-4e2a-b8c5-0f3d2a1e9b7c";
+const DIGEST: &str = "sha256:9f2c4d6e8a0b1c3d5e7f9a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d";
+const OTHER_DIGEST: &str =
+    "sha256:0d1c2b3a49586776a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0a1b2";
+const CVE: &str = "CVE-2023-44487";
+
+fn repository_json(name: &str) -> Value {
+    json!({
+        "id": REPOSITORY_ID,
+        "type": "repository",
+        "href": format!("{BASE}/registries/{REGISTRY_ID}/repositories/{name}"),
+        "metadata": {
+            "createdDate": "2024-04-02T08:12:45Z",
+            "createdBy": "jane.doe@example.com",
+            "createdByUserId": "5d3a1f7c-9e2b-4c8d-a6f0-1b2c3d4e5f60",
+            "artifactCount": 12,
+            "pullCount": 3481,
+            "pushCount": 27,
+            "lastPulledAt": "2024-06-11T09:30:00Z",
+            "lastPushedAt": "2024-06-10T14:03:09Z",
+            "lastSeverity": "HIGH"
+        },
+        "properties": {"name": name}
+    })
+}
+
+/// A scanned artifact: counts, scan summary and tags all present.
+fn artifact_json(repository: &str, digest: &str, tags: &[&str]) -> Value {
+    json!({
+        "id": digest,
+        "type": "artifact",
+        "href": format!("{BASE}/registries/{REGISTRY_ID}/repositories/{repository}/artifacts/{digest}"),
+        "metadata": {
+            "createdDate": "2024-04-02T08:12:45Z",
+            "createdBy": "jane.doe@example.com",
+            "createdByUserId": "5d3a1f7c-9e2b-4c8d-a6f0-1b2c3d4e5f60",
+            "lastPushedAt": "2024-06-10T14:03:09Z",
+            "lastPulledAt": "2024-06-11T09:30:00Z",
+            "lastScannedAt": "2024-06-10T14:05:41Z",
+            "pushCount": 3,
+            "pullCount": 1204,
+            "vulnMaxSeverity": "HIGH",
+            "vulnTotalScore": 19.3,
+            "vulnTotalCount": 3,
+            "vulnFixableCount": 2
+        },
+        "properties": {
+            "repositoryName": repository,
+            "digest": digest,
+            "tags": tags,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json"
+        }
+    })
+}
+
+fn vulnerability_json(id: &str, severity: &str, score: f64) -> Value {
+    json!({
+        "id": id,
+        "type": "vulnerability",
+        "href": format!("{BASE}/vulnerabilities/{id}"),
+        "metadata": {"publishedAt": "2023-10-10T14:15:10Z", "updatedAt": "2024-06-27T18:15:14Z"},
+        "properties": {
+            "description": "HTTP/2 stream resets can be sent faster than the server can process them.",
+            "recommendations": "Upgrade golang.org/x/net to v0.17.0 or later.",
+            "dataSource": {"id": "nvd", "url": format!("https://nvd.nist.gov/vuln/detail/{id}")},
+            "fixable": true,
+            "affects": [{"type": "golang", "name": "golang.org/x/net", "version": "v0.15.0"}],
+            "references": ["https://github.com/advisories/GHSA-qppj-fm5r-hxr3"],
+            "severity": severity,
+            "score": score
+        }
+    })
+}
+
+/// One page of an offset-paged listing (repositories, artifacts,
+/// vulnerabilities): no total, `_links.next` only while items follow.
+fn offset_page(href: &str, items: Vec<Value>, offset: u32, limit: u32, next: bool) -> Value {
+    let mut links = json!({"self": format!("{href}?offset={offset}&limit={limit}")});
+    if offset > 0 {
+        links["prev"] = json!(format!(
+            "{href}?offset={}&limit={limit}",
+            offset.saturating_sub(limit)
+        ));
+    }
+    if next {
+        links["next"] = json!(format!("{href}?offset={}&limit={limit}", offset + limit));
+    }
+    let id = href.rsplit('/').next().unwrap();
+    json!({"id": id, "type": "collection", "href": href, "offset": offset, "limit": limit,
+           "_links": links, "items": items})
+}
+
 fn scope(name: &str, actions: &[&str]) -> types::Scope {
     types::Scope {
         actions: Some(actions.iter().map(|a| a.to_string()).collect()),
@@ -246,8 +374,8 @@ async fn tokens_get_sends_offset_and_limit_and_decodes_the_page() {
     let page = client(&server)
         .registries_tokens_get()
         .registry_id(REGISTRY_ID)
-        .offset("20")
-        .limit("10")
+        .offset(20)
+        .limit(10)
         .send()
         .await
         .unwrap();
@@ -676,7 +804,7 @@ async fn registries_get_sends_filter_limit_and_cursor() {
     let page = client(&server)
         .registries_get()
         .filter_name("my-registry")
-        .limit("50")
+        .limit(50)
         // A cursor with padding: `=` must be percent-encoded in the query.
         .pagination_token("eyJzdGFydCI6Im15LXJlZ2lzdHJ5In0=")
         .send()
@@ -712,7 +840,7 @@ async fn registries_get_through_the_generated_mock() {
     .unwrap();
     let mock = server.registries_get(|when, then| {
         when.filter_name(None::<&str>)
-            .limit(None::<&str>)
+            .limit(None::<i32>)
             .pagination_token(None::<&str>)
             .into_inner()
             .header("authorization", BEARER);
@@ -776,6 +904,8 @@ async fn registries_post_sends_name_location_and_schedule() {
                 }),
                 location: "de/fra".into(),
                 name: "my-registry".parse().unwrap(),
+                api_subnet_allow_list: None,
+                features: None,
             },
         })
         .send()
@@ -816,6 +946,8 @@ async fn registries_post_bad_request_decodes_the_ionos_error() {
         .registries_post()
         .body_map(|b| {
             b.properties(types::PostRegistryProperties {
+                api_subnet_allow_list: None,
+                features: None,
                 garbage_collection_schedule: None,
                 location: "de/xyz".into(),
                 name: "my-registry".parse().unwrap(),
@@ -933,6 +1065,8 @@ async fn registries_patch_sends_the_new_schedule() {
         .registries_patch()
         .registry_id(REGISTRY_ID)
         .body(types::PatchRegistryInput {
+            api_subnet_allow_list: None,
+            features: None,
             garbage_collection_schedule: Some(types::WeeklySchedule {
                 days: Some(vec![types::Day::Tuesday, types::Day::Friday]),
                 time: "03:00:00".into(),
@@ -962,6 +1096,105 @@ async fn registries_patch_sends_the_new_schedule() {
 }
 
 #[tokio::test]
+async fn registries_patch_turns_scanning_off_and_lifts_the_allow_list_with_an_empty_list() {
+    let server = MockServer::start_async().await;
+    let mut answer = registry_json("AVAILABLE", &["Saturday"], "02:30:00");
+    answer["properties"]["features"] = json!({"vulnerabilityScanning": {"enabled": false}});
+    answer["properties"]["apiSubnetAllowList"] = json!([]);
+    let rec = respond_json(&server, 200, answer).await;
+
+    let registry = client(&server)
+        .registries_patch()
+        .registry_id(REGISTRY_ID)
+        .body(types::PatchRegistryInput {
+            // An empty list (not an absent one) removes every restriction.
+            api_subnet_allow_list: Some(vec![]),
+            features: Some(types::RegistryFeatures {
+                vulnerability_scanning: Some(types::FeatureVulnerabilityScanning {
+                    enabled: false,
+                    properties: Default::default(),
+                }),
+            }),
+            garbage_collection_schedule: None,
+        })
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_json(
+        "PATCH",
+        &format!("/registries/{REGISTRY_ID}"),
+        json!({"apiSubnetAllowList": [], "features": {"vulnerabilityScanning": {"enabled": false}}}),
+    );
+    let props = registry.properties.as_ref().unwrap();
+    let scanning = props
+        .features
+        .as_ref()
+        .unwrap()
+        .vulnerability_scanning
+        .as_ref()
+        .unwrap();
+    assert!(!scanning.enabled);
+    assert!(scanning.properties.is_empty());
+    assert_eq!(props.api_subnet_allow_list.as_deref(), Some(&[][..]));
+}
+
+#[tokio::test]
+async fn registries_post_sends_features_and_the_api_allow_list() {
+    let server = MockServer::start_async().await;
+    let mut answer = registry_json("BUSY", &["Saturday"], "02:30:00");
+    answer["properties"]["features"] =
+        json!({"vulnerabilityScanning": {"enabled": true, "properties": {"tier": "standard"}}});
+    answer["properties"]["apiSubnetAllowList"] = json!(["203.0.113.0/24", "2001:db8::/48"]);
+    let rec = respond_json(&server, 201, answer).await;
+
+    let created = client(&server)
+        .registries_post()
+        .body(types::PostRegistryInput {
+            properties: types::PostRegistryProperties {
+                api_subnet_allow_list: Some(vec!["203.0.113.0/24".into(), "2001:db8::/48".into()]),
+                features: Some(types::RegistryFeatures {
+                    vulnerability_scanning: Some(types::FeatureVulnerabilityScanning {
+                        enabled: true,
+                        properties: Default::default(),
+                    }),
+                }),
+                garbage_collection_schedule: None,
+                location: "de/fra".into(),
+                name: "my-registry".parse().unwrap(),
+            },
+        })
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_json(
+        "POST",
+        "/registries",
+        json!({"properties": {
+            "name": "my-registry",
+            "location": "de/fra",
+            "features": {"vulnerabilityScanning": {"enabled": true}},
+            "apiSubnetAllowList": ["203.0.113.0/24", "2001:db8::/48"]
+        }}),
+    );
+    let props = created.properties.as_ref().unwrap();
+    let scanning = props
+        .features
+        .as_ref()
+        .unwrap()
+        .vulnerability_scanning
+        .as_ref()
+        .unwrap();
+    assert!(scanning.enabled);
+    assert_eq!(scanning.properties["tier"], json!("standard"));
+    assert_eq!(
+        props.api_subnet_allow_list.as_deref().unwrap(),
+        ["203.0.113.0/24", "2001:db8::/48"]
+    );
+}
+
+#[tokio::test]
 async fn registries_put_sends_the_full_properties() {
     let server = MockServer::start_async().await;
     let mut answer = registry_json("BUSY", &["Sunday"], "01:00:00");
@@ -980,6 +1213,8 @@ async fn registries_put_sends_the_full_properties() {
                 }),
                 location: "de/fra".into(),
                 name: "my-registry".parse().unwrap(),
+                api_subnet_allow_list: None,
+                features: None,
             },
         })
         .send()
@@ -1043,6 +1278,223 @@ async fn registries_proxy_502_keeps_status_and_raw_body() {
 // ------------------------------------------------------------------ repositories
 
 #[tokio::test]
+async fn repositories_get_sends_paging_filters_and_order_and_decodes_the_page() {
+    let server = MockServer::start_async().await;
+    let href = format!("{BASE}/registries/{REGISTRY_ID}/repositories");
+    let rec = respond_json(
+        &server,
+        200,
+        offset_page(
+            &href,
+            vec![
+                repository_json("my-service"),
+                repository_json("my-service-worker"),
+            ],
+            100,
+            50,
+            true,
+        ),
+    )
+    .await;
+
+    let page = client(&server)
+        .registries_repositories_get()
+        .registry_id(REGISTRY_ID)
+        .offset(100)
+        .limit(50)
+        .filter_name("my-service")
+        .filter_vulnerability_severity("CRITICAL")
+        .order_by("-lastPush")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!(
+            "/registries/{REGISTRY_ID}/repositories?filter.name=my-service\
+             &filter.vulnerabilitySeverity=CRITICAL&limit=50&offset=100&orderBy=-lastPush"
+        ),
+    );
+    assert_eq!((page.offset, page.limit), (100, 50));
+    assert_eq!(page.type_, "collection");
+    assert_eq!(page.href, href);
+    assert_eq!(
+        page.links.next.as_deref(),
+        Some(format!("{href}?offset=150&limit=50").as_str())
+    );
+    assert_eq!(
+        page.links.prev.as_deref(),
+        Some(format!("{href}?offset=50&limit=50").as_str())
+    );
+    let names: Vec<_> = page
+        .items
+        .iter()
+        .map(|r| r.properties.name.as_str())
+        .collect();
+    assert_eq!(names, ["my-service", "my-service-worker"]);
+    let repo = &page.items[0];
+    assert_eq!(repo.id, REPOSITORY_ID);
+    assert_eq!(repo.type_, "repository");
+    let meta = &repo.metadata;
+    assert_eq!(
+        (meta.artifact_count, meta.pull_count, meta.push_count),
+        (12, 3481, 27)
+    );
+    assert_eq!(meta.last_severity.as_deref(), Some("HIGH"));
+    // Timestamps are passed through as the text the service sent.
+    assert_eq!(meta.last_pushed_at.as_deref(), Some("2024-06-10T14:03:09Z"));
+    assert_eq!(meta.created_by.as_deref(), Some("jane.doe@example.com"));
+    assert!(meta.last_modified_date.is_none());
+}
+
+#[tokio::test]
+async fn repositories_get_bad_request_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        400,
+        ionos_error(400, "paas-validation-1", "orderBy: unknown field sizeBytes"),
+    )
+    .await;
+
+    let err = client(&server)
+        .registries_repositories_get()
+        .registry_id(REGISTRY_ID)
+        .order_by("sizeBytes")
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/repositories?orderBy=sizeBytes"),
+    );
+    assert!(matches!(err, Error::ErrorResponse(_)), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 400);
+    assert_eq!(
+        body.messages.as_ref().unwrap()[0].error_code,
+        "paas-validation-1"
+    );
+    assert_eq!(
+        err.to_string(),
+        "400 Bad Request: orderBy: unknown field sizeBytes"
+    );
+}
+
+#[tokio::test]
+async fn repositories_get_stream_walks_two_pages_by_the_next_link() {
+    let server = MockServer::start_async().await;
+    let href = format!("{BASE}/registries/{REGISTRY_ID}/repositories");
+    let rec = respond_in_turn(
+        &server,
+        vec![
+            offset_page(
+                &href,
+                vec![repository_json("api"), repository_json("api-gateway")],
+                0,
+                2,
+                true,
+            ),
+            offset_page(&href, vec![repository_json("api-worker")], 2, 2, false),
+        ],
+    )
+    .await;
+
+    let names: Vec<String> = client(&server)
+        .registries_repositories_get()
+        .registry_id(REGISTRY_ID)
+        .limit(2)
+        .filter_name("api")
+        .stream()
+        .map_ok(|r| r.properties.name)
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!(names, ["api", "api-gateway", "api-worker"]);
+    let seen = rec.all(2).await;
+    // The offset comes from `_links.next`; the caller's filter and page
+    // size are kept, and the link's host is not followed.
+    seen[0].assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/repositories?filter.name=api&limit=2"),
+    );
+    seen[1].assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/repositories?filter.name=api&limit=2&offset=2"),
+    );
+}
+
+#[tokio::test]
+async fn repositories_find_by_name_encodes_the_name_and_decodes_the_repository() {
+    let server = MockServer::start_async().await;
+    let mut answer = repository_json("team/api");
+    answer["metadata"]["lastModifiedDate"] = json!("2024-06-10T14:03:09Z");
+    answer["metadata"]["lastModifiedBy"] = json!("ci-push");
+    answer["metadata"]["resourceURN"] = json!("ionos:containerregistry:de/fra:team/api");
+    let rec = respond_json(&server, 200, answer).await;
+
+    let repo = client(&server)
+        .registries_repositories_find_by_name()
+        .registry_id(REGISTRY_ID)
+        .repository_name("team/api")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/repositories/team%2Fapi"),
+    );
+    assert_eq!(repo.status(), 200);
+    assert_eq!(repo.properties.name, "team/api");
+    assert_eq!(repo.id, REPOSITORY_ID);
+    let meta = &repo.metadata;
+    assert_eq!(meta.artifact_count, 12);
+    assert_eq!(meta.last_modified_by.as_deref(), Some("ci-push"));
+    assert_eq!(
+        meta.resource_urn.as_deref(),
+        Some("ionos:containerregistry:de/fra:team/api")
+    );
+    assert_eq!(meta.last_pulled_at.as_deref(), Some("2024-06-11T09:30:00Z"));
+}
+
+#[tokio::test]
+async fn repositories_find_by_name_not_found_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        404,
+        ionos_error(404, "404", "repository my-service not found"),
+    )
+    .await;
+
+    let err = client(&server)
+        .registries_repositories_find_by_name()
+        .registry_id(REGISTRY_ID)
+        .repository_name("my-service")
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/repositories/my-service"),
+    );
+    assert!(err.is_not_found());
+    assert!(matches!(err, Error::ErrorResponse(_)));
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 404);
+    assert_eq!(
+        body.messages.as_ref().unwrap()[0].message,
+        "repository my-service not found"
+    );
+}
+
+#[tokio::test]
 async fn repositories_delete_sends_no_body_and_accepts_204() {
     let server = MockServer::start_async().await;
     let rec = respond_empty(&server, 204).await;
@@ -1050,7 +1502,7 @@ async fn repositories_delete_sends_no_body_and_accepts_204() {
     let done = client(&server)
         .registries_repositories_delete()
         .registry_id(REGISTRY_ID)
-        .name("web.frontend_v2")
+        .repository_name("web.frontend_v2")
         .send()
         .await
         .unwrap();
@@ -1075,7 +1527,7 @@ async fn repositories_delete_not_found_decodes_the_ionos_error() {
     let err = client(&server)
         .registries_repositories_delete()
         .registry_id(REGISTRY_ID)
-        .name("ubuntu")
+        .repository_name("ubuntu")
         .send()
         .await
         .unwrap_err();
@@ -1090,6 +1542,613 @@ async fn repositories_delete_not_found_decodes_the_ionos_error() {
     assert_eq!(
         body.messages.as_ref().unwrap()[0].message,
         "repository ubuntu not found"
+    );
+}
+
+// ------------------------------------------------------------------ artifacts
+
+#[tokio::test]
+async fn registry_artifacts_get_sends_filter_and_order_and_decodes_the_page() {
+    let server = MockServer::start_async().await;
+    let href = format!("{BASE}/registries/{REGISTRY_ID}/artifacts");
+    let mut unscanned = artifact_json("my-service", OTHER_DIGEST, &["v1.5.0-rc1"]);
+    // Not scanned yet: no scan summary; a time without a zone is kept as sent.
+    for field in [
+        "lastScannedAt",
+        "vulnMaxSeverity",
+        "vulnTotalScore",
+        "vulnTotalCount",
+        "vulnFixableCount",
+    ] {
+        unscanned["metadata"].as_object_mut().unwrap().remove(field);
+    }
+    unscanned["metadata"]["lastPulledAt"] = Value::Null;
+    unscanned["metadata"]["lastPushedAt"] = json!("2024-06-12T07:45:00");
+    let rec = respond_json(
+        &server,
+        200,
+        offset_page(
+            &href,
+            vec![
+                artifact_json("my-service", DIGEST, &["v1.4.2", "latest"]),
+                unscanned,
+            ],
+            0,
+            2,
+            true,
+        ),
+    )
+    .await;
+
+    let page = client(&server)
+        .registries_artifacts_get()
+        .registry_id(REGISTRY_ID)
+        .offset(0)
+        .limit(2)
+        .filter_vulnerability_id(CVE)
+        .order_by("-pullCount")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!(
+            "/registries/{REGISTRY_ID}/artifacts?filter.vulnerabilityId={CVE}\
+             &limit=2&offset=0&orderBy=-pullCount"
+        ),
+    );
+    assert_eq!((page.offset, page.limit), (0, 2));
+    assert!(page.links.prev.is_none());
+    assert!(
+        page.links
+            .next
+            .as_deref()
+            .unwrap()
+            .ends_with("offset=2&limit=2")
+    );
+    assert_eq!(page.items.len(), 2);
+    let scanned = &page.items[0];
+    assert_eq!(scanned.id, DIGEST);
+    assert_eq!(scanned.properties.digest, DIGEST);
+    assert_eq!(scanned.properties.repository_name, "my-service");
+    assert_eq!(scanned.properties.tags, ["v1.4.2", "latest"]);
+    assert_eq!(
+        scanned.properties.media_type,
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    let meta = &scanned.metadata;
+    assert_eq!((meta.push_count, meta.pull_count), (3, 1204));
+    assert_eq!(meta.vuln_max_severity.as_deref(), Some("HIGH"));
+    assert_eq!(meta.vuln_total_score, Some(19.3));
+    assert_eq!(
+        (meta.vuln_total_count, meta.vuln_fixable_count),
+        (Some(3), Some(2))
+    );
+    assert_eq!(
+        meta.last_scanned_at.as_deref(),
+        Some("2024-06-10T14:05:41Z")
+    );
+    let fresh = &page.items[1].metadata;
+    assert_eq!(fresh.last_pushed_at, "2024-06-12T07:45:00");
+    assert!(fresh.last_pulled_at.is_none());
+    assert!(fresh.last_scanned_at.is_none());
+    assert!(fresh.vuln_total_score.is_none());
+}
+
+#[tokio::test]
+async fn registry_artifacts_get_unauthorized_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        401,
+        ionos_error(
+            401,
+            "paas-auth-1",
+            "Unauthorized, wrong or no api key provided",
+        ),
+    )
+    .await;
+
+    let err = client(&server)
+        .registries_artifacts_get()
+        .registry_id(REGISTRY_ID)
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only()
+        .await
+        .assert_bodiless("GET", &format!("/registries/{REGISTRY_ID}/artifacts"));
+    assert!(err.is_unauthorized());
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 401);
+    assert_eq!(body.messages.as_ref().unwrap()[0].error_code, "paas-auth-1");
+}
+
+#[tokio::test]
+async fn registry_artifacts_get_stream_walks_two_pages_by_the_next_link() {
+    let server = MockServer::start_async().await;
+    let href = format!("{BASE}/registries/{REGISTRY_ID}/artifacts");
+    let rec = respond_in_turn(
+        &server,
+        vec![
+            offset_page(
+                &href,
+                vec![artifact_json("my-service", DIGEST, &["latest"])],
+                0,
+                1,
+                true,
+            ),
+            offset_page(
+                &href,
+                vec![artifact_json("billing", OTHER_DIGEST, &["v2"])],
+                1,
+                1,
+                false,
+            ),
+        ],
+    )
+    .await;
+
+    let digests: Vec<String> = client(&server)
+        .registries_artifacts_get()
+        .registry_id(REGISTRY_ID)
+        .limit(1)
+        .filter_vulnerability_id(CVE)
+        .stream()
+        .map_ok(|a| a.id)
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!(digests, [DIGEST, OTHER_DIGEST]);
+    let seen = rec.all(2).await;
+    seen[0].assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/artifacts?filter.vulnerabilityId={CVE}&limit=1"),
+    );
+    seen[1].assert_bodiless(
+        "GET",
+        &format!(
+            "/registries/{REGISTRY_ID}/artifacts?filter.vulnerabilityId={CVE}&limit=1&offset=1"
+        ),
+    );
+}
+
+#[tokio::test]
+async fn repository_artifacts_get_sends_paging_and_order_and_decodes_the_page() {
+    let server = MockServer::start_async().await;
+    let href = format!("{BASE}/registries/{REGISTRY_ID}/repositories/my-service/artifacts");
+    let mut untagged = artifact_json("my-service", OTHER_DIGEST, &[]);
+    untagged["properties"]["tags"] = Value::Null;
+    let rec = respond_json(
+        &server,
+        200,
+        offset_page(
+            &href,
+            vec![artifact_json("my-service", DIGEST, &["v1.4.2"]), untagged],
+            0,
+            100,
+            false,
+        ),
+    )
+    .await;
+
+    let page = client(&server)
+        .registries_repositories_artifacts_get()
+        .registry_id(REGISTRY_ID)
+        .repository_name("my-service")
+        .limit(100)
+        .order_by("pushCount")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!(
+            "/registries/{REGISTRY_ID}/repositories/my-service/artifacts?limit=100&orderBy=pushCount"
+        ),
+    );
+    assert_eq!((page.offset, page.limit), (0, 100));
+    assert!(page.links.next.is_none());
+    assert_eq!(page.items[0].properties.tags, ["v1.4.2"]);
+    // An untagged artifact: `tags: null` reads as no tags.
+    assert!(page.items[1].properties.tags.is_empty());
+    assert_eq!(page.items[1].properties.digest, OTHER_DIGEST);
+}
+
+#[tokio::test]
+async fn repository_artifacts_get_not_found_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        404,
+        ionos_error(404, "404", "repository gone-service not found"),
+    )
+    .await;
+
+    let err = client(&server)
+        .registries_repositories_artifacts_get()
+        .registry_id(REGISTRY_ID)
+        .repository_name("gone-service")
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/repositories/gone-service/artifacts"),
+    );
+    assert!(err.is_not_found());
+    assert_eq!(
+        err.error_body().unwrap().messages.as_ref().unwrap()[0].message,
+        "repository gone-service not found"
+    );
+}
+
+#[tokio::test]
+async fn repository_artifacts_get_stream_walks_two_pages_by_the_next_link() {
+    let server = MockServer::start_async().await;
+    let href = format!("{BASE}/registries/{REGISTRY_ID}/repositories/team%2Fapi/artifacts");
+    let rec = respond_in_turn(
+        &server,
+        vec![
+            offset_page(
+                &href,
+                vec![
+                    artifact_json("team/api", DIGEST, &["latest"]),
+                    artifact_json("team/api", OTHER_DIGEST, &["v1"]),
+                ],
+                0,
+                2,
+                true,
+            ),
+            offset_page(&href, vec![], 2, 2, false),
+        ],
+    )
+    .await;
+
+    let artifacts: Vec<types::ArtifactRead> = client(&server)
+        .registries_repositories_artifacts_get()
+        .registry_id(REGISTRY_ID)
+        .repository_name("team/api")
+        .limit(2)
+        .order_by("-lastPush")
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+
+    let tags: Vec<_> = artifacts
+        .iter()
+        .map(|a| a.properties.tags[0].as_str())
+        .collect();
+    assert_eq!(tags, ["latest", "v1"]);
+    let seen = rec.all(2).await;
+    seen[0].assert_bodiless(
+        "GET",
+        &format!(
+            "/registries/{REGISTRY_ID}/repositories/team%2Fapi/artifacts?limit=2&orderBy=-lastPush"
+        ),
+    );
+    seen[1].assert_bodiless(
+        "GET",
+        &format!(
+            "/registries/{REGISTRY_ID}/repositories/team%2Fapi/artifacts\
+             ?limit=2&offset=2&orderBy=-lastPush"
+        ),
+    );
+}
+
+#[tokio::test]
+async fn artifacts_find_by_digest_sends_the_digest_as_is_and_decodes_the_artifact() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        200,
+        artifact_json("my-service", DIGEST, &["v1.4.2", "latest"]),
+    )
+    .await;
+
+    let artifact = client(&server)
+        .registries_repositories_artifacts_find_by_digest()
+        .registry_id(REGISTRY_ID)
+        .repository_name("my-service")
+        .digest(DIGEST)
+        .send()
+        .await
+        .unwrap();
+
+    // `:` is a legal path character: the digest is not escaped.
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/repositories/my-service/artifacts/{DIGEST}"),
+    );
+    assert_eq!(artifact.status(), 200);
+    assert_eq!(artifact.id, DIGEST);
+    assert_eq!(artifact.type_, "artifact");
+    assert_eq!(
+        artifact.href,
+        format!("{BASE}/registries/{REGISTRY_ID}/repositories/my-service/artifacts/{DIGEST}")
+    );
+    assert_eq!(artifact.properties.tags, ["v1.4.2", "latest"]);
+    let meta = &artifact.metadata;
+    assert_eq!(meta.last_pushed_at, "2024-06-10T14:03:09Z");
+    assert_eq!(meta.created_date.as_deref(), Some("2024-04-02T08:12:45Z"));
+    assert_eq!(meta.vuln_fixable_count, Some(2));
+}
+
+#[tokio::test]
+async fn artifacts_find_by_digest_not_found_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        404,
+        ionos_error(404, "404", &format!("artifact {OTHER_DIGEST} not found")),
+    )
+    .await;
+
+    let err = client(&server)
+        .registries_repositories_artifacts_find_by_digest()
+        .registry_id(REGISTRY_ID)
+        .repository_name("my-service")
+        .digest(OTHER_DIGEST)
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!("/registries/{REGISTRY_ID}/repositories/my-service/artifacts/{OTHER_DIGEST}"),
+    );
+    assert!(err.is_not_found());
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 404);
+    assert_eq!(
+        err.to_string(),
+        format!("404 Not Found: artifact {OTHER_DIGEST} not found")
+    );
+}
+
+#[tokio::test]
+async fn artifact_vulnerabilities_get_sends_filters_and_decodes_the_page() {
+    let server = MockServer::start_async().await;
+    let href = format!(
+        "{BASE}/registries/{REGISTRY_ID}/repositories/my-service/artifacts/{DIGEST}/vulnerabilities"
+    );
+    let mut unfixed = vulnerability_json("CVE-2024-24790", "CRITICAL", 9.8);
+    unfixed["properties"]["fixable"] = json!(false);
+    unfixed["properties"]["references"] = Value::Null;
+    unfixed["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("recommendations");
+    unfixed["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("updatedAt");
+    let rec = respond_json(
+        &server,
+        200,
+        offset_page(
+            &href,
+            vec![vulnerability_json(CVE, "CRITICAL", 7.5), unfixed],
+            0,
+            25,
+            false,
+        ),
+    )
+    .await;
+
+    let page = client(&server)
+        .registries_repositories_artifacts_vulnerabilities_get()
+        .registry_id(REGISTRY_ID)
+        .repository_name("my-service")
+        .digest(DIGEST)
+        .offset(0)
+        .limit(25)
+        .filter_severity("CRITICAL")
+        .filter_fixable(true)
+        .order_by("-score")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!(
+            "/registries/{REGISTRY_ID}/repositories/my-service/artifacts/{DIGEST}/vulnerabilities\
+             ?filter.fixable=true&filter.severity=CRITICAL&limit=25&offset=0&orderBy=-score"
+        ),
+    );
+    assert_eq!((page.offset, page.limit), (0, 25));
+    let first = &page.items[0];
+    assert_eq!(first.id, CVE);
+    assert_eq!(first.type_, "vulnerability");
+    assert_eq!(first.metadata.published_at, "2023-10-10T14:15:10Z");
+    let props = &first.properties;
+    assert_eq!(props.score, 7.5);
+    assert_eq!(props.severity, "CRITICAL");
+    assert!(props.fixable);
+    assert_eq!(props.data_source.id.as_deref(), Some("nvd"));
+    assert_eq!(props.affects[0].type_, "golang");
+    assert_eq!(props.affects[0].name, "golang.org/x/net");
+    assert_eq!(props.affects[0].version, "v0.15.0");
+    assert_eq!(
+        props.references,
+        ["https://github.com/advisories/GHSA-qppj-fm5r-hxr3"]
+    );
+    let second = &page.items[1];
+    assert_eq!(second.properties.score, 9.8);
+    assert!(!second.properties.fixable);
+    assert!(second.properties.references.is_empty());
+    assert!(second.properties.recommendations.is_none());
+    assert!(second.metadata.updated_at.is_none());
+}
+
+#[tokio::test]
+async fn artifact_vulnerabilities_get_rate_limited_decodes_the_ionos_error() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        429,
+        ionos_error(429, "paas-rate-limit-1", "too many requests, retry later"),
+    )
+    .await;
+
+    let err = client(&server)
+        .registries_repositories_artifacts_vulnerabilities_get()
+        .registry_id(REGISTRY_ID)
+        .repository_name("my-service")
+        .digest(DIGEST)
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only().await.assert_bodiless(
+        "GET",
+        &format!(
+            "/registries/{REGISTRY_ID}/repositories/my-service/artifacts/{DIGEST}/vulnerabilities"
+        ),
+    );
+    assert!(err.is_rate_limited());
+    assert!(err.is_retryable());
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 429);
+    assert_eq!(
+        body.messages.as_ref().unwrap()[0].message,
+        "too many requests, retry later"
+    );
+}
+
+#[tokio::test]
+async fn artifact_vulnerabilities_get_stream_walks_two_pages_by_the_next_link() {
+    let server = MockServer::start_async().await;
+    let href = format!(
+        "{BASE}/registries/{REGISTRY_ID}/repositories/my-service/artifacts/{DIGEST}/vulnerabilities"
+    );
+    let rec = respond_in_turn(
+        &server,
+        vec![
+            offset_page(
+                &href,
+                vec![
+                    vulnerability_json("CVE-2024-24790", "CRITICAL", 9.8),
+                    vulnerability_json(CVE, "HIGH", 7.5),
+                ],
+                0,
+                2,
+                true,
+            ),
+            offset_page(
+                &href,
+                vec![vulnerability_json("CVE-2023-39325", "HIGH", 7.5)],
+                2,
+                2,
+                false,
+            ),
+        ],
+    )
+    .await;
+
+    let ids: Vec<String> = client(&server)
+        .registries_repositories_artifacts_vulnerabilities_get()
+        .registry_id(REGISTRY_ID)
+        .repository_name("my-service")
+        .digest(DIGEST)
+        .limit(2)
+        .filter_fixable(false)
+        .stream()
+        .map_ok(|v| v.id)
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!(ids, ["CVE-2024-24790", CVE, "CVE-2023-39325"]);
+    let seen = rec.all(2).await;
+    let path = format!(
+        "/registries/{REGISTRY_ID}/repositories/my-service/artifacts/{DIGEST}/vulnerabilities"
+    );
+    seen[0].assert_bodiless("GET", &format!("{path}?filter.fixable=false&limit=2"));
+    seen[1].assert_bodiless(
+        "GET",
+        &format!("{path}?filter.fixable=false&limit=2&offset=2"),
+    );
+}
+
+// ------------------------------------------------------------------ vulnerabilities
+
+#[tokio::test]
+async fn vulnerabilities_find_by_id_decodes_the_advisory() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(&server, 200, vulnerability_json(CVE, "HIGH", 7.5)).await;
+
+    let vuln = client(&server)
+        .vulnerabilities_find_by_id()
+        .vulnerability_id(CVE)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("GET", &format!("/vulnerabilities/{CVE}"));
+    assert_eq!(vuln.status(), 200);
+    assert_eq!(vuln.id, CVE);
+    assert_eq!(vuln.href, format!("{BASE}/vulnerabilities/{CVE}"));
+    assert_eq!(vuln.metadata.published_at, "2023-10-10T14:15:10Z");
+    assert_eq!(
+        vuln.metadata.updated_at.as_deref(),
+        Some("2024-06-27T18:15:14Z")
+    );
+    let props = &vuln.properties;
+    assert_eq!(props.severity, "HIGH");
+    assert_eq!(props.score, 7.5);
+    assert!(props.fixable);
+    assert_eq!(
+        props.recommendations.as_deref(),
+        Some("Upgrade golang.org/x/net to v0.17.0 or later.")
+    );
+    assert_eq!(
+        props.data_source.url.as_deref(),
+        Some(format!("https://nvd.nist.gov/vuln/detail/{CVE}").as_str())
+    );
+    assert_eq!(props.affects.len(), 1);
+    assert!(props.description.starts_with("HTTP/2"));
+}
+
+#[tokio::test]
+async fn vulnerabilities_find_by_id_not_found_through_the_generated_mock() {
+    let server = MockServer::start_async().await;
+    let error: types::ApiErrorResponse = serde_json::from_value(ionos_error(
+        404,
+        "404",
+        "vulnerability CVE-1999-0000 not found",
+    ))
+    .unwrap();
+    let mock = server.vulnerabilities_find_by_id(|when, then| {
+        when.vulnerability_id("CVE-1999-0000")
+            .into_inner()
+            .header("authorization", BEARER);
+        then.not_found(&error);
+    });
+
+    let err = client(&server)
+        .vulnerabilities_find_by_id()
+        .vulnerability_id("CVE-1999-0000")
+        .send()
+        .await
+        .unwrap_err();
+
+    mock.assert_async().await;
+    assert!(err.is_not_found());
+    let body = err.error_body().unwrap();
+    assert_eq!(body.http_status, 404);
+    assert_eq!(
+        body.messages.as_ref().unwrap()[0].message,
+        "vulnerability CVE-1999-0000 not found"
     );
 }
 

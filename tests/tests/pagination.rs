@@ -431,7 +431,7 @@ async fn ionos_registries_follow_the_pagination_token_until_it_is_empty() {
         .unwrap();
     let names: Vec<_> = client
         .registries_get()
-        .limit("1")
+        .limit(1)
         .stream()
         .map_ok(|r| r.properties.unwrap().name)
         .try_collect()
@@ -482,7 +482,7 @@ async fn ionos_tokens_page_by_offset_until_the_total() {
     let all: Vec<_> = client
         .registries_tokens_get()
         .registry_id(REGISTRY_ID)
-        .limit("2")
+        .limit(2)
         .stream()
         .try_collect()
         .await

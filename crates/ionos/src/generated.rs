@@ -96,6 +96,219 @@ pub mod types {
             Default::default()
         }
     }
+    ///What identifies an artifact.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Artifact {
+        ///Content digest of the artifact's manifest.
+        pub digest: ::std::string::String,
+        ///Media type of the manifest.
+        #[serde(rename = "mediaType")]
+        pub media_type: ::std::string::String,
+        #[serde(rename = "repositoryName")]
+        pub repository_name: ::std::string::String,
+        ///Tags that point at the artifact.
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
+        pub tags: ::std::vec::Vec<::std::string::String>,
+    }
+    impl Artifact {
+        pub fn builder() -> builder::Artifact {
+            Default::default()
+        }
+    }
+    ///Bookkeeping, usage and scan summary of an artifact. Times are ISO 8601 text, passed through as the service sends them.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ArtifactMetadata {
+        ///Identity that created the artifact.
+        #[serde(
+            rename = "createdBy",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_by: ::std::option::Option<::std::string::String>,
+        ///Id of the identity that created the artifact.
+        #[serde(
+            rename = "createdByUserId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_by_user_id: ::std::option::Option<::std::string::String>,
+        ///Creation time.
+        #[serde(
+            rename = "createdDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_date: ::std::option::Option<::std::string::String>,
+        ///Identity that changed the artifact last.
+        #[serde(
+            rename = "lastModifiedBy",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_modified_by: ::std::option::Option<::std::string::String>,
+        ///Id of the identity that changed the artifact last.
+        #[serde(
+            rename = "lastModifiedByUserId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_modified_by_user_id: ::std::option::Option<::std::string::String>,
+        ///Time of the last change.
+        #[serde(
+            rename = "lastModifiedDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_modified_date: ::std::option::Option<::std::string::String>,
+        ///Time of the last pull.
+        #[serde(
+            rename = "lastPulledAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_pulled_at: ::std::option::Option<::std::string::String>,
+        ///Time of the last push.
+        #[serde(rename = "lastPushedAt")]
+        pub last_pushed_at: ::std::string::String,
+        ///Time of the last vulnerability scan.
+        #[serde(
+            rename = "lastScannedAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_scanned_at: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "pullCount")]
+        pub pull_count: i64,
+        #[serde(rename = "pushCount")]
+        pub push_count: i64,
+        ///Unique resource name.
+        #[serde(
+            rename = "resourceURN",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub resource_urn: ::std::option::Option<::std::string::String>,
+        ///How many of them an update of the affected package fixes.
+        #[serde(
+            rename = "vulnFixableCount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub vuln_fixable_count: ::std::option::Option<i64>,
+        ///CVSS severity rating of the worst vulnerability found, e.g. `HIGH`.
+        #[serde(
+            rename = "vulnMaxSeverity",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub vuln_max_severity: ::std::option::Option<::std::string::String>,
+        ///Number of vulnerabilities found.
+        #[serde(
+            rename = "vulnTotalCount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub vuln_total_count: ::std::option::Option<i64>,
+        ///Sum of the CVSS scores of all vulnerabilities found.
+        #[serde(
+            rename = "vulnTotalScore",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub vuln_total_score: ::std::option::Option<f32>,
+    }
+    impl ArtifactMetadata {
+        pub fn builder() -> builder::ArtifactMetadata {
+            Default::default()
+        }
+    }
+    ///An artifact.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ArtifactRead {
+        pub href: ::std::string::String,
+        ///The artifact's digest.
+        pub id: ::std::string::String,
+        pub metadata: ArtifactMetadata,
+        pub properties: Artifact,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl ArtifactRead {
+        pub fn builder() -> builder::ArtifactRead {
+            Default::default()
+        }
+    }
+    ///One page of the artifacts of a repository.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ArtifactReadList {
+        pub href: ::std::string::String,
+        pub id: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
+        pub items: ::std::vec::Vec<ArtifactRead>,
+        ///Page size that was applied.
+        pub limit: i32,
+        #[serde(rename = "_links")]
+        pub links: Links,
+        ///Offset of this page (0 unless one was asked for).
+        pub offset: i32,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl ArtifactReadList {
+        pub fn builder() -> builder::ArtifactReadList {
+            Default::default()
+        }
+    }
+    ///One page of the vulnerabilities found in an artifact.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ArtifactVulnerabilityReadList {
+        pub href: ::std::string::String,
+        pub id: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
+        pub items: ::std::vec::Vec<VulnerabilityRead>,
+        ///Page size that was applied.
+        pub limit: i32,
+        #[serde(rename = "_links")]
+        pub links: Links,
+        ///Offset of this page (0 unless one was asked for).
+        pub offset: i32,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl ArtifactVulnerabilityReadList {
+        pub fn builder() -> builder::ArtifactVulnerabilityReadList {
+            Default::default()
+        }
+    }
     ///Login for `docker login` and similar clients.
     #[derive(
         ::serde::Deserialize,
@@ -112,6 +325,47 @@ pub mod types {
     }
     impl Credentials {
         pub fn builder() -> builder::Credentials {
+            Default::default()
+        }
+    }
+    ///Whether the registry scans its artifacts for known vulnerabilities (a paid feature; the service turns it on unless told otherwise).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct FeatureVulnerabilityScanning {
+        pub enabled: bool,
+        ///Feature settings, free-form.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub properties: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl FeatureVulnerabilityScanning {
+        pub fn builder() -> builder::FeatureVulnerabilityScanning {
+            Default::default()
+        }
+    }
+    ///URLs of this page and its neighbours, each with its `offset` and `limit`. `prev` is only there when `offset` is above 0, `next` only while items follow this page.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct Links {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prev: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "self", skip_serializing_if = "::std::option::Option::is_none")]
+        pub self_: ::std::option::Option<::std::string::String>,
+    }
+    impl Links {
+        pub fn builder() -> builder::Links {
             Default::default()
         }
     }
@@ -196,7 +450,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Registry fields that can be changed in place.
+    ///Registry fields that can be changed in place; omitted fields are left as they are.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -206,6 +460,16 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct PatchRegistryInput {
+        ///IPv4 and IPv6 addresses or CIDR ranges allowed to reach the registry API (at most 25). An address without a prefix length means a single host (/32 or /128); `0.0.0.0/0` blocks everyone. Empty or absent: no restriction.
+        #[serde(
+            rename = "apiSubnetAllowList",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub api_subnet_allow_list: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub features: ::std::option::Option<RegistryFeatures>,
         #[serde(
             rename = "garbageCollectionSchedule",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -296,6 +560,16 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct PostRegistryProperties {
+        ///IPv4 and IPv6 addresses or CIDR ranges allowed to reach the registry API (at most 25). An address without a prefix length means a single host (/32 or /128); `0.0.0.0/0` blocks everyone. Empty or absent: no restriction.
+        #[serde(
+            rename = "apiSubnetAllowList",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub api_subnet_allow_list: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub features: ::std::option::Option<RegistryFeatures>,
         #[serde(
             rename = "garbageCollectionSchedule",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -523,6 +797,26 @@ pub mod types {
                 })
         }
     }
+    ///A package affected by a vulnerability (package-URL parts).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Purl {
+        pub name: ::std::string::String,
+        ///Package ecosystem, e.g. `golang`, `deb`, `npm`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        pub version: ::std::string::String,
+    }
+    impl Purl {
+        pub fn builder() -> builder::Purl {
+            Default::default()
+        }
+    }
     ///Body for creating or replacing a registry under a given id.
     #[derive(
         ::serde::Deserialize,
@@ -631,6 +925,58 @@ pub mod types {
             Default::default()
         }
     }
+    ///One page of the artifacts of a whole registry.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RegistryArtifactsReadList {
+        pub href: ::std::string::String,
+        pub id: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
+        pub items: ::std::vec::Vec<ArtifactRead>,
+        ///Page size that was applied.
+        pub limit: i32,
+        #[serde(rename = "_links")]
+        pub links: Links,
+        ///Offset of this page (0 unless one was asked for).
+        pub offset: i32,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl RegistryArtifactsReadList {
+        pub fn builder() -> builder::RegistryArtifactsReadList {
+            Default::default()
+        }
+    }
+    ///Optional features of a registry.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct RegistryFeatures {
+        #[serde(
+            rename = "vulnerabilityScanning",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub vulnerability_scanning: ::std::option::Option<FeatureVulnerabilityScanning>,
+    }
+    impl RegistryFeatures {
+        pub fn builder() -> builder::RegistryFeatures {
+            Default::default()
+        }
+    }
     ///Settings and usage of a registry as reported by the service.
     #[derive(
         ::serde::Deserialize,
@@ -640,6 +986,16 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct RegistryProperties {
+        ///IPv4 and IPv6 addresses or CIDR ranges allowed to reach the registry API (at most 25). An address without a prefix length means a single host (/32 or /128); `0.0.0.0/0` blocks everyone. Empty or absent: no restriction.
+        #[serde(
+            rename = "apiSubnetAllowList",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub api_subnet_allow_list: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub features: ::std::option::Option<RegistryFeatures>,
         #[serde(
             rename = "garbageCollectionSchedule",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -683,6 +1039,156 @@ pub mod types {
     }
     impl RegistryResponse {
         pub fn builder() -> builder::RegistryResponse {
+            Default::default()
+        }
+    }
+    ///Settings of a repository.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Repository {
+        pub name: ::std::string::String,
+    }
+    impl Repository {
+        pub fn builder() -> builder::Repository {
+            Default::default()
+        }
+    }
+    ///Bookkeeping and usage figures of a repository. Times are ISO 8601 text, passed through as the service sends them.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RepositoryMetadata {
+        ///Number of artifacts in the repository.
+        #[serde(rename = "artifactCount")]
+        pub artifact_count: i64,
+        ///Identity that created the repository.
+        #[serde(
+            rename = "createdBy",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_by: ::std::option::Option<::std::string::String>,
+        ///Id of the identity that created the repository.
+        #[serde(
+            rename = "createdByUserId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_by_user_id: ::std::option::Option<::std::string::String>,
+        ///Creation time.
+        #[serde(
+            rename = "createdDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_date: ::std::option::Option<::std::string::String>,
+        ///Identity that changed the repository last.
+        #[serde(
+            rename = "lastModifiedBy",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_modified_by: ::std::option::Option<::std::string::String>,
+        ///Id of the identity that changed the repository last.
+        #[serde(
+            rename = "lastModifiedByUserId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_modified_by_user_id: ::std::option::Option<::std::string::String>,
+        ///Time of the last change.
+        #[serde(
+            rename = "lastModifiedDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_modified_date: ::std::option::Option<::std::string::String>,
+        ///Time of the last pull.
+        #[serde(
+            rename = "lastPulledAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_pulled_at: ::std::option::Option<::std::string::String>,
+        ///Time of the last push.
+        #[serde(
+            rename = "lastPushedAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_pushed_at: ::std::option::Option<::std::string::String>,
+        ///CVSS severity rating of the worst vulnerability found, e.g. `HIGH`.
+        #[serde(
+            rename = "lastSeverity",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_severity: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "pullCount")]
+        pub pull_count: i64,
+        #[serde(rename = "pushCount")]
+        pub push_count: i64,
+        ///Unique resource name.
+        #[serde(
+            rename = "resourceURN",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub resource_urn: ::std::option::Option<::std::string::String>,
+    }
+    impl RepositoryMetadata {
+        pub fn builder() -> builder::RepositoryMetadata {
+            Default::default()
+        }
+    }
+    ///A repository.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RepositoryRead {
+        pub href: ::std::string::String,
+        pub id: ::std::string::String,
+        pub metadata: RepositoryMetadata,
+        pub properties: Repository,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl RepositoryRead {
+        pub fn builder() -> builder::RepositoryRead {
+            Default::default()
+        }
+    }
+    ///One page of repositories.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RepositoryReadList {
+        pub href: ::std::string::String,
+        pub id: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
+        pub items: ::std::vec::Vec<RepositoryRead>,
+        ///Page size that was applied.
+        pub limit: i32,
+        #[serde(rename = "_links")]
+        pub links: Links,
+        ///Offset of this page (0 unless one was asked for).
+        pub offset: i32,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl RepositoryReadList {
+        pub fn builder() -> builder::RepositoryReadList {
             Default::default()
         }
     }
@@ -815,6 +1321,106 @@ pub mod types {
     }
     impl TokensResponse {
         pub fn builder() -> builder::TokensResponse {
+            Default::default()
+        }
+    }
+    ///What is known about a vulnerability, as its source reports it.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Vulnerability {
+        #[serde(default, deserialize_with = "regkit_core::runtime::null_as_empty")]
+        pub affects: ::std::vec::Vec<Purl>,
+        #[serde(rename = "dataSource")]
+        pub data_source: VulnerabilityDataSource,
+        pub description: ::std::string::String,
+        ///Whether updating the affected package removes it.
+        pub fixable: bool,
+        ///What the source advises doing about it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub recommendations: ::std::option::Option<::std::string::String>,
+        ///Published advisories.
+        #[serde(
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
+        pub references: ::std::vec::Vec<::std::string::String>,
+        ///CVSS score.
+        pub score: f32,
+        ///CVSS severity rating, e.g. `HIGH`.
+        pub severity: ::std::string::String,
+    }
+    impl Vulnerability {
+        pub fn builder() -> builder::Vulnerability {
+            Default::default()
+        }
+    }
+    ///Where the vulnerability data comes from.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct VulnerabilityDataSource {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl VulnerabilityDataSource {
+        pub fn builder() -> builder::VulnerabilityDataSource {
+            Default::default()
+        }
+    }
+    ///When a vulnerability was published and last updated (ISO 8601 text, passed through as the service sends it).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct VulnerabilityMetadata {
+        #[serde(rename = "publishedAt")]
+        pub published_at: ::std::string::String,
+        #[serde(
+            rename = "updatedAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub updated_at: ::std::option::Option<::std::string::String>,
+    }
+    impl VulnerabilityMetadata {
+        pub fn builder() -> builder::VulnerabilityMetadata {
+            Default::default()
+        }
+    }
+    ///A vulnerability.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct VulnerabilityRead {
+        pub href: ::std::string::String,
+        ///Id the advisory database gave it, e.g. `CVE-2023-44487`.
+        pub id: ::std::string::String,
+        pub metadata: VulnerabilityMetadata,
+        pub properties: Vulnerability,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl VulnerabilityRead {
+        pub fn builder() -> builder::VulnerabilityRead {
             Default::default()
         }
     }
@@ -1133,6 +1739,844 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Artifact {
+            digest: ::std::result::Result<::std::string::String, ::std::string::String>,
+            media_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            repository_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            tags: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Artifact {
+            fn default() -> Self {
+                Self {
+                    digest: Err("no value supplied for digest".to_string()),
+                    media_type: Err("no value supplied for media_type".to_string()),
+                    repository_name: Err(
+                        "no value supplied for repository_name".to_string(),
+                    ),
+                    tags: Ok(Default::default()),
+                }
+            }
+        }
+        impl Artifact {
+            pub fn digest<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.digest = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for digest: {e}")
+                    });
+                self
+            }
+            pub fn media_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.media_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for media_type: {e}")
+                    });
+                self
+            }
+            pub fn repository_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.repository_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for repository_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Artifact> for super::Artifact {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Artifact,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    digest: value.digest?,
+                    media_type: value.media_type?,
+                    repository_name: value.repository_name?,
+                    tags: value.tags?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Artifact> for Artifact {
+            fn from(value: super::Artifact) -> Self {
+                Self {
+                    digest: Ok(value.digest),
+                    media_type: Ok(value.media_type),
+                    repository_name: Ok(value.repository_name),
+                    tags: Ok(value.tags),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ArtifactMetadata {
+            created_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_by_user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_date: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_modified_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_modified_by_user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_modified_date: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_pulled_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_pushed_at: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            last_scanned_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pull_count: ::std::result::Result<i64, ::std::string::String>,
+            push_count: ::std::result::Result<i64, ::std::string::String>,
+            resource_urn: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            vuln_fixable_count: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            vuln_max_severity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            vuln_total_count: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            vuln_total_score: ::std::result::Result<
+                ::std::option::Option<f32>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ArtifactMetadata {
+            fn default() -> Self {
+                Self {
+                    created_by: Ok(Default::default()),
+                    created_by_user_id: Ok(Default::default()),
+                    created_date: Ok(Default::default()),
+                    last_modified_by: Ok(Default::default()),
+                    last_modified_by_user_id: Ok(Default::default()),
+                    last_modified_date: Ok(Default::default()),
+                    last_pulled_at: Ok(Default::default()),
+                    last_pushed_at: Err(
+                        "no value supplied for last_pushed_at".to_string(),
+                    ),
+                    last_scanned_at: Ok(Default::default()),
+                    pull_count: Err("no value supplied for pull_count".to_string()),
+                    push_count: Err("no value supplied for push_count".to_string()),
+                    resource_urn: Ok(Default::default()),
+                    vuln_fixable_count: Ok(Default::default()),
+                    vuln_max_severity: Ok(Default::default()),
+                    vuln_total_count: Ok(Default::default()),
+                    vuln_total_score: Ok(Default::default()),
+                }
+            }
+        }
+        impl ArtifactMetadata {
+            pub fn created_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_by: {e}")
+                    });
+                self
+            }
+            pub fn created_by_user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by_user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for created_by_user_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn created_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_date: {e}")
+                    });
+                self
+            }
+            pub fn last_modified_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_modified_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_modified_by: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_modified_by_user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_modified_by_user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_modified_by_user_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_modified_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_modified_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_modified_date: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_pulled_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_pulled_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_pulled_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_pushed_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_pushed_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_pushed_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_scanned_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_scanned_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_scanned_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn pull_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pull_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pull_count: {e}")
+                    });
+                self
+            }
+            pub fn push_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_count: {e}")
+                    });
+                self
+            }
+            pub fn resource_urn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource_urn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource_urn: {e}")
+                    });
+                self
+            }
+            pub fn vuln_fixable_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vuln_fixable_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for vuln_fixable_count: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn vuln_max_severity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vuln_max_severity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for vuln_max_severity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn vuln_total_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vuln_total_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for vuln_total_count: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn vuln_total_score<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vuln_total_score = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for vuln_total_score: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ArtifactMetadata> for super::ArtifactMetadata {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ArtifactMetadata,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_by: value.created_by?,
+                    created_by_user_id: value.created_by_user_id?,
+                    created_date: value.created_date?,
+                    last_modified_by: value.last_modified_by?,
+                    last_modified_by_user_id: value.last_modified_by_user_id?,
+                    last_modified_date: value.last_modified_date?,
+                    last_pulled_at: value.last_pulled_at?,
+                    last_pushed_at: value.last_pushed_at?,
+                    last_scanned_at: value.last_scanned_at?,
+                    pull_count: value.pull_count?,
+                    push_count: value.push_count?,
+                    resource_urn: value.resource_urn?,
+                    vuln_fixable_count: value.vuln_fixable_count?,
+                    vuln_max_severity: value.vuln_max_severity?,
+                    vuln_total_count: value.vuln_total_count?,
+                    vuln_total_score: value.vuln_total_score?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ArtifactMetadata> for ArtifactMetadata {
+            fn from(value: super::ArtifactMetadata) -> Self {
+                Self {
+                    created_by: Ok(value.created_by),
+                    created_by_user_id: Ok(value.created_by_user_id),
+                    created_date: Ok(value.created_date),
+                    last_modified_by: Ok(value.last_modified_by),
+                    last_modified_by_user_id: Ok(value.last_modified_by_user_id),
+                    last_modified_date: Ok(value.last_modified_date),
+                    last_pulled_at: Ok(value.last_pulled_at),
+                    last_pushed_at: Ok(value.last_pushed_at),
+                    last_scanned_at: Ok(value.last_scanned_at),
+                    pull_count: Ok(value.pull_count),
+                    push_count: Ok(value.push_count),
+                    resource_urn: Ok(value.resource_urn),
+                    vuln_fixable_count: Ok(value.vuln_fixable_count),
+                    vuln_max_severity: Ok(value.vuln_max_severity),
+                    vuln_total_count: Ok(value.vuln_total_count),
+                    vuln_total_score: Ok(value.vuln_total_score),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ArtifactRead {
+            href: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            metadata: ::std::result::Result<
+                super::ArtifactMetadata,
+                ::std::string::String,
+            >,
+            properties: ::std::result::Result<super::Artifact, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ArtifactRead {
+            fn default() -> Self {
+                Self {
+                    href: Err("no value supplied for href".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    metadata: Err("no value supplied for metadata".to_string()),
+                    properties: Err("no value supplied for properties".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl ArtifactRead {
+            pub fn href<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.href = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for href: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ArtifactMetadata>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn properties<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Artifact>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.properties = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for properties: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ArtifactRead> for super::ArtifactRead {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ArtifactRead,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    href: value.href?,
+                    id: value.id?,
+                    metadata: value.metadata?,
+                    properties: value.properties?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ArtifactRead> for ArtifactRead {
+            fn from(value: super::ArtifactRead) -> Self {
+                Self {
+                    href: Ok(value.href),
+                    id: Ok(value.id),
+                    metadata: Ok(value.metadata),
+                    properties: Ok(value.properties),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ArtifactReadList {
+            href: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            items: ::std::result::Result<
+                ::std::vec::Vec<super::ArtifactRead>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<i32, ::std::string::String>,
+            links: ::std::result::Result<super::Links, ::std::string::String>,
+            offset: ::std::result::Result<i32, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ArtifactReadList {
+            fn default() -> Self {
+                Self {
+                    href: Err("no value supplied for href".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    items: Ok(Default::default()),
+                    limit: Err("no value supplied for limit".to_string()),
+                    links: Err("no value supplied for links".to_string()),
+                    offset: Err("no value supplied for offset".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl ArtifactReadList {
+            pub fn href<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.href = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for href: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ArtifactRead>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for items: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for limit: {e}")
+                    });
+                self
+            }
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Links>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            pub fn offset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offset: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ArtifactReadList> for super::ArtifactReadList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ArtifactReadList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    href: value.href?,
+                    id: value.id?,
+                    items: value.items?,
+                    limit: value.limit?,
+                    links: value.links?,
+                    offset: value.offset?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ArtifactReadList> for ArtifactReadList {
+            fn from(value: super::ArtifactReadList) -> Self {
+                Self {
+                    href: Ok(value.href),
+                    id: Ok(value.id),
+                    items: Ok(value.items),
+                    limit: Ok(value.limit),
+                    links: Ok(value.links),
+                    offset: Ok(value.offset),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ArtifactVulnerabilityReadList {
+            href: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            items: ::std::result::Result<
+                ::std::vec::Vec<super::VulnerabilityRead>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<i32, ::std::string::String>,
+            links: ::std::result::Result<super::Links, ::std::string::String>,
+            offset: ::std::result::Result<i32, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ArtifactVulnerabilityReadList {
+            fn default() -> Self {
+                Self {
+                    href: Err("no value supplied for href".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    items: Ok(Default::default()),
+                    limit: Err("no value supplied for limit".to_string()),
+                    links: Err("no value supplied for links".to_string()),
+                    offset: Err("no value supplied for offset".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl ArtifactVulnerabilityReadList {
+            pub fn href<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.href = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for href: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::VulnerabilityRead>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for items: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for limit: {e}")
+                    });
+                self
+            }
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Links>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            pub fn offset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offset: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ArtifactVulnerabilityReadList>
+        for super::ArtifactVulnerabilityReadList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ArtifactVulnerabilityReadList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    href: value.href?,
+                    id: value.id?,
+                    items: value.items?,
+                    limit: value.limit?,
+                    links: value.links?,
+                    offset: value.offset?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ArtifactVulnerabilityReadList>
+        for ArtifactVulnerabilityReadList {
+            fn from(value: super::ArtifactVulnerabilityReadList) -> Self {
+                Self {
+                    href: Ok(value.href),
+                    id: Ok(value.id),
+                    items: Ok(value.items),
+                    limit: Ok(value.limit),
+                    links: Ok(value.links),
+                    offset: Ok(value.offset),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Credentials {
             password: ::std::result::Result<
                 ::regkit_core::SecretString,
@@ -1193,6 +2637,154 @@ pub mod types {
                 Self {
                     password: Ok(value.password),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FeatureVulnerabilityScanning {
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            properties: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FeatureVulnerabilityScanning {
+            fn default() -> Self {
+                Self {
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    properties: Ok(Default::default()),
+                }
+            }
+        }
+        impl FeatureVulnerabilityScanning {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn properties<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.properties = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for properties: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FeatureVulnerabilityScanning>
+        for super::FeatureVulnerabilityScanning {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FeatureVulnerabilityScanning,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    properties: value.properties?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FeatureVulnerabilityScanning>
+        for FeatureVulnerabilityScanning {
+            fn from(value: super::FeatureVulnerabilityScanning) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    properties: Ok(value.properties),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Links {
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            prev: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            self_: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Links {
+            fn default() -> Self {
+                Self {
+                    next: Ok(Default::default()),
+                    prev: Ok(Default::default()),
+                    self_: Ok(Default::default()),
+                }
+            }
+        }
+        impl Links {
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn prev<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prev = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prev: {e}")
+                    });
+                self
+            }
+            pub fn self_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.self_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for self_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Links> for super::Links {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Links,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    next: value.next?,
+                    prev: value.prev?,
+                    self_: value.self_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Links> for Links {
+            fn from(value: super::Links) -> Self {
+                Self {
+                    next: Ok(value.next),
+                    prev: Ok(value.prev),
+                    self_: Ok(value.self_),
                 }
             }
         }
@@ -1472,6 +3064,14 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct PatchRegistryInput {
+            api_subnet_allow_list: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            features: ::std::result::Result<
+                ::std::option::Option<super::RegistryFeatures>,
+                ::std::string::String,
+            >,
             garbage_collection_schedule: ::std::result::Result<
                 ::std::option::Option<super::WeeklySchedule>,
                 ::std::string::String,
@@ -1480,11 +3080,43 @@ pub mod types {
         impl ::std::default::Default for PatchRegistryInput {
             fn default() -> Self {
                 Self {
+                    api_subnet_allow_list: Ok(Default::default()),
+                    features: Ok(Default::default()),
                     garbage_collection_schedule: Ok(Default::default()),
                 }
             }
         }
         impl PatchRegistryInput {
+            pub fn api_subnet_allow_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_subnet_allow_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for api_subnet_allow_list: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::RegistryFeatures>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
+                self
+            }
             pub fn garbage_collection_schedule<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::WeeklySchedule>>,
@@ -1506,6 +3138,8 @@ pub mod types {
                 value: PatchRegistryInput,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    api_subnet_allow_list: value.api_subnet_allow_list?,
+                    features: value.features?,
                     garbage_collection_schedule: value.garbage_collection_schedule?,
                 })
             }
@@ -1513,6 +3147,8 @@ pub mod types {
         impl ::std::convert::From<super::PatchRegistryInput> for PatchRegistryInput {
             fn from(value: super::PatchRegistryInput) -> Self {
                 Self {
+                    api_subnet_allow_list: Ok(value.api_subnet_allow_list),
+                    features: Ok(value.features),
                     garbage_collection_schedule: Ok(value.garbage_collection_schedule),
                 }
             }
@@ -1782,6 +3418,14 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct PostRegistryProperties {
+            api_subnet_allow_list: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            features: ::std::result::Result<
+                ::std::option::Option<super::RegistryFeatures>,
+                ::std::string::String,
+            >,
             garbage_collection_schedule: ::std::result::Result<
                 ::std::option::Option<super::WeeklySchedule>,
                 ::std::string::String,
@@ -1798,6 +3442,8 @@ pub mod types {
         impl ::std::default::Default for PostRegistryProperties {
             fn default() -> Self {
                 Self {
+                    api_subnet_allow_list: Ok(Default::default()),
+                    features: Ok(Default::default()),
                     garbage_collection_schedule: Ok(Default::default()),
                     location: Err("no value supplied for location".to_string()),
                     name: Err("no value supplied for name".to_string()),
@@ -1805,6 +3451,36 @@ pub mod types {
             }
         }
         impl PostRegistryProperties {
+            pub fn api_subnet_allow_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_subnet_allow_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for api_subnet_allow_list: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::RegistryFeatures>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
+                self
+            }
             pub fn garbage_collection_schedule<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::WeeklySchedule>>,
@@ -1851,6 +3527,8 @@ pub mod types {
                 value: PostRegistryProperties,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    api_subnet_allow_list: value.api_subnet_allow_list?,
+                    features: value.features?,
                     garbage_collection_schedule: value.garbage_collection_schedule?,
                     location: value.location?,
                     name: value.name?,
@@ -1861,6 +3539,8 @@ pub mod types {
         for PostRegistryProperties {
             fn from(value: super::PostRegistryProperties) -> Self {
                 Self {
+                    api_subnet_allow_list: Ok(value.api_subnet_allow_list),
+                    features: Ok(value.features),
                     garbage_collection_schedule: Ok(value.garbage_collection_schedule),
                     location: Ok(value.location),
                     name: Ok(value.name),
@@ -2141,6 +3821,80 @@ pub mod types {
                     name: Ok(value.name),
                     scopes: Ok(value.scopes),
                     status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Purl {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            version: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Purl {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    version: Err("no value supplied for version".to_string()),
+                }
+            }
+        }
+        impl Purl {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Purl> for super::Purl {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Purl,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    type_: value.type_?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Purl> for Purl {
+            fn from(value: super::Purl) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    type_: Ok(value.type_),
+                    version: Ok(value.version),
                 }
             }
         }
@@ -2615,7 +4369,205 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct RegistryArtifactsReadList {
+            href: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            items: ::std::result::Result<
+                ::std::vec::Vec<super::ArtifactRead>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<i32, ::std::string::String>,
+            links: ::std::result::Result<super::Links, ::std::string::String>,
+            offset: ::std::result::Result<i32, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for RegistryArtifactsReadList {
+            fn default() -> Self {
+                Self {
+                    href: Err("no value supplied for href".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    items: Ok(Default::default()),
+                    limit: Err("no value supplied for limit".to_string()),
+                    links: Err("no value supplied for links".to_string()),
+                    offset: Err("no value supplied for offset".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl RegistryArtifactsReadList {
+            pub fn href<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.href = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for href: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ArtifactRead>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for items: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for limit: {e}")
+                    });
+                self
+            }
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Links>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            pub fn offset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offset: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RegistryArtifactsReadList>
+        for super::RegistryArtifactsReadList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RegistryArtifactsReadList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    href: value.href?,
+                    id: value.id?,
+                    items: value.items?,
+                    limit: value.limit?,
+                    links: value.links?,
+                    offset: value.offset?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RegistryArtifactsReadList>
+        for RegistryArtifactsReadList {
+            fn from(value: super::RegistryArtifactsReadList) -> Self {
+                Self {
+                    href: Ok(value.href),
+                    id: Ok(value.id),
+                    items: Ok(value.items),
+                    limit: Ok(value.limit),
+                    links: Ok(value.links),
+                    offset: Ok(value.offset),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RegistryFeatures {
+            vulnerability_scanning: ::std::result::Result<
+                ::std::option::Option<super::FeatureVulnerabilityScanning>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for RegistryFeatures {
+            fn default() -> Self {
+                Self {
+                    vulnerability_scanning: Ok(Default::default()),
+                }
+            }
+        }
+        impl RegistryFeatures {
+            pub fn vulnerability_scanning<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::FeatureVulnerabilityScanning>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vulnerability_scanning = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for vulnerability_scanning: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RegistryFeatures> for super::RegistryFeatures {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RegistryFeatures,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    vulnerability_scanning: value.vulnerability_scanning?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RegistryFeatures> for RegistryFeatures {
+            fn from(value: super::RegistryFeatures) -> Self {
+                Self {
+                    vulnerability_scanning: Ok(value.vulnerability_scanning),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct RegistryProperties {
+            api_subnet_allow_list: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            features: ::std::result::Result<
+                ::std::option::Option<super::RegistryFeatures>,
+                ::std::string::String,
+            >,
             garbage_collection_schedule: ::std::result::Result<
                 ::std::option::Option<super::WeeklySchedule>,
                 ::std::string::String,
@@ -2637,6 +4589,8 @@ pub mod types {
         impl ::std::default::Default for RegistryProperties {
             fn default() -> Self {
                 Self {
+                    api_subnet_allow_list: Ok(Default::default()),
+                    features: Ok(Default::default()),
                     garbage_collection_schedule: Ok(Default::default()),
                     hostname: Ok(Default::default()),
                     location: Err("no value supplied for location".to_string()),
@@ -2646,6 +4600,36 @@ pub mod types {
             }
         }
         impl RegistryProperties {
+            pub fn api_subnet_allow_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_subnet_allow_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for api_subnet_allow_list: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::RegistryFeatures>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
+                self
+            }
             pub fn garbage_collection_schedule<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::WeeklySchedule>>,
@@ -2715,6 +4699,8 @@ pub mod types {
                 value: RegistryProperties,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    api_subnet_allow_list: value.api_subnet_allow_list?,
+                    features: value.features?,
                     garbage_collection_schedule: value.garbage_collection_schedule?,
                     hostname: value.hostname?,
                     location: value.location?,
@@ -2726,6 +4712,8 @@ pub mod types {
         impl ::std::convert::From<super::RegistryProperties> for RegistryProperties {
             fn from(value: super::RegistryProperties) -> Self {
                 Self {
+                    api_subnet_allow_list: Ok(value.api_subnet_allow_list),
+                    features: Ok(value.features),
                     garbage_collection_schedule: Ok(value.garbage_collection_schedule),
                     hostname: Ok(value.hostname),
                     location: Ok(value.location),
@@ -2853,6 +4841,570 @@ pub mod types {
                     id: Ok(value.id),
                     metadata: Ok(value.metadata),
                     properties: Ok(value.properties),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Repository {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Repository {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl Repository {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Repository> for super::Repository {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Repository,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { name: value.name? })
+            }
+        }
+        impl ::std::convert::From<super::Repository> for Repository {
+            fn from(value: super::Repository) -> Self {
+                Self { name: Ok(value.name) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RepositoryMetadata {
+            artifact_count: ::std::result::Result<i64, ::std::string::String>,
+            created_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_by_user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_date: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_modified_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_modified_by_user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_modified_date: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_pulled_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_pushed_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_severity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pull_count: ::std::result::Result<i64, ::std::string::String>,
+            push_count: ::std::result::Result<i64, ::std::string::String>,
+            resource_urn: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for RepositoryMetadata {
+            fn default() -> Self {
+                Self {
+                    artifact_count: Err(
+                        "no value supplied for artifact_count".to_string(),
+                    ),
+                    created_by: Ok(Default::default()),
+                    created_by_user_id: Ok(Default::default()),
+                    created_date: Ok(Default::default()),
+                    last_modified_by: Ok(Default::default()),
+                    last_modified_by_user_id: Ok(Default::default()),
+                    last_modified_date: Ok(Default::default()),
+                    last_pulled_at: Ok(Default::default()),
+                    last_pushed_at: Ok(Default::default()),
+                    last_severity: Ok(Default::default()),
+                    pull_count: Err("no value supplied for pull_count".to_string()),
+                    push_count: Err("no value supplied for push_count".to_string()),
+                    resource_urn: Ok(Default::default()),
+                }
+            }
+        }
+        impl RepositoryMetadata {
+            pub fn artifact_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.artifact_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for artifact_count: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn created_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_by: {e}")
+                    });
+                self
+            }
+            pub fn created_by_user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by_user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for created_by_user_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn created_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_date: {e}")
+                    });
+                self
+            }
+            pub fn last_modified_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_modified_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_modified_by: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_modified_by_user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_modified_by_user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_modified_by_user_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_modified_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_modified_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_modified_date: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_pulled_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_pulled_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_pulled_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_pushed_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_pushed_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_pushed_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_severity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_severity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_severity: {e}")
+                    });
+                self
+            }
+            pub fn pull_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pull_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pull_count: {e}")
+                    });
+                self
+            }
+            pub fn push_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_count: {e}")
+                    });
+                self
+            }
+            pub fn resource_urn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource_urn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource_urn: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RepositoryMetadata> for super::RepositoryMetadata {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RepositoryMetadata,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    artifact_count: value.artifact_count?,
+                    created_by: value.created_by?,
+                    created_by_user_id: value.created_by_user_id?,
+                    created_date: value.created_date?,
+                    last_modified_by: value.last_modified_by?,
+                    last_modified_by_user_id: value.last_modified_by_user_id?,
+                    last_modified_date: value.last_modified_date?,
+                    last_pulled_at: value.last_pulled_at?,
+                    last_pushed_at: value.last_pushed_at?,
+                    last_severity: value.last_severity?,
+                    pull_count: value.pull_count?,
+                    push_count: value.push_count?,
+                    resource_urn: value.resource_urn?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RepositoryMetadata> for RepositoryMetadata {
+            fn from(value: super::RepositoryMetadata) -> Self {
+                Self {
+                    artifact_count: Ok(value.artifact_count),
+                    created_by: Ok(value.created_by),
+                    created_by_user_id: Ok(value.created_by_user_id),
+                    created_date: Ok(value.created_date),
+                    last_modified_by: Ok(value.last_modified_by),
+                    last_modified_by_user_id: Ok(value.last_modified_by_user_id),
+                    last_modified_date: Ok(value.last_modified_date),
+                    last_pulled_at: Ok(value.last_pulled_at),
+                    last_pushed_at: Ok(value.last_pushed_at),
+                    last_severity: Ok(value.last_severity),
+                    pull_count: Ok(value.pull_count),
+                    push_count: Ok(value.push_count),
+                    resource_urn: Ok(value.resource_urn),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RepositoryRead {
+            href: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            metadata: ::std::result::Result<
+                super::RepositoryMetadata,
+                ::std::string::String,
+            >,
+            properties: ::std::result::Result<super::Repository, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for RepositoryRead {
+            fn default() -> Self {
+                Self {
+                    href: Err("no value supplied for href".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    metadata: Err("no value supplied for metadata".to_string()),
+                    properties: Err("no value supplied for properties".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl RepositoryRead {
+            pub fn href<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.href = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for href: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::RepositoryMetadata>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn properties<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Repository>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.properties = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for properties: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RepositoryRead> for super::RepositoryRead {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RepositoryRead,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    href: value.href?,
+                    id: value.id?,
+                    metadata: value.metadata?,
+                    properties: value.properties?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RepositoryRead> for RepositoryRead {
+            fn from(value: super::RepositoryRead) -> Self {
+                Self {
+                    href: Ok(value.href),
+                    id: Ok(value.id),
+                    metadata: Ok(value.metadata),
+                    properties: Ok(value.properties),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RepositoryReadList {
+            href: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            items: ::std::result::Result<
+                ::std::vec::Vec<super::RepositoryRead>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<i32, ::std::string::String>,
+            links: ::std::result::Result<super::Links, ::std::string::String>,
+            offset: ::std::result::Result<i32, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for RepositoryReadList {
+            fn default() -> Self {
+                Self {
+                    href: Err("no value supplied for href".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    items: Ok(Default::default()),
+                    limit: Err("no value supplied for limit".to_string()),
+                    links: Err("no value supplied for links".to_string()),
+                    offset: Err("no value supplied for offset".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl RepositoryReadList {
+            pub fn href<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.href = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for href: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::RepositoryRead>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for items: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for limit: {e}")
+                    });
+                self
+            }
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Links>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            pub fn offset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offset: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RepositoryReadList> for super::RepositoryReadList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RepositoryReadList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    href: value.href?,
+                    id: value.id?,
+                    items: value.items?,
+                    limit: value.limit?,
+                    links: value.links?,
+                    offset: value.offset?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RepositoryReadList> for RepositoryReadList {
+            fn from(value: super::RepositoryReadList) -> Self {
+                Self {
+                    href: Ok(value.href),
+                    id: Ok(value.id),
+                    items: Ok(value.items),
+                    limit: Ok(value.limit),
+                    links: Ok(value.links),
+                    offset: Ok(value.offset),
                     type_: Ok(value.type_),
                 }
             }
@@ -3432,6 +5984,420 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Vulnerability {
+            affects: ::std::result::Result<
+                ::std::vec::Vec<super::Purl>,
+                ::std::string::String,
+            >,
+            data_source: ::std::result::Result<
+                super::VulnerabilityDataSource,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            fixable: ::std::result::Result<bool, ::std::string::String>,
+            recommendations: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            references: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            score: ::std::result::Result<f32, ::std::string::String>,
+            severity: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Vulnerability {
+            fn default() -> Self {
+                Self {
+                    affects: Err("no value supplied for affects".to_string()),
+                    data_source: Err("no value supplied for data_source".to_string()),
+                    description: Err("no value supplied for description".to_string()),
+                    fixable: Err("no value supplied for fixable".to_string()),
+                    recommendations: Ok(Default::default()),
+                    references: Ok(Default::default()),
+                    score: Err("no value supplied for score".to_string()),
+                    severity: Err("no value supplied for severity".to_string()),
+                }
+            }
+        }
+        impl Vulnerability {
+            pub fn affects<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Purl>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.affects = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for affects: {e}")
+                    });
+                self
+            }
+            pub fn data_source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::VulnerabilityDataSource>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data_source = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data_source: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn fixable<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fixable = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for fixable: {e}")
+                    });
+                self
+            }
+            pub fn recommendations<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recommendations = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for recommendations: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn references<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.references = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for references: {e}")
+                    });
+                self
+            }
+            pub fn score<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.score = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for score: {e}")
+                    });
+                self
+            }
+            pub fn severity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.severity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for severity: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Vulnerability> for super::Vulnerability {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Vulnerability,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    affects: value.affects?,
+                    data_source: value.data_source?,
+                    description: value.description?,
+                    fixable: value.fixable?,
+                    recommendations: value.recommendations?,
+                    references: value.references?,
+                    score: value.score?,
+                    severity: value.severity?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Vulnerability> for Vulnerability {
+            fn from(value: super::Vulnerability) -> Self {
+                Self {
+                    affects: Ok(value.affects),
+                    data_source: Ok(value.data_source),
+                    description: Ok(value.description),
+                    fixable: Ok(value.fixable),
+                    recommendations: Ok(value.recommendations),
+                    references: Ok(value.references),
+                    score: Ok(value.score),
+                    severity: Ok(value.severity),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct VulnerabilityDataSource {
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for VulnerabilityDataSource {
+            fn default() -> Self {
+                Self {
+                    id: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl VulnerabilityDataSource {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<VulnerabilityDataSource>
+        for super::VulnerabilityDataSource {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VulnerabilityDataSource,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::VulnerabilityDataSource>
+        for VulnerabilityDataSource {
+            fn from(value: super::VulnerabilityDataSource) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct VulnerabilityMetadata {
+            published_at: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for VulnerabilityMetadata {
+            fn default() -> Self {
+                Self {
+                    published_at: Err("no value supplied for published_at".to_string()),
+                    updated_at: Ok(Default::default()),
+                }
+            }
+        }
+        impl VulnerabilityMetadata {
+            pub fn published_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.published_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for published_at: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<VulnerabilityMetadata>
+        for super::VulnerabilityMetadata {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VulnerabilityMetadata,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    published_at: value.published_at?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::VulnerabilityMetadata>
+        for VulnerabilityMetadata {
+            fn from(value: super::VulnerabilityMetadata) -> Self {
+                Self {
+                    published_at: Ok(value.published_at),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct VulnerabilityRead {
+            href: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            metadata: ::std::result::Result<
+                super::VulnerabilityMetadata,
+                ::std::string::String,
+            >,
+            properties: ::std::result::Result<
+                super::Vulnerability,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for VulnerabilityRead {
+            fn default() -> Self {
+                Self {
+                    href: Err("no value supplied for href".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    metadata: Err("no value supplied for metadata".to_string()),
+                    properties: Err("no value supplied for properties".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl VulnerabilityRead {
+            pub fn href<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.href = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for href: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::VulnerabilityMetadata>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn properties<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Vulnerability>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.properties = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for properties: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<VulnerabilityRead> for super::VulnerabilityRead {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VulnerabilityRead,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    href: value.href?,
+                    id: value.id?,
+                    metadata: value.metadata?,
+                    properties: value.properties?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::VulnerabilityRead> for VulnerabilityRead {
+            fn from(value: super::VulnerabilityRead) -> Self {
+                Self {
+                    href: Ok(value.href),
+                    id: Ok(value.id),
+                    metadata: Ok(value.metadata),
+                    properties: Ok(value.properties),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct WeeklySchedule {
             days: ::std::result::Result<
                 ::std::option::Option<::std::vec::Vec<crate::generated::types::Day>>,
@@ -3543,9 +6509,9 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for IONOS Container Registry
 
-Registries, access tokens and repositories of the IONOS Cloud managed container registry service, plus the lookups needed to create a registry (location list and name availability).
+Registries, access tokens and repositories of the IONOS Cloud managed container registry service, the artifacts stored in them and the vulnerabilities the registry's scanner finds in those artifacts, plus the lookups needed to create a registry (location list and name availability).
 
-Version: 1.0*/
+Version: 1.2.1*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -3587,7 +6553,7 @@ impl Client {
 }
 impl ClientInfo<regkit_core::Inner> for Client {
     fn api_version() -> &'static str {
-        "1.0"
+        "1.2.1"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
@@ -3644,7 +6610,7 @@ Sends a `GET` request to `/registries`
 
 Arguments:
 - `filter_name`: Only return registries whose name matches this value.
-- `limit`: Page size (server default 100). The service declares this as a string, so it is sent as a string holding a decimal number.
+- `limit`: Page size (server default 100). The service's own document types it as a string; on the wire it is the same decimal number.
 - `pagination_token`: Opaque cursor returned by the previous page.
 ```ignore
 let response = client.registries_get()
@@ -3689,7 +6655,7 @@ let response = client.registries_find_by_id()
     }
     /**Create a registry under a chosen id, or replace an existing one
 
-When the id is new the registry is created (same rules as `registriesPost`). When it exists, name and location must stay the same; only the garbage-collection schedule can change.
+When the id is new the registry is created (same rules as `registriesPost`). When it exists, name and location must stay the same; the other settings are replaced.
 
 Sends a `PUT` request to `/registries/{registryId}`
 
@@ -3721,7 +6687,7 @@ let response = client.registries_delete()
     pub fn registries_delete(&self) -> builder::RegistriesDelete<'_> {
         builder::RegistriesDelete::new(self)
     }
-    /**Change the garbage-collection schedule of a registry
+    /**Change the schedule, features or API allow-list of a registry
 
 Sends a `PATCH` request to `/registries/{registryId}`
 
@@ -3738,19 +6704,90 @@ let response = client.registries_patch()
     pub fn registries_patch(&self) -> builder::RegistriesPatch<'_> {
         builder::RegistriesPatch::new(self)
     }
+    /**List the artifacts of every repository in a registry
+
+Paged with `offset` and `limit`. The page carries no total: the next page is the one `_links.next` points at, present only while more artifacts follow.
+
+Sends a `GET` request to `/registries/{registryId}/artifacts`
+
+Arguments:
+- `registry_id`: Id (UUID) of the registry.
+- `filter_vulnerability_id`: Only return artifacts affected by this vulnerability.
+- `limit`: Maximum number of items to return, 1 to 1000 (server default 100).
+- `offset`: Index of the first item to return (server default 0).
+- `order_by`: Field to sort by; a leading `-` sorts in descending order. The service sorts by `-pullCount` when this is left out.
+```ignore
+let response = client.registries_artifacts_get()
+    .registry_id(registry_id)
+    .filter_vulnerability_id(filter_vulnerability_id)
+    .limit(limit)
+    .offset(offset)
+    .order_by(order_by)
+    .send()
+    .await;
+```*/
+    pub fn registries_artifacts_get(&self) -> builder::RegistriesArtifactsGet<'_> {
+        builder::RegistriesArtifactsGet::new(self)
+    }
+    /**List the repositories of a registry
+
+Paged with `offset` and `limit`. The page carries no total: the next page is the one `_links.next` points at, present only while more repositories follow.
+
+Sends a `GET` request to `/registries/{registryId}/repositories`
+
+Arguments:
+- `registry_id`: Id (UUID) of the registry.
+- `filter_name`: Only return repositories whose name matches this value.
+- `filter_vulnerability_severity`: Only return repositories with vulnerabilities of this CVSS severity rating.
+- `limit`: Maximum number of items to return, 1 to 1000 (server default 100).
+- `offset`: Index of the first item to return (server default 0).
+- `order_by`: Field to sort by; a leading `-` sorts in descending order. The service sorts by `-lastPush` when this is left out.
+```ignore
+let response = client.registries_repositories_get()
+    .registry_id(registry_id)
+    .filter_name(filter_name)
+    .filter_vulnerability_severity(filter_vulnerability_severity)
+    .limit(limit)
+    .offset(offset)
+    .order_by(order_by)
+    .send()
+    .await;
+```*/
+    pub fn registries_repositories_get(&self) -> builder::RegistriesRepositoriesGet<'_> {
+        builder::RegistriesRepositoriesGet::new(self)
+    }
+    /**Get one repository with its usage and vulnerability summary
+
+Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}`
+
+Arguments:
+- `registry_id`: Id (UUID) of the registry.
+- `repository_name`: Repository name, e.g. `my-service` (the 1.0 document gives the pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
+```ignore
+let response = client.registries_repositories_find_by_name()
+    .registry_id(registry_id)
+    .repository_name(repository_name)
+    .send()
+    .await;
+```*/
+    pub fn registries_repositories_find_by_name(
+        &self,
+    ) -> builder::RegistriesRepositoriesFindByName<'_> {
+        builder::RegistriesRepositoriesFindByName::new(self)
+    }
     /**Remove a whole repository
 
 Deletes every manifest and blob of one repository in a single call, which the registry (OCI distribution) API itself cannot do.
 
-Sends a `DELETE` request to `/registries/{registryId}/repositories/{name}`
+Sends a `DELETE` request to `/registries/{registryId}/repositories/{repositoryName}`
 
 Arguments:
 - `registry_id`: Id (UUID) of the registry.
-- `name`: Repository name, e.g. `ubuntu` (published pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
+- `repository_name`: Repository name, e.g. `my-service` (the 1.0 document gives the pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
 ```ignore
 let response = client.registries_repositories_delete()
     .registry_id(registry_id)
-    .name(name)
+    .repository_name(repository_name)
     .send()
     .await;
 ```*/
@@ -3758,6 +6795,87 @@ let response = client.registries_repositories_delete()
         &self,
     ) -> builder::RegistriesRepositoriesDelete<'_> {
         builder::RegistriesRepositoriesDelete::new(self)
+    }
+    /**List the artifacts of one repository
+
+Paged with `offset` and `limit`. The page carries no total: the next page is the one `_links.next` points at, present only while more artifacts follow.
+
+Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts`
+
+Arguments:
+- `registry_id`: Id (UUID) of the registry.
+- `repository_name`: Repository name, e.g. `my-service` (the 1.0 document gives the pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
+- `limit`: Maximum number of items to return, 1 to 1000 (server default 100).
+- `offset`: Index of the first item to return (server default 0).
+- `order_by`: Field to sort by; a leading `-` sorts in descending order. The service sorts by `-lastPush` when this is left out.
+```ignore
+let response = client.registries_repositories_artifacts_get()
+    .registry_id(registry_id)
+    .repository_name(repository_name)
+    .limit(limit)
+    .offset(offset)
+    .order_by(order_by)
+    .send()
+    .await;
+```*/
+    pub fn registries_repositories_artifacts_get(
+        &self,
+    ) -> builder::RegistriesRepositoriesArtifactsGet<'_> {
+        builder::RegistriesRepositoriesArtifactsGet::new(self)
+    }
+    /**Get one artifact of a repository by its digest
+
+Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts/{digest}`
+
+Arguments:
+- `registry_id`: Id (UUID) of the registry.
+- `repository_name`: Repository name, e.g. `my-service` (the 1.0 document gives the pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
+- `digest`: Content digest of the artifact, e.g. `sha256:9f2c…`.
+```ignore
+let response = client.registries_repositories_artifacts_find_by_digest()
+    .registry_id(registry_id)
+    .repository_name(repository_name)
+    .digest(digest)
+    .send()
+    .await;
+```*/
+    pub fn registries_repositories_artifacts_find_by_digest(
+        &self,
+    ) -> builder::RegistriesRepositoriesArtifactsFindByDigest<'_> {
+        builder::RegistriesRepositoriesArtifactsFindByDigest::new(self)
+    }
+    /**List the vulnerabilities found in one artifact
+
+Paged with `offset` and `limit`. The page carries no total: the next page is the one `_links.next` points at, present only while more vulnerabilities follow.
+
+Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts/{digest}/vulnerabilities`
+
+Arguments:
+- `registry_id`: Id (UUID) of the registry.
+- `repository_name`: Repository name, e.g. `my-service` (the 1.0 document gives the pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
+- `digest`: Content digest of the artifact, e.g. `sha256:9f2c…`.
+- `filter_fixable`: `true`: only vulnerabilities that an update of the affected package fixes; `false`: only those without a fix.
+- `filter_severity`: Only return vulnerabilities of this CVSS severity rating.
+- `limit`: Maximum number of items to return, 1 to 1000 (server default 100).
+- `offset`: Index of the first item to return (server default 0).
+- `order_by`: Field to sort by; a leading `-` sorts in descending order. The service sorts by `-score` when this is left out.
+```ignore
+let response = client.registries_repositories_artifacts_vulnerabilities_get()
+    .registry_id(registry_id)
+    .repository_name(repository_name)
+    .digest(digest)
+    .filter_fixable(filter_fixable)
+    .filter_severity(filter_severity)
+    .limit(limit)
+    .offset(offset)
+    .order_by(order_by)
+    .send()
+    .await;
+```*/
+    pub fn registries_repositories_artifacts_vulnerabilities_get(
+        &self,
+    ) -> builder::RegistriesRepositoriesArtifactsVulnerabilitiesGet<'_> {
+        builder::RegistriesRepositoriesArtifactsVulnerabilitiesGet::new(self)
     }
     /**List the access tokens of a registry
 
@@ -3767,8 +6885,8 @@ Sends a `GET` request to `/registries/{registryId}/tokens`
 
 Arguments:
 - `registry_id`: Id (UUID) of the registry.
-- `limit`: Maximum number of tokens to return (server default 100). The service declares it as a string, so it is sent as a string holding a decimal number.
-- `offset`: Index of the first token to return (server default 0). The service declares it as a string, so it is sent as a string holding a decimal number.
+- `limit`: Maximum number of tokens to return (server default 100). The service's own document types it as a string; on the wire it is the same decimal number.
+- `offset`: Index of the first token to return (server default 0). The service's own document types it as a string; on the wire it is the same decimal number.
 ```ignore
 let response = client.registries_tokens_get()
     .registry_id(registry_id)
@@ -3872,6 +6990,21 @@ let response = client.registries_tokens_patch()
 ```*/
     pub fn registries_tokens_patch(&self) -> builder::RegistriesTokensPatch<'_> {
         builder::RegistriesTokensPatch::new(self)
+    }
+    /**Get one vulnerability from the advisory data the scanner uses
+
+Sends a `GET` request to `/vulnerabilities/{vulnerabilityId}`
+
+Arguments:
+- `vulnerability_id`: Id the advisory database gave the vulnerability, e.g. `CVE-2023-44487`.
+```ignore
+let response = client.vulnerabilities_find_by_id()
+    .vulnerability_id(vulnerability_id)
+    .send()
+    .await;
+```*/
+    pub fn vulnerabilities_find_by_id(&self) -> builder::VulnerabilitiesFindById<'_> {
+        builder::VulnerabilitiesFindById::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -4002,7 +7135,7 @@ pub mod builder {
     pub struct RegistriesGet<'a> {
         client: &'a super::Client,
         filter_name: Result<Option<::std::string::String>, String>,
-        limit: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<i32>, String>,
         pagination_token: Result<Option<::std::string::String>, String>,
     }
     impl<'a> RegistriesGet<'a> {
@@ -4029,14 +7162,12 @@ pub mod builder {
         }
         pub fn limit<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<i32>,
         {
             self.limit = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `::std::string::String` for limit failed".to_string()
-                });
+                .map_err(|_| "conversion to `i32` for limit failed".to_string());
             self
         }
         pub fn pagination_token<V>(mut self, value: V) -> Self
@@ -4610,21 +7741,27 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::registries_repositories_delete`]
+    /**Builder for [`Client::registries_artifacts_get`]
 
-[`Client::registries_repositories_delete`]: super::Client::registries_repositories_delete*/
+[`Client::registries_artifacts_get`]: super::Client::registries_artifacts_get*/
     #[derive(Debug, Clone)]
-    pub struct RegistriesRepositoriesDelete<'a> {
+    pub struct RegistriesArtifactsGet<'a> {
         client: &'a super::Client,
         registry_id: Result<::uuid::Uuid, String>,
-        name: Result<::std::string::String, String>,
+        filter_vulnerability_id: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<i32>, String>,
+        offset: Result<Option<i32>, String>,
+        order_by: Result<Option<::std::string::String>, String>,
     }
-    impl<'a> RegistriesRepositoriesDelete<'a> {
+    impl<'a> RegistriesArtifactsGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 registry_id: Err("registry_id was not initialized".to_string()),
-                name: Err("name was not initialized".to_string()),
+                filter_vulnerability_id: Ok(None),
+                limit: Ok(None),
+                offset: Ok(None),
+                order_by: Ok(None),
             }
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
@@ -4638,28 +7775,462 @@ pub mod builder {
                 });
             self
         }
-        pub fn name<V>(mut self, value: V) -> Self
+        pub fn filter_vulnerability_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.name = value
+            self.filter_vulnerability_id = value
                 .try_into()
+                .map(Some)
                 .map_err(|_| {
-                    "conversion to `::std::string::String` for name failed".to_string()
+                    "conversion to `::std::string::String` for filter_vulnerability_id failed"
+                        .to_string()
                 });
             self
         }
-        ///Sends a `DELETE` request to `/registries/{registryId}/repositories/{name}`
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for offset failed".to_string());
+            self
+        }
+        pub fn order_by<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.order_by = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for order_by failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/registries/{registryId}/artifacts`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::RegistryArtifactsReadList>,
+            Error<types::ApiErrorResponse>,
+        > {
+            let Self {
+                client,
+                registry_id,
+                filter_vulnerability_id,
+                limit,
+                offset,
+                order_by,
+            } = self;
+            let registry_id = registry_id.map_err(Error::InvalidRequest)?;
+            let filter_vulnerability_id = filter_vulnerability_id
+                .map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let order_by = order_by.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/registries/{}/artifacts", client.baseurl, encode_path(& registry_id
+                .to_string(), "registry_id") ?,
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &regkit_core::runtime::QueryParam::new(
+                        "filter.vulnerabilityId",
+                        &filter_vulnerability_id,
+                    ),
+                )
+                .query(&regkit_core::runtime::QueryParam::new("limit", &limit))
+                .query(&regkit_core::runtime::QueryParam::new("offset", &offset))
+                .query(&regkit_core::runtime::QueryParam::new("orderBy", &order_by))
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "registries_artifacts_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => regkit_core::runtime::unlisted(response).await,
+            }
+        }
+    }
+    /**Builder for [`Client::registries_repositories_get`]
+
+[`Client::registries_repositories_get`]: super::Client::registries_repositories_get*/
+    #[derive(Debug, Clone)]
+    pub struct RegistriesRepositoriesGet<'a> {
+        client: &'a super::Client,
+        registry_id: Result<::uuid::Uuid, String>,
+        filter_name: Result<Option<::std::string::String>, String>,
+        filter_vulnerability_severity: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<i32>, String>,
+        offset: Result<Option<i32>, String>,
+        order_by: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> RegistriesRepositoriesGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                registry_id: Err("registry_id was not initialized".to_string()),
+                filter_name: Ok(None),
+                filter_vulnerability_severity: Ok(None),
+                limit: Ok(None),
+                offset: Ok(None),
+                order_by: Ok(None),
+            }
+        }
+        pub fn registry_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.registry_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                });
+            self
+        }
+        pub fn filter_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.filter_name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for filter_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn filter_vulnerability_severity<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.filter_vulnerability_severity = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for filter_vulnerability_severity failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for offset failed".to_string());
+            self
+        }
+        pub fn order_by<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.order_by = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for order_by failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/registries/{registryId}/repositories`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::RepositoryReadList>,
+            Error<types::ApiErrorResponse>,
+        > {
+            let Self {
+                client,
+                registry_id,
+                filter_name,
+                filter_vulnerability_severity,
+                limit,
+                offset,
+                order_by,
+            } = self;
+            let registry_id = registry_id.map_err(Error::InvalidRequest)?;
+            let filter_name = filter_name.map_err(Error::InvalidRequest)?;
+            let filter_vulnerability_severity = filter_vulnerability_severity
+                .map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let order_by = order_by.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/registries/{}/repositories", client.baseurl, encode_path(&
+                registry_id.to_string(), "registry_id") ?,
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &regkit_core::runtime::QueryParam::new("filter.name", &filter_name),
+                )
+                .query(
+                    &regkit_core::runtime::QueryParam::new(
+                        "filter.vulnerabilitySeverity",
+                        &filter_vulnerability_severity,
+                    ),
+                )
+                .query(&regkit_core::runtime::QueryParam::new("limit", &limit))
+                .query(&regkit_core::runtime::QueryParam::new("offset", &offset))
+                .query(&regkit_core::runtime::QueryParam::new("orderBy", &order_by))
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "registries_repositories_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => regkit_core::runtime::unlisted(response).await,
+            }
+        }
+    }
+    /**Builder for [`Client::registries_repositories_find_by_name`]
+
+[`Client::registries_repositories_find_by_name`]: super::Client::registries_repositories_find_by_name*/
+    #[derive(Debug, Clone)]
+    pub struct RegistriesRepositoriesFindByName<'a> {
+        client: &'a super::Client,
+        registry_id: Result<::uuid::Uuid, String>,
+        repository_name: Result<::std::string::String, String>,
+    }
+    impl<'a> RegistriesRepositoriesFindByName<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                registry_id: Err("registry_id was not initialized".to_string()),
+                repository_name: Err("repository_name was not initialized".to_string()),
+            }
+        }
+        pub fn registry_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.registry_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                });
+            self
+        }
+        pub fn repository_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.repository_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for repository_name failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::RepositoryRead>,
+            Error<types::ApiErrorResponse>,
+        > {
+            let Self { client, registry_id, repository_name } = self;
+            let registry_id = registry_id.map_err(Error::InvalidRequest)?;
+            let repository_name = repository_name.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/registries/{}/repositories/{}", client.baseurl, encode_path(&
+                registry_id.to_string(), "registry_id") ?, encode_path(& repository_name
+                .to_string(), "repository_name") ?,
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "registries_repositories_find_by_name",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => regkit_core::runtime::unlisted(response).await,
+            }
+        }
+    }
+    /**Builder for [`Client::registries_repositories_delete`]
+
+[`Client::registries_repositories_delete`]: super::Client::registries_repositories_delete*/
+    #[derive(Debug, Clone)]
+    pub struct RegistriesRepositoriesDelete<'a> {
+        client: &'a super::Client,
+        registry_id: Result<::uuid::Uuid, String>,
+        repository_name: Result<::std::string::String, String>,
+    }
+    impl<'a> RegistriesRepositoriesDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                registry_id: Err("registry_id was not initialized".to_string()),
+                repository_name: Err("repository_name was not initialized".to_string()),
+            }
+        }
+        pub fn registry_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.registry_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                });
+            self
+        }
+        pub fn repository_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.repository_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for repository_name failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/registries/{registryId}/repositories/{repositoryName}`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<()>, Error<types::ApiErrorResponse>> {
-            let Self { client, registry_id, name } = self;
+            let Self { client, registry_id, repository_name } = self;
             let registry_id = registry_id.map_err(Error::InvalidRequest)?;
-            let name = name.map_err(Error::InvalidRequest)?;
+            let repository_name = repository_name.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/registries/{}/repositories/{}", client.baseurl, encode_path(&
-                registry_id.to_string(), "registry_id") ?, encode_path(& name
-                .to_string(), "name") ?,
+                registry_id.to_string(), "registry_id") ?, encode_path(& repository_name
+                .to_string(), "repository_name") ?,
             );
             #[allow(unused_mut)]
             let mut request = client
@@ -4697,6 +8268,477 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::registries_repositories_artifacts_get`]
+
+[`Client::registries_repositories_artifacts_get`]: super::Client::registries_repositories_artifacts_get*/
+    #[derive(Debug, Clone)]
+    pub struct RegistriesRepositoriesArtifactsGet<'a> {
+        client: &'a super::Client,
+        registry_id: Result<::uuid::Uuid, String>,
+        repository_name: Result<::std::string::String, String>,
+        limit: Result<Option<i32>, String>,
+        offset: Result<Option<i32>, String>,
+        order_by: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> RegistriesRepositoriesArtifactsGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                registry_id: Err("registry_id was not initialized".to_string()),
+                repository_name: Err("repository_name was not initialized".to_string()),
+                limit: Ok(None),
+                offset: Ok(None),
+                order_by: Ok(None),
+            }
+        }
+        pub fn registry_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.registry_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                });
+            self
+        }
+        pub fn repository_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.repository_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for repository_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for offset failed".to_string());
+            self
+        }
+        pub fn order_by<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.order_by = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for order_by failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ArtifactReadList>,
+            Error<types::ApiErrorResponse>,
+        > {
+            let Self { client, registry_id, repository_name, limit, offset, order_by } = self;
+            let registry_id = registry_id.map_err(Error::InvalidRequest)?;
+            let repository_name = repository_name.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let order_by = order_by.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/registries/{}/repositories/{}/artifacts", client.baseurl,
+                encode_path(& registry_id.to_string(), "registry_id") ?, encode_path(&
+                repository_name.to_string(), "repository_name") ?,
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&regkit_core::runtime::QueryParam::new("limit", &limit))
+                .query(&regkit_core::runtime::QueryParam::new("offset", &offset))
+                .query(&regkit_core::runtime::QueryParam::new("orderBy", &order_by))
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "registries_repositories_artifacts_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => regkit_core::runtime::unlisted(response).await,
+            }
+        }
+    }
+    /**Builder for [`Client::registries_repositories_artifacts_find_by_digest`]
+
+[`Client::registries_repositories_artifacts_find_by_digest`]: super::Client::registries_repositories_artifacts_find_by_digest*/
+    #[derive(Debug, Clone)]
+    pub struct RegistriesRepositoriesArtifactsFindByDigest<'a> {
+        client: &'a super::Client,
+        registry_id: Result<::uuid::Uuid, String>,
+        repository_name: Result<::std::string::String, String>,
+        digest: Result<::std::string::String, String>,
+    }
+    impl<'a> RegistriesRepositoriesArtifactsFindByDigest<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                registry_id: Err("registry_id was not initialized".to_string()),
+                repository_name: Err("repository_name was not initialized".to_string()),
+                digest: Err("digest was not initialized".to_string()),
+            }
+        }
+        pub fn registry_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.registry_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                });
+            self
+        }
+        pub fn repository_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.repository_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for repository_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn digest<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.digest = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for digest failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts/{digest}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ArtifactRead>, Error<types::ApiErrorResponse>> {
+            let Self { client, registry_id, repository_name, digest } = self;
+            let registry_id = registry_id.map_err(Error::InvalidRequest)?;
+            let repository_name = repository_name.map_err(Error::InvalidRequest)?;
+            let digest = digest.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/registries/{}/repositories/{}/artifacts/{}", client.baseurl,
+                encode_path(& registry_id.to_string(), "registry_id") ?, encode_path(&
+                repository_name.to_string(), "repository_name") ?, encode_path(& digest
+                .to_string(), "digest") ?,
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "registries_repositories_artifacts_find_by_digest",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => regkit_core::runtime::unlisted(response).await,
+            }
+        }
+    }
+    /**Builder for [`Client::registries_repositories_artifacts_vulnerabilities_get`]
+
+[`Client::registries_repositories_artifacts_vulnerabilities_get`]: super::Client::registries_repositories_artifacts_vulnerabilities_get*/
+    #[derive(Debug, Clone)]
+    pub struct RegistriesRepositoriesArtifactsVulnerabilitiesGet<'a> {
+        client: &'a super::Client,
+        registry_id: Result<::uuid::Uuid, String>,
+        repository_name: Result<::std::string::String, String>,
+        digest: Result<::std::string::String, String>,
+        filter_fixable: Result<Option<bool>, String>,
+        filter_severity: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<i32>, String>,
+        offset: Result<Option<i32>, String>,
+        order_by: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> RegistriesRepositoriesArtifactsVulnerabilitiesGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                registry_id: Err("registry_id was not initialized".to_string()),
+                repository_name: Err("repository_name was not initialized".to_string()),
+                digest: Err("digest was not initialized".to_string()),
+                filter_fixable: Ok(None),
+                filter_severity: Ok(None),
+                limit: Ok(None),
+                offset: Ok(None),
+                order_by: Ok(None),
+            }
+        }
+        pub fn registry_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.registry_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                });
+            self
+        }
+        pub fn repository_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.repository_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for repository_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn digest<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.digest = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for digest failed".to_string()
+                });
+            self
+        }
+        pub fn filter_fixable<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.filter_fixable = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for filter_fixable failed".to_string()
+                });
+            self
+        }
+        pub fn filter_severity<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.filter_severity = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for filter_severity failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for limit failed".to_string());
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for offset failed".to_string());
+            self
+        }
+        pub fn order_by<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.order_by = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for order_by failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts/{digest}/vulnerabilities`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ArtifactVulnerabilityReadList>,
+            Error<types::ApiErrorResponse>,
+        > {
+            let Self {
+                client,
+                registry_id,
+                repository_name,
+                digest,
+                filter_fixable,
+                filter_severity,
+                limit,
+                offset,
+                order_by,
+            } = self;
+            let registry_id = registry_id.map_err(Error::InvalidRequest)?;
+            let repository_name = repository_name.map_err(Error::InvalidRequest)?;
+            let digest = digest.map_err(Error::InvalidRequest)?;
+            let filter_fixable = filter_fixable.map_err(Error::InvalidRequest)?;
+            let filter_severity = filter_severity.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let order_by = order_by.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/registries/{}/repositories/{}/artifacts/{}/vulnerabilities", client
+                .baseurl, encode_path(& registry_id.to_string(), "registry_id") ?,
+                encode_path(& repository_name.to_string(), "repository_name") ?,
+                encode_path(& digest.to_string(), "digest") ?,
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &regkit_core::runtime::QueryParam::new(
+                        "filter.fixable",
+                        &filter_fixable,
+                    ),
+                )
+                .query(
+                    &regkit_core::runtime::QueryParam::new(
+                        "filter.severity",
+                        &filter_severity,
+                    ),
+                )
+                .query(&regkit_core::runtime::QueryParam::new("limit", &limit))
+                .query(&regkit_core::runtime::QueryParam::new("offset", &offset))
+                .query(&regkit_core::runtime::QueryParam::new("orderBy", &order_by))
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "registries_repositories_artifacts_vulnerabilities_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => regkit_core::runtime::unlisted(response).await,
+            }
+        }
+    }
     /**Builder for [`Client::registries_tokens_get`]
 
 [`Client::registries_tokens_get`]: super::Client::registries_tokens_get*/
@@ -4704,8 +8746,8 @@ pub mod builder {
     pub struct RegistriesTokensGet<'a> {
         client: &'a super::Client,
         registry_id: Result<::uuid::Uuid, String>,
-        limit: Result<Option<::std::string::String>, String>,
-        offset: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<i32>, String>,
+        offset: Result<Option<i32>, String>,
     }
     impl<'a> RegistriesTokensGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -4729,26 +8771,22 @@ pub mod builder {
         }
         pub fn limit<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<i32>,
         {
             self.limit = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `::std::string::String` for limit failed".to_string()
-                });
+                .map_err(|_| "conversion to `i32` for limit failed".to_string());
             self
         }
         pub fn offset<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<i32>,
         {
             self.offset = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `::std::string::String` for offset failed".to_string()
-                });
+                .map_err(|_| "conversion to `i32` for offset failed".to_string());
             self
         }
         ///Sends a `GET` request to `/registries/{registryId}/tokens`
@@ -5393,6 +9431,96 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::vulnerabilities_find_by_id`]
+
+[`Client::vulnerabilities_find_by_id`]: super::Client::vulnerabilities_find_by_id*/
+    #[derive(Debug, Clone)]
+    pub struct VulnerabilitiesFindById<'a> {
+        client: &'a super::Client,
+        vulnerability_id: Result<::std::string::String, String>,
+    }
+    impl<'a> VulnerabilitiesFindById<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                vulnerability_id: Err("vulnerability_id was not initialized".to_string()),
+            }
+        }
+        pub fn vulnerability_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.vulnerability_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `::std::string::String` for vulnerability_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/vulnerabilities/{vulnerabilityId}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::VulnerabilityRead>,
+            Error<types::ApiErrorResponse>,
+        > {
+            let Self { client, vulnerability_id } = self;
+            let vulnerability_id = vulnerability_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/vulnerabilities/{}", client.baseurl, encode_path(& vulnerability_id
+                .to_string(), "vulnerability_id") ?,
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "vulnerabilities_find_by_id",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => regkit_core::runtime::unlisted(response).await,
+            }
+        }
+    }
     impl<'a> LocationsGet<'a> {
         ///The items of this listing (the API returns them in one page), as a stream, like the paginated listings of this crate.
         pub fn stream(
@@ -5454,6 +9582,138 @@ pub mod builder {
             )
         }
     }
+    impl<'a> RegistriesArtifactsGet<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `offset`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::ArtifactRead, Error<types::ApiErrorResponse>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::ArtifactRead> = p::IntoItems::into_items(
+                        page.items,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(&page.links, "/next")
+                            .and_then(|url| p::query_param(&url, "offset"));
+                        match marker {
+                            Some(marker) => {
+                                let value: i32 = p::parse_marker(&marker, "offset")?;
+                                Some((marker, request.clone().offset(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistriesRepositoriesGet<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `offset`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::RepositoryRead, Error<types::ApiErrorResponse>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::RepositoryRead> = p::IntoItems::into_items(
+                        page.items,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(&page.links, "/next")
+                            .and_then(|url| p::query_param(&url, "offset"));
+                        match marker {
+                            Some(marker) => {
+                                let value: i32 = p::parse_marker(&marker, "offset")?;
+                                Some((marker, request.clone().offset(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistriesRepositoriesArtifactsGet<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `offset`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::ArtifactRead, Error<types::ApiErrorResponse>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::ArtifactRead> = p::IntoItems::into_items(
+                        page.items,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(&page.links, "/next")
+                            .and_then(|url| p::query_param(&url, "offset"));
+                        match marker {
+                            Some(marker) => {
+                                let value: i32 = p::parse_marker(&marker, "offset")?;
+                                Some((marker, request.clone().offset(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
+    impl<'a> RegistriesRepositoriesArtifactsVulnerabilitiesGet<'a> {
+        ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `offset`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
+        pub fn stream(
+            self,
+        ) -> impl futures::Stream<
+            Item = Result<types::VulnerabilityRead, Error<types::ApiErrorResponse>>,
+        > + Unpin + 'a {
+            use regkit_core::pagination as p;
+            p::paginate(
+                self,
+                |request| request.send(),
+                |request, response| {
+                    let _ = request;
+                    let page = response.into_inner();
+                    let items: Vec<types::VulnerabilityRead> = p::IntoItems::into_items(
+                        page.items,
+                    );
+                    let next = {
+                        let marker: Option<String> = p::pointer(&page.links, "/next")
+                            .and_then(|url| p::query_param(&url, "offset"));
+                        match marker {
+                            Some(marker) => {
+                                let value: i32 = p::parse_marker(&marker, "offset")?;
+                                Some((marker, request.clone().offset(value)))
+                            }
+                            None => None,
+                        }
+                    };
+                    Ok(p::Page { items, next })
+                },
+            )
+        }
+    }
     impl<'a> RegistriesTokensGet<'a> {
         ///Every item of every page, as a stream that sends one request per page, lazily, as it is consumed. The next page is named by `offset`; other parameters you set (page size, filters) are kept on every page. An error is yielded once and ends the stream. Collect everything with `futures::TryStreamExt::try_collect`.
         pub fn stream(
@@ -5485,10 +9745,7 @@ pub mod builder {
                         };
                         match marker {
                             Some(marker) => {
-                                let value: ::std::string::String = p::parse_marker(
-                                    &marker,
-                                    "offset",
-                                )?;
+                                let value: i32 = p::parse_marker(&marker, "offset")?;
                                 Some((marker, request.clone().offset(value)))
                             }
                             None => None,

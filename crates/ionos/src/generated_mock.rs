@@ -131,9 +131,9 @@ pub mod operations {
                 Self(self.0.query_param_missing("filter.name"))
             }
         }
-        pub fn limit<'a, T>(self, value: T) -> Self
+        pub fn limit<T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a str>>,
+            T: Into<Option<i32>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("limit", value.to_string()))
@@ -551,6 +551,334 @@ pub mod operations {
             )
         }
     }
+    pub struct RegistriesArtifactsGetWhen(::httpmock::When);
+    impl RegistriesArtifactsGetWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/registries/[^/]*/artifacts$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/{}/artifacts$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn filter_vulnerability_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("filter.vulnerabilityId", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("filter.vulnerabilityId"))
+            }
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn offset<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("offset", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("offset"))
+            }
+        }
+        pub fn order_by<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("orderBy", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("orderBy"))
+            }
+        }
+    }
+    pub struct RegistriesArtifactsGetThen(::httpmock::Then);
+    impl RegistriesArtifactsGetThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::RegistryArtifactsReadList) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::ApiErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct RegistriesRepositoriesGetWhen(::httpmock::When);
+    impl RegistriesRepositoriesGetWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/registries/[^/]*/repositories$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/{}/repositories$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn filter_name<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("filter.name", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("filter.name"))
+            }
+        }
+        pub fn filter_vulnerability_severity<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(
+                    self.0.query_param("filter.vulnerabilitySeverity", value.to_string()),
+                )
+            } else {
+                Self(self.0.query_param_missing("filter.vulnerabilitySeverity"))
+            }
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn offset<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("offset", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("offset"))
+            }
+        }
+        pub fn order_by<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("orderBy", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("orderBy"))
+            }
+        }
+    }
+    pub struct RegistriesRepositoriesGetThen(::httpmock::Then);
+    impl RegistriesRepositoriesGetThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::RepositoryReadList) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::ApiErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct RegistriesRepositoriesFindByNameWhen(::httpmock::When);
+    impl RegistriesRepositoriesFindByNameWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/registries/[^/]*/repositories/[^/]*$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/{}/repositories/[^/]*$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn repository_name(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/[^/]*/repositories/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+    }
+    pub struct RegistriesRepositoriesFindByNameThen(::httpmock::Then);
+    impl RegistriesRepositoriesFindByNameThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::RepositoryRead) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::ApiErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn not_found(self, value: &types::ApiErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(404u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
     pub struct RegistriesRepositoriesDeleteWhen(::httpmock::When);
     impl RegistriesRepositoriesDeleteWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -576,7 +904,7 @@ pub mod operations {
                 .unwrap();
             Self(self.0.path_matches(re))
         }
-        pub fn name(self, value: &str) -> Self {
+        pub fn repository_name(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/[^/]*/repositories/{}$", regex::escape(&
@@ -597,6 +925,376 @@ pub mod operations {
         }
         pub fn no_content(self) -> Self {
             Self(self.0.status(204u16))
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct RegistriesRepositoriesArtifactsGetWhen(::httpmock::When);
+    impl RegistriesRepositoriesArtifactsGetWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new(
+                                "^/registries/[^/]*/repositories/[^/]*/artifacts$",
+                            )
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/{}/repositories/[^/]*/artifacts$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn repository_name(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/[^/]*/repositories/{}/artifacts$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn offset<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("offset", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("offset"))
+            }
+        }
+        pub fn order_by<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("orderBy", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("orderBy"))
+            }
+        }
+    }
+    pub struct RegistriesRepositoriesArtifactsGetThen(::httpmock::Then);
+    impl RegistriesRepositoriesArtifactsGetThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::ArtifactReadList) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::ApiErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct RegistriesRepositoriesArtifactsFindByDigestWhen(::httpmock::When);
+    impl RegistriesRepositoriesArtifactsFindByDigestWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new(
+                                "^/registries/[^/]*/repositories/[^/]*/artifacts/[^/]*$",
+                            )
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/{}/repositories/[^/]*/artifacts/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn repository_name(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/[^/]*/repositories/{}/artifacts/[^/]*$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn digest(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/[^/]*/repositories/[^/]*/artifacts/{}$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+    }
+    pub struct RegistriesRepositoriesArtifactsFindByDigestThen(::httpmock::Then);
+    impl RegistriesRepositoriesArtifactsFindByDigestThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::ArtifactRead) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::ApiErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn not_found(self, value: &types::ApiErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(404u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct RegistriesRepositoriesArtifactsVulnerabilitiesGetWhen(::httpmock::When);
+    impl RegistriesRepositoriesArtifactsVulnerabilitiesGetWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new(
+                                "^/registries/[^/]*/repositories/[^/]*/artifacts/[^/]*/vulnerabilities$",
+                            )
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/{}/repositories/[^/]*/artifacts/[^/]*/vulnerabilities$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn repository_name(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/[^/]*/repositories/{}/artifacts/[^/]*/vulnerabilities$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn digest(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/registries/[^/]*/repositories/[^/]*/artifacts/{}/vulnerabilities$",
+                        regex::escape(& regkit_core::runtime::encode_path_segment(& value
+                        .to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn filter_fixable<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("filter.fixable", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("filter.fixable"))
+            }
+        }
+        pub fn filter_severity<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("filter.severity", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("filter.severity"))
+            }
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn offset<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("offset", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("offset"))
+            }
+        }
+        pub fn order_by<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("orderBy", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("orderBy"))
+            }
+        }
+    }
+    pub struct RegistriesRepositoriesArtifactsVulnerabilitiesGetThen(::httpmock::Then);
+    impl RegistriesRepositoriesArtifactsVulnerabilitiesGetThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::ArtifactVulnerabilityReadList) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::ApiErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
         }
         pub fn client_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
             assert_eq!(status / 100u16, 4u16);
@@ -643,9 +1341,9 @@ pub mod operations {
                 .unwrap();
             Self(self.0.path_matches(re))
         }
-        pub fn limit<'a, T>(self, value: T) -> Self
+        pub fn limit<T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a str>>,
+            T: Into<Option<i32>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("limit", value.to_string()))
@@ -653,9 +1351,9 @@ pub mod operations {
                 Self(self.0.query_param_missing("limit"))
             }
         }
-        pub fn offset<'a, T>(self, value: T) -> Self
+        pub fn offset<T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a str>>,
+            T: Into<Option<i32>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("offset", value.to_string()))
@@ -1141,6 +1839,85 @@ pub mod operations {
             )
         }
     }
+    pub struct VulnerabilitiesFindByIdWhen(::httpmock::When);
+    impl VulnerabilitiesFindByIdWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(regex::Regex::new("^/vulnerabilities/[^/]*$").unwrap()),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn vulnerability_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/vulnerabilities/{}$", regex::escape(&
+                        regkit_core::runtime::encode_path_segment(& value.to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+    }
+    pub struct VulnerabilitiesFindByIdThen(::httpmock::Then);
+    impl VulnerabilitiesFindByIdThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::VulnerabilityRead) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::ApiErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn not_found(self, value: &types::ApiErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(404u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiErrorResponse) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
 }
 /// An extension trait for [`MockServer`](::httpmock::MockServer) that
 /// adds a method for each operation. These are the equivalent of
@@ -1173,11 +1950,59 @@ pub trait MockServerExt {
     fn registries_patch<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::RegistriesPatchWhen, operations::RegistriesPatchThen);
+    fn registries_artifacts_get<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesArtifactsGetWhen,
+            operations::RegistriesArtifactsGetThen,
+        );
+    fn registries_repositories_get<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesRepositoriesGetWhen,
+            operations::RegistriesRepositoriesGetThen,
+        );
+    fn registries_repositories_find_by_name<F>(
+        &self,
+        config_fn: F,
+    ) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesRepositoriesFindByNameWhen,
+            operations::RegistriesRepositoriesFindByNameThen,
+        );
     fn registries_repositories_delete<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
             operations::RegistriesRepositoriesDeleteWhen,
             operations::RegistriesRepositoriesDeleteThen,
+        );
+    fn registries_repositories_artifacts_get<F>(
+        &self,
+        config_fn: F,
+    ) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesRepositoriesArtifactsGetWhen,
+            operations::RegistriesRepositoriesArtifactsGetThen,
+        );
+    fn registries_repositories_artifacts_find_by_digest<F>(
+        &self,
+        config_fn: F,
+    ) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesRepositoriesArtifactsFindByDigestWhen,
+            operations::RegistriesRepositoriesArtifactsFindByDigestThen,
+        );
+    fn registries_repositories_artifacts_vulnerabilities_get<F>(
+        &self,
+        config_fn: F,
+    ) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesRepositoriesArtifactsVulnerabilitiesGetWhen,
+            operations::RegistriesRepositoriesArtifactsVulnerabilitiesGetThen,
         );
     fn registries_tokens_get<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
@@ -1214,6 +2039,12 @@ pub trait MockServerExt {
         F: FnOnce(
             operations::RegistriesTokensPatchWhen,
             operations::RegistriesTokensPatchThen,
+        );
+    fn vulnerabilities_find_by_id<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::VulnerabilitiesFindByIdWhen,
+            operations::VulnerabilitiesFindByIdThen,
         );
 }
 impl MockServerExt for ::httpmock::MockServer {
@@ -1308,6 +2139,51 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
+    fn registries_artifacts_get<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesArtifactsGetWhen,
+            operations::RegistriesArtifactsGetThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::RegistriesArtifactsGetWhen::new(when),
+                operations::RegistriesArtifactsGetThen::new(then),
+            )
+        })
+    }
+    fn registries_repositories_get<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesRepositoriesGetWhen,
+            operations::RegistriesRepositoriesGetThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::RegistriesRepositoriesGetWhen::new(when),
+                operations::RegistriesRepositoriesGetThen::new(then),
+            )
+        })
+    }
+    fn registries_repositories_find_by_name<F>(
+        &self,
+        config_fn: F,
+    ) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesRepositoriesFindByNameWhen,
+            operations::RegistriesRepositoriesFindByNameThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::RegistriesRepositoriesFindByNameWhen::new(when),
+                operations::RegistriesRepositoriesFindByNameThen::new(then),
+            )
+        })
+    }
     fn registries_repositories_delete<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -1319,6 +2195,61 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::RegistriesRepositoriesDeleteWhen::new(when),
                 operations::RegistriesRepositoriesDeleteThen::new(then),
+            )
+        })
+    }
+    fn registries_repositories_artifacts_get<F>(
+        &self,
+        config_fn: F,
+    ) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesRepositoriesArtifactsGetWhen,
+            operations::RegistriesRepositoriesArtifactsGetThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::RegistriesRepositoriesArtifactsGetWhen::new(when),
+                operations::RegistriesRepositoriesArtifactsGetThen::new(then),
+            )
+        })
+    }
+    fn registries_repositories_artifacts_find_by_digest<F>(
+        &self,
+        config_fn: F,
+    ) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesRepositoriesArtifactsFindByDigestWhen,
+            operations::RegistriesRepositoriesArtifactsFindByDigestThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::RegistriesRepositoriesArtifactsFindByDigestWhen::new(when),
+                operations::RegistriesRepositoriesArtifactsFindByDigestThen::new(then),
+            )
+        })
+    }
+    fn registries_repositories_artifacts_vulnerabilities_get<F>(
+        &self,
+        config_fn: F,
+    ) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RegistriesRepositoriesArtifactsVulnerabilitiesGetWhen,
+            operations::RegistriesRepositoriesArtifactsVulnerabilitiesGetThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::RegistriesRepositoriesArtifactsVulnerabilitiesGetWhen::new(
+                    when,
+                ),
+                operations::RegistriesRepositoriesArtifactsVulnerabilitiesGetThen::new(
+                    then,
+                ),
             )
         })
     }
@@ -1403,6 +2334,20 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::RegistriesTokensPatchWhen::new(when),
                 operations::RegistriesTokensPatchThen::new(then),
+            )
+        })
+    }
+    fn vulnerabilities_find_by_id<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::VulnerabilitiesFindByIdWhen,
+            operations::VulnerabilitiesFindByIdThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::VulnerabilitiesFindByIdWhen::new(when),
+                operations::VulnerabilitiesFindByIdThen::new(then),
             )
         })
     }
