@@ -1,1 +1,169 @@
-//! Integration tests live in tests/tests/.
+//! The shared test harness of regkit's integration tests (`tests/tests/`):
+//! a mock that answers with one canned response and records every request
+//! exactly as it arrived, and the wire assertions the provider tests make
+//! on it. Provider files keep only what is theirs: fixtures and the
+//! provider's own wire and decoding tests.
+
+use std::sync::{Arc, Mutex};
+
+use httpmock::{HttpMockRequest, HttpMockResponse, Mock, MockServer};
+use serde_json::Value;
+
+/// One request as the server received it.
+#[derive(Debug)]
+pub struct Seen {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// Path and query exactly as sent (still percent-encoded).
+    pub uri: String,
+    /// The `Authorization` header.
+    pub authorization: Option<String>,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+    /// The `Authorization` the test expects (set by [`respond`]).
+    expected_auth: String,
+}
+
+impl Seen {
+    /// The body as JSON (panics, showing the body, when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "request body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// Method, path + query and credentials, and no request body.
+    pub fn assert_bodiless(&self, method: &str, uri: &str) {
+        assert_eq!(self.method, method);
+        assert_eq!(self.uri, uri);
+        assert_eq!(
+            self.authorization.as_deref(),
+            Some(self.expected_auth.as_str())
+        );
+        assert!(
+            self.body.is_empty(),
+            "unexpected body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+    }
+
+    /// Method, path + query, credentials and exactly this JSON body.
+    pub fn assert_json(&self, method: &str, uri: &str, body: Value) {
+        assert_eq!(self.method, method);
+        assert_eq!(self.uri, uri);
+        assert_eq!(
+            self.authorization.as_deref(),
+            Some(self.expected_auth.as_str())
+        );
+        assert_eq!(self.content_type.as_deref(), Some("application/json"));
+        assert_eq!(self.json(), body);
+    }
+}
+
+/// A mock that answers every request with one canned response and keeps
+/// what it received.
+pub struct Recorder<'a> {
+    mock: Mock<'a>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl std::fmt::Debug for Recorder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("seen", &self.seen.lock().unwrap().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Recorder<'_> {
+    /// The one request that was sent (panics unless exactly one was).
+    pub async fn only(&self) -> Seen {
+        assert_eq!(self.mock.calls_async().await, 1);
+        let mut seen = self.seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "expected exactly one request: {seen:?}");
+        seen.pop().unwrap()
+    }
+
+    /// Every request sent so far, in order.
+    pub fn all(&self) -> Vec<Seen> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+
+    /// How many requests arrived.
+    pub async fn calls(&self) -> usize {
+        self.mock.calls_async().await
+    }
+}
+
+/// Answers every request to `server` with `status`, `content_type` and
+/// `body`, recording each request; `auth` is the `Authorization` value the
+/// assertions expect.
+pub async fn respond<'a>(
+    server: &'a MockServer,
+    status: u16,
+    content_type: Option<&'static str>,
+    body: impl Into<String>,
+    auth: &str,
+) -> Recorder<'a> {
+    let body = body.into();
+    let auth = auth.to_owned();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let mock = server
+        .mock_async(move |_when, then| {
+            then.respond_with(move |req: &HttpMockRequest| {
+                let headers = req.headers();
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                };
+                log.lock().unwrap().push(Seen {
+                    method: req.method_str().to_owned(),
+                    uri: req
+                        .uri()
+                        .path_and_query()
+                        .map(|pq| pq.as_str().to_owned())
+                        .unwrap_or_default(),
+                    authorization: header("authorization"),
+                    content_type: header("content-type"),
+                    body: req.body_vec(),
+                    expected_auth: auth.clone(),
+                });
+                let mut response = HttpMockResponse::builder().status(status);
+                if let Some(ct) = content_type {
+                    response = response.header("content-type", ct);
+                }
+                response.body(body.clone()).build()
+            });
+        })
+        .await;
+    Recorder { mock, seen }
+}
+
+/// [`respond`] with a JSON body.
+pub async fn respond_json<'a>(
+    server: &'a MockServer,
+    status: u16,
+    body: Value,
+    auth: &str,
+) -> Recorder<'a> {
+    respond(
+        server,
+        status,
+        Some("application/json"),
+        body.to_string(),
+        auth,
+    )
+    .await
+}
+
+/// [`respond`] with no body at all.
+pub async fn respond_empty<'a>(server: &'a MockServer, status: u16, auth: &str) -> Recorder<'a> {
+    respond(server, status, None, String::new(), auth).await
+}
