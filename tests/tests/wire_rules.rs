@@ -738,3 +738,94 @@ async fn bodies_of_other_operations_still_explain_the_failure() {
     assert!(format!("{err}").contains("invalid type"), "{err}");
     assert!(format!("{err:?}").contains("42"), "{err:?}");
 }
+
+// ------------------------------------------- error pages that are not JSON
+
+/// What a proxy or load balancer in front of any provider may answer.
+fn error_pages() -> Vec<(u16, Option<&'static str>, &'static str)> {
+    vec![
+        (
+            502,
+            Some("text/html"),
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        ),
+        (503, Some("text/plain"), "upstream connect error"),
+        (500, None, ""),
+        (
+            504,
+            Some("application/json"),
+            r#"{"unexpected": ["shape"]}"#,
+        ),
+    ]
+}
+
+/// Calls one GET operation of each provider against `base`, reduced to
+/// (status, raw body, Display, retryable).
+async fn each_provider_get(
+    base: String,
+) -> Vec<(&'static str, Option<u16>, Option<Vec<u8>>, String, bool)> {
+    fn row<T, E: regkit_core::ErrorMetadata>(
+        provider: &'static str,
+        r: Result<T, Error<E>>,
+    ) -> (&'static str, Option<u16>, Option<Vec<u8>>, String, bool) {
+        let Err(e) = r else {
+            panic!("{provider}: an error page decoded as a success")
+        };
+        assert!(
+            matches!(e, Error::UnexpectedStatus(_)),
+            "{provider}: not UnexpectedStatus"
+        );
+        (
+            provider,
+            e.status().map(|s| s.as_u16()),
+            e.raw_body().map(|b| b.to_vec()),
+            e.to_string(),
+            e.is_retryable(),
+        )
+    }
+    let c = client!(regkit_digitalocean, base.clone());
+    let digitalocean = row("digitalocean", c.registry_get().send().await);
+    let c = client!(regkit_ionos, base.clone());
+    let ionos = row("ionos", c.registries_get().send().await);
+    let c = client!(regkit_humanitec, base.clone());
+    let humanitec = row("humanitec", c.list_registries().org_id("o").send().await);
+    let c = client!(regkit_buildkite, base.clone());
+    let buildkite = row("buildkite", c.list_registries().org_slug("o").send().await);
+    let c = client!(regkit_abeja, base);
+    let abeja = row(
+        "abeja",
+        c.list_repositories().organization_id("1").send().await,
+    );
+    vec![digitalocean, ionos, humanitec, buildkite, abeja]
+}
+
+#[tokio::test]
+async fn error_pages_keep_status_and_raw_body_in_every_provider() {
+    for (status, content_type, body) in error_pages() {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|_, then| {
+                let then = then.status(status).body(body);
+                if let Some(ct) = content_type {
+                    then.header("content-type", ct);
+                }
+            })
+            .await;
+        for (provider, got_status, raw, display, retryable) in
+            each_provider_get(server.base_url()).await
+        {
+            assert_eq!(got_status, Some(status), "{provider}");
+            assert_eq!(raw.as_deref(), Some(body.as_bytes()), "{provider}");
+            assert!(
+                display.starts_with(&status.to_string()),
+                "{provider}: {display}"
+            );
+            if !body.is_empty() {
+                let start: String = body.chars().take(20).collect();
+                assert!(display.contains(&start), "{provider}: {display}");
+            }
+            // Every one of these statuses is transient for a GET.
+            assert!(retryable, "{provider} {status}");
+        }
+    }
+}
