@@ -151,6 +151,22 @@ async fn respond_empty(server: &MockServer, status: u16) -> Recorder<'_> {
 
 // ------------------------------------------------------------------ fixtures
 
+/// A string scalar in an OIDC claim rule.
+fn text(value: &str) -> types::OidcScalar {
+    types::OidcScalar::String(value.into())
+}
+
+/// The texts of string scalars, in order (panics on any other kind).
+fn texts(values: &[types::OidcScalar]) -> Vec<&str> {
+    values
+        .iter()
+        .map(|v| match v {
+            types::OidcScalar::String(s) => s.as_str(),
+            other => panic!("expected a string scalar, got {other:?}"),
+        })
+        .collect()
+}
+
 /// The policy as a list of statements, as JSON.
 fn statements_json() -> Value {
     json!([{
@@ -169,12 +185,12 @@ fn statements() -> types::OidcPolicy {
     let claims = HashMap::from([
         (
             "organization_slug".to_owned(),
-            types::OidcClaimCondition::String("acme".into()),
+            types::OidcClaimCondition::Scalar(text("acme")),
         ),
         (
             "pipeline_slug".to_owned(),
             types::OidcClaimRule {
-                in_: vec!["gem-release".into(), "gem-nightly".into()],
+                in_: vec![text("gem-release"), text("gem-nightly")],
                 ..Default::default()
             }
             .into(),
@@ -182,7 +198,7 @@ fn statements() -> types::OidcPolicy {
         (
             "build_branch".to_owned(),
             types::OidcClaimRule {
-                equals: Some("main".into()),
+                equals: Some(text("main")),
                 ..Default::default()
             }
             .into(),
@@ -206,17 +222,17 @@ fn assert_statements(policy: Option<&types::OidcPolicy>) {
     assert_eq!(statement.scopes, ["write_packages"]);
     assert!(matches!(
         &statement.claims["organization_slug"],
-        types::OidcClaimCondition::String(s) if s == "acme"
+        types::OidcClaimCondition::Scalar(types::OidcScalar::String(s)) if s == "acme"
     ));
-    let types::OidcClaimCondition::OidcClaimRule(rule) = &statement.claims["pipeline_slug"] else {
+    let types::OidcClaimCondition::ClaimRule(rule) = &statement.claims["pipeline_slug"] else {
         panic!("pipeline_slug should be a rule");
     };
-    assert_eq!(rule.in_, ["gem-release", "gem-nightly"]);
-    assert!(rule.equals.is_none() && rule.not_in.is_empty() && rule.matches.is_empty());
-    let types::OidcClaimCondition::OidcClaimRule(rule) = &statement.claims["build_branch"] else {
+    assert_eq!(texts(&rule.in_), ["gem-release", "gem-nightly"]);
+    assert!(rule.equals.is_none() && rule.not_in.is_empty() && rule.matches.is_none());
+    let types::OidcClaimCondition::ClaimRule(rule) = &statement.claims["build_branch"] else {
         panic!("build_branch should be a rule");
     };
-    assert_eq!(rule.equals.as_deref(), Some("main"));
+    assert!(matches!(&rule.equals, Some(types::OidcScalar::String(s)) if s == "main"));
 }
 
 /// A registry as Buildkite returns it, with this policy; description,
@@ -286,7 +302,7 @@ fn package_json(registry: &str) -> Value {
 }
 
 fn assert_package(package: &types::Package, registry: &str) {
-    assert_eq!(package.id.to_string(), PACKAGE_ID);
+    assert_eq!(package.id, PACKAGE_ID);
     assert_eq!(package.name, "banana");
     assert_eq!(package.version.as_deref(), Some("1.0.0"));
     assert!(package.variant.is_none());
@@ -294,7 +310,7 @@ fn assert_package(package: &types::Package, registry: &str) {
     let digests = package.digests.as_ref().unwrap();
     assert!(digests.sha256.starts_with("2875cc31"));
     assert_eq!(digests.sha512.len(), 128);
-    assert_eq!(package.organization.id.to_string(), ORG_ID);
+    assert_eq!(package.organization.id, ORG_ID);
     assert_eq!(package.organization.slug, "acme");
     assert_eq!(package.registry.slug, registry);
     assert!(package.url.ends_with(&format!("/packages/{PACKAGE_ID}")));
@@ -326,7 +342,7 @@ fn token_json(description: &str, secret: Option<&str>) -> Value {
 }
 
 fn assert_token(token: &types::RegistryToken, description: &str) {
-    assert_eq!(token.id.to_string(), TOKEN_ID);
+    assert_eq!(token.id, TOKEN_ID);
     assert_eq!(token.description, description);
     assert_eq!(
         serde_json::to_value(token.created_at).unwrap(),
@@ -335,11 +351,23 @@ fn assert_token(token: &types::RegistryToken, description: &str) {
     assert_eq!(token.created_by.name, "Dana Whitfield");
     assert!(token.created_by.avatar_url.is_none());
     assert_eq!(token.organization.slug, "acme");
-    assert_eq!(token.registry.id.to_string(), REGISTRY_ID);
+    assert_eq!(token.registry.id, REGISTRY_ID);
 }
 
 fn buildkite_error(message: &str, errors: &[&str]) -> Value {
     json!({"message": message, "errors": errors})
+}
+
+/// The texts of validation problems given as plain strings (panics on a
+/// `{field, code}` entry).
+fn error_texts(errors: &[types::ErrorDetail]) -> Vec<&str> {
+    errors
+        .iter()
+        .map(|e| match e {
+            types::ErrorDetail::String(s) => s.as_str(),
+            other => panic!("expected a message, got {other:?}"),
+        })
+        .collect()
 }
 
 // ------------------------------------------------------------------ registries
@@ -358,7 +386,7 @@ async fn create_registry_sends_the_settings_and_a_statement_policy() {
             description: Some("Internal Ruby gems".into()),
             emoji: Some(":gem:".into()),
             color: Some("#f0ccff".into()),
-            team_ids: vec![TEAM_ID.parse().unwrap()],
+            team_ids: vec![TEAM_ID.into()],
             oidc_policy: Some(statements()),
         })
         .send()
@@ -379,14 +407,14 @@ async fn create_registry_sends_the_settings_and_a_statement_policy() {
         }),
     );
     assert_eq!(registry.status(), 200);
-    assert_eq!(registry.id.to_string(), REGISTRY_ID);
+    assert_eq!(registry.id, REGISTRY_ID);
     assert_eq!(registry.slug, "my-registry");
     assert_eq!(registry.ecosystem, "ruby");
     assert_eq!(registry.description.as_deref(), Some("Internal Ruby gems"));
     assert_eq!(registry.emoji.as_deref(), Some(":gem:"));
     assert_eq!(registry.color.as_deref(), Some("#f0ccff"));
     assert!(!registry.public);
-    assert_eq!(registry.team_ids[0].to_string(), TEAM_ID);
+    assert_eq!(registry.team_ids[0], TEAM_ID);
     assert_statements(registry.oidc_policy.as_ref());
 }
 
@@ -476,7 +504,7 @@ async fn create_registry_validation_failure_decodes_message_and_errors() {
     let body = err.error_body().expect("typed Buildkite error body");
     assert_eq!(body.message, "Validation Failed");
     assert_eq!(
-        body.errors,
+        error_texts(&body.errors),
         ["Name has already been taken", "Ecosystem is not supported"]
     );
     assert!(body.scope.is_none() && body.reset.is_none());
@@ -1219,7 +1247,7 @@ async fn publish_package_validation_failure_decodes_the_buildkite_error() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(422));
     let body = err.error_body().unwrap();
     assert_eq!(body.message, "Validation Failed");
-    assert_eq!(body.errors, ["File is not a valid gem"]);
+    assert_eq!(error_texts(&body.errors), ["File is not a valid gem"]);
 }
 
 #[tokio::test]
@@ -1394,7 +1422,7 @@ async fn get_registry_token_decodes_the_creator() {
     rec.only()
         .await
         .assert_bodiless("GET", &format!("{REGISTRY}/tokens/{TOKEN_ID}"));
-    assert_eq!(token.id.to_string(), TOKEN_ID);
+    assert_eq!(token.id, TOKEN_ID);
     assert_eq!(token.created_by.email, "dana@acme.example");
     assert_eq!(
         token.created_by.avatar_url.as_deref(),
@@ -1483,4 +1511,394 @@ async fn delete_registry_token_forbidden_decodes_the_buildkite_error() {
             .message
             .contains("write_registries")
     );
+}
+
+// ------------------------------------------------------------------ issue 9: what the service really sends
+
+/// The deletes answer 204 without a body (go-buildkite's tests) as well as
+/// the documented 200.
+#[tokio::test]
+async fn delete_registry_accepts_204_without_a_body() {
+    let server = MockServer::start_async().await;
+    let rec = respond_empty(&server, 204).await;
+
+    let deleted = client(&server)
+        .delete_registry()
+        .org_slug("acme")
+        .registry_slug("my-registry")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless("DELETE", REGISTRY);
+    assert_eq!(deleted.status(), 204);
+}
+
+#[tokio::test]
+async fn delete_package_accepts_204_without_a_body() {
+    let server = MockServer::start_async().await;
+    let rec = respond_empty(&server, 204).await;
+
+    let deleted = client(&server)
+        .delete_package()
+        .org_slug("acme")
+        .registry_slug("my-registry")
+        .package_id(PACKAGE_ID)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("DELETE", &format!("{REGISTRY}/packages/{PACKAGE_ID}"));
+    assert_eq!(deleted.status(), 204);
+}
+
+#[tokio::test]
+async fn delete_registry_token_accepts_204_without_a_body() {
+    let server = MockServer::start_async().await;
+    let rec = respond_empty(&server, 204).await;
+
+    let deleted = client(&server)
+        .delete_registry_token()
+        .org_slug("acme")
+        .registry_slug("my-registry")
+        .token_id(TOKEN_ID)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("DELETE", &format!("{REGISTRY}/tokens/{TOKEN_ID}"));
+    assert_eq!(deleted.status(), 204);
+}
+
+/// Team ids as the reference's own create example writes them: not UUIDs.
+const TEAM_IDS: [&str; 2] = ["team-one-uuid", "team-two-uuid"];
+
+#[tokio::test]
+async fn create_registry_sends_non_uuid_team_ids_verbatim_and_decodes_non_uuid_ids() {
+    let server = MockServer::start_async().await;
+    let mut answer = registry_json(Value::Null, false);
+    answer["id"] = json!("registry-7");
+    answer["team_ids"] = json!(TEAM_IDS);
+    let rec = respond_json(&server, 200, answer).await;
+
+    let registry = client(&server)
+        .create_registry()
+        .org_slug("acme")
+        .body_map(|b| {
+            b.name("my registry")
+                .ecosystem("ruby")
+                .team_ids(TEAM_IDS.map(String::from).to_vec())
+        })
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_json(
+        "POST",
+        REGISTRIES,
+        json!({"name": "my registry", "ecosystem": "ruby", "team_ids": TEAM_IDS}),
+    );
+    assert_eq!(registry.id, "registry-7");
+    assert_eq!(registry.team_ids, TEAM_IDS);
+}
+
+#[tokio::test]
+async fn package_with_non_uuid_ids_decodes() {
+    let server = MockServer::start_async().await;
+    let mut answer = package_json("my-registry");
+    answer["id"] = json!("pkg_banana_1");
+    answer["organization"]["id"] = json!("org-acme");
+    answer["registry"]["id"] = json!("42");
+    let rec = respond_json(&server, 200, answer).await;
+
+    let package = client(&server)
+        .get_package()
+        .org_slug("acme")
+        .registry_slug("my-registry")
+        .package_id("pkg_banana_1")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("GET", &format!("{REGISTRY}/packages/pkg_banana_1"));
+    assert_eq!(package.id, "pkg_banana_1");
+    assert_eq!(package.organization.id, "org-acme");
+    assert_eq!(package.registry.id, "42");
+}
+
+#[tokio::test]
+async fn package_list_items_with_non_uuid_ids_decode() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        200,
+        json!({
+            "items": [{
+                "id": "grapes-2.8.3",
+                "url": "https://api.buildkite.com/x",
+                "web_url": "https://buildkite.com/x",
+                "name": "grapes",
+                "created_at": "2024-08-21T06:24:53Z",
+                "version": "2.8.3"
+            }],
+            "links": {"self": "https://api.buildkite.com/x"}
+        }),
+    )
+    .await;
+
+    let page = client(&server)
+        .list_packages()
+        .org_slug("acme")
+        .registry_slug("my-registry")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("GET", &format!("{REGISTRY}/packages"));
+    assert_eq!(page.items[0].id, "grapes-2.8.3");
+}
+
+#[tokio::test]
+async fn registry_token_with_non_uuid_ids_decodes() {
+    let server = MockServer::start_async().await;
+    let mut answer = token_json("Usher", None);
+    answer["id"] = json!("tok-1");
+    answer["created_by"]["id"] = json!("user-1");
+    answer["organization"]["id"] = json!("org-1");
+    answer["registry"]["id"] = json!("reg-1");
+    let rec = respond_json(&server, 200, answer).await;
+
+    let token = client(&server)
+        .get_registry_token()
+        .org_slug("acme")
+        .registry_slug("my-registry")
+        .token_id("tok-1")
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("GET", &format!("{REGISTRY}/tokens/tok-1"));
+    assert_eq!(token.id, "tok-1");
+    assert_eq!(token.created_by.id, "user-1");
+    assert_eq!(token.organization.id, "org-1");
+    assert_eq!(token.registry.id, "reg-1");
+}
+
+/// Every claim rule form of Buildkite's OIDC policy reference: a bare
+/// scalar of each kind as the whole rule, `equals`/`not_equals` with each
+/// non-null scalar kind, scalar lists (null included) for `in`/`not_in`,
+/// and `matches` as one glob or a list.
+fn every_claim_form_json() -> Value {
+    json!([{
+        "iss": "https://token.actions.githubusercontent.com",
+        "scopes": ["read_packages", "delete_packages"],
+        "claims": {
+            "organization_slug": "acme",
+            "run_attempt": 1,
+            "weight": 0.5,
+            "runner_is_hosted": true,
+            "environment": null,
+            "pipeline_slug": {"equals": "gem-release", "not_equals": "gem-nightly"},
+            "build_number": {"equals": 42, "not_equals": 7},
+            "ratio": {"equals": 1.5},
+            "rebuilt": {"equals": false, "not_equals": true},
+            "actor": {"in": ["deploy-bot", 3, 2.5, false, null], "not_in": ["revert-bot", null]},
+            "repository": {"matches": "acme/*"},
+            "build_branch": {"matches": ["main", "feature/*"], "not_equals": "feature/not-this-one"}
+        }
+    }])
+}
+
+fn claims(policy: &types::OidcPolicy) -> &HashMap<String, types::OidcClaimCondition> {
+    let types::OidcPolicy::Array(statements) = policy else {
+        panic!("expected statements, got {policy:?}");
+    };
+    &statements[0].claims
+}
+
+fn rule<'a>(
+    claims: &'a HashMap<String, types::OidcClaimCondition>,
+    name: &str,
+) -> &'a types::OidcClaimRule {
+    match &claims[name] {
+        types::OidcClaimCondition::ClaimRule(rule) => rule,
+        other => panic!("{name}: expected a rule, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn oidc_claim_rules_of_every_form_decode_and_are_sent_back_unchanged() {
+    use types::OidcClaimCondition::Scalar;
+    use types::OidcScalar as S;
+
+    let server = MockServer::start_async().await;
+    let rec = respond_json(&server, 200, registry_json(every_claim_form_json(), false)).await;
+    let registry = client(&server)
+        .get_registry()
+        .org_slug("acme")
+        .registry_slug("my-registry")
+        .send()
+        .await
+        .unwrap();
+    rec.only().await.assert_bodiless("GET", REGISTRY);
+
+    let policy = registry.oidc_policy.clone().expect("a policy");
+    let c = claims(&policy);
+    assert!(matches!(&c["organization_slug"], Scalar(S::String(s)) if s == "acme"));
+    assert!(matches!(&c["run_attempt"], Scalar(S::Int64(1))));
+    assert!(matches!(&c["weight"], Scalar(S::Number(n)) if *n == 0.5));
+    assert!(matches!(&c["runner_is_hosted"], Scalar(S::Boolean(true))));
+    assert!(matches!(&c["environment"], Scalar(S::Null)));
+    let r = rule(c, "pipeline_slug");
+    assert!(matches!(&r.equals, Some(S::String(s)) if s == "gem-release"));
+    assert!(matches!(&r.not_equals, Some(S::String(s)) if s == "gem-nightly"));
+    let r = rule(c, "build_number");
+    assert!(matches!(r.equals, Some(S::Int64(42))));
+    assert!(matches!(r.not_equals, Some(S::Int64(7))));
+    assert!(matches!(rule(c, "ratio").equals, Some(S::Number(n)) if n == 1.5));
+    let r = rule(c, "rebuilt");
+    assert!(matches!(r.equals, Some(S::Boolean(false))));
+    assert!(matches!(r.not_equals, Some(S::Boolean(true))));
+    let r = rule(c, "actor");
+    assert!(matches!(
+        r.in_.as_slice(),
+        [S::String(a), S::Int64(3), S::Number(n), S::Boolean(false), S::Null]
+            if a == "deploy-bot" && *n == 2.5
+    ));
+    assert!(matches!(r.not_in.as_slice(), [S::String(a), S::Null] if a == "revert-bot"));
+    assert!(matches!(
+        &rule(c, "repository").matches,
+        Some(types::OidcGlobs::String(g)) if g == "acme/*"
+    ));
+    let r = rule(c, "build_branch");
+    assert!(matches!(
+        &r.matches,
+        Some(types::OidcGlobs::Array(g)) if g == &["main", "feature/*"]
+    ));
+
+    // The decoded policy goes back to Buildkite exactly as it came.
+    let server = MockServer::start_async().await;
+    let rec = respond_json(&server, 200, registry_json(every_claim_form_json(), false)).await;
+    client(&server)
+        .update_registry()
+        .org_slug("acme")
+        .registry_slug("my-registry")
+        .body(types::RegistryUpdate {
+            oidc_policy: Some(policy.into()),
+            ..Default::default()
+        })
+        .send()
+        .await
+        .unwrap();
+    rec.only().await.assert_json(
+        "POST",
+        REGISTRY,
+        json!({"oidc_policy": every_claim_form_json()}),
+    );
+}
+
+#[tokio::test]
+async fn oidc_rule_built_in_code_sends_null_scalars_and_a_single_glob() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(&server, 200, registry_json(Value::Null, false)).await;
+
+    let rule = types::OidcClaimRule {
+        equals: Some(types::OidcScalar::Null),
+        not_equals: Some(7i64.into()),
+        in_: vec![types::OidcScalar::Null, true.into(), 0.25.into()],
+        matches: Some(types::OidcGlobs::String("release/*".into())),
+        ..Default::default()
+    };
+    let policy = types::OidcPolicy::Array(vec![types::OidcStatement {
+        iss: "https://agent.buildkite.com".into(),
+        claims: HashMap::from([
+            ("build_branch".to_owned(), rule.into()),
+            (
+                "cluster_id".to_owned(),
+                types::OidcClaimCondition::Scalar(types::OidcScalar::Null),
+            ),
+        ]),
+        scopes: vec![],
+    }]);
+    client(&server)
+        .create_registry()
+        .org_slug("acme")
+        .body_map(|b| b.name("r").ecosystem("files").oidc_policy(Some(policy)))
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_json(
+        "POST",
+        REGISTRIES,
+        json!({
+            "name": "r",
+            "ecosystem": "files",
+            "oidc_policy": [{
+                "iss": "https://agent.buildkite.com",
+                "claims": {
+                    "build_branch": {
+                        "equals": null,
+                        "not_equals": 7,
+                        "in": [null, true, 0.25],
+                        "matches": "release/*"
+                    },
+                    "cluster_id": null
+                }
+            }]
+        }),
+    );
+}
+
+#[tokio::test]
+async fn validation_errors_decode_as_messages_and_as_field_codes() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        422,
+        json!({
+            "message": "Validation Failed",
+            "errors": [
+                "Name has already been taken",
+                {"field": "ecosystem", "code": "invalid"},
+                {"field": "team_ids", "code": "missing"}
+            ]
+        }),
+    )
+    .await;
+
+    let err = client(&server)
+        .create_registry()
+        .org_slug("acme")
+        .body_map(|b| b.name("my registry").ecosystem("cobol"))
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only().await;
+    assert!(matches!(err, Error::ErrorResponse(_)), "{err:?}");
+    let body = err.error_body().expect("typed Buildkite error body");
+    assert_eq!(body.message, "Validation Failed");
+    assert!(matches!(
+        body.errors.as_slice(),
+        [
+            types::ErrorDetail::String(text),
+            types::ErrorDetail::FieldError(first),
+            types::ErrorDetail::FieldError(second),
+        ] if text == "Name has already been taken"
+            && first.field.as_deref() == Some("ecosystem")
+            && first.code.as_deref() == Some("invalid")
+            && second.field.as_deref() == Some("team_ids")
+            && second.code.as_deref() == Some("missing")
+    ));
 }

@@ -554,6 +554,9 @@ pub mod operations {
         pub fn ok(self) -> Self {
             Self(self.0.status(200u16))
         }
+        pub fn no_content(self) -> Self {
+            Self(self.0.status(204u16))
+        }
         pub fn unauthorized(self, value: &types::Error) -> Self {
             Self(
                 self
@@ -1101,6 +1104,9 @@ pub mod operations {
         }
         pub fn ok(self) -> Self {
             Self(self.0.status(200u16))
+        }
+        pub fn no_content(self) -> Self {
+            Self(self.0.status(204u16))
         }
         pub fn unauthorized(self, value: &types::Error) -> Self {
             Self(
@@ -1906,6 +1912,9 @@ pub mod operations {
         }
         pub fn ok(self) -> Self {
             Self(self.0.status(200u16))
+        }
+        pub fn no_content(self) -> Self {
+            Self(self.0.status(204u16))
         }
         pub fn unauthorized(self, value: &types::Error) -> Self {
             Self(
