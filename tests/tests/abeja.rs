@@ -193,11 +193,8 @@ fn assert_repository(repo: &types::Repository) {
     assert_eq!(repo.creator.id, "1122334455660");
     assert_eq!(repo.creator.role, "admin");
     assert!(repo.creator.is_registered);
-    // Microseconds survive decoding.
-    assert_eq!(
-        serde_json::to_value(repo.created_at).unwrap(),
-        json!("2019-05-23T05:13:13.402117Z")
-    );
+    // Timestamps are kept exactly as sent, microseconds included.
+    assert_eq!(repo.created_at, "2019-05-23T05:13:13.402117Z");
 }
 
 fn abeja_error(code: &str, description: &str, detail: Option<Value>) -> Value {
@@ -301,8 +298,8 @@ async fn create_repository_bad_request_decodes_error_detail() {
     let body = err.error_body().expect("typed ABEJA error body");
     assert_eq!(body.error, "bad_request");
     assert_eq!(
-        body.error_description,
-        "parameters is insufficient or invalid"
+        body.error_description.as_deref(),
+        Some("parameters is insufficient or invalid")
     );
     assert_eq!(body.error_detail["name"], json!(["this field is required"]));
     assert!(err.raw_body().is_none());
@@ -451,10 +448,8 @@ async fn get_repository_decodes_tags_and_null_display_names() {
     rec.only().await.assert_bodiless("GET", REPOSITORY);
     assert_repository(&repo);
     assert!(repo.creator.display_name.is_none());
-    assert_eq!(repo.tags.len(), 1);
-    // Tag ids are JSON numbers, unlike every other id.
-    assert_eq!(repo.tags[0].id, 1_771_682_238_503);
-    assert_eq!(repo.tags[0].name, "0.0.4");
+    // The element shape is unconfirmed: each tag is kept as sent.
+    assert_eq!(repo.tags, [tag_json(1_771_682_238_503, "0.0.4")]);
 }
 
 #[tokio::test]
@@ -462,7 +457,7 @@ async fn get_repository_not_found_through_the_generated_mock() {
     let server = MockServer::start_async().await;
     let error = types::Error {
         error: "not_found".into(),
-        error_description: "repository not found".into(),
+        error_description: Some("repository not found".into()),
         error_detail: serde_json::Map::new(),
     };
     let mock = server.get_repository(|when, then| {
@@ -482,7 +477,10 @@ async fn get_repository_not_found_through_the_generated_mock() {
     assert!(err.is_not_found());
     let body = err.error_body().unwrap();
     assert_eq!(body.error, "not_found");
-    assert_eq!(body.error_description, "repository not found");
+    assert_eq!(
+        body.error_description.as_deref(),
+        Some("repository not found")
+    );
     assert!(body.error_detail.is_empty(), "error_detail is optional");
 }
 
@@ -588,7 +586,11 @@ async fn list_repository_tags_sends_limit_and_offset_and_decodes_numeric_tag_ids
         .assert_bodiless("GET", &format!("{REPOSITORY}/tags?limit=2&offset=10"));
     assert_eq!((page.offset, page.limit, page.has_next), (10, 2, true));
     assert_eq!(page.registry_repository_id, REPO_ID);
-    assert_eq!(page.organization_id, ORG_ID, "a string in this envelope");
+    assert!(
+        matches!(&page.organization_id, types::StringOrIntegerId::String(id) if id == ORG_ID),
+        "a string in this envelope: {:?}",
+        page.organization_id
+    );
     assert_eq!(page.tags.len(), 2);
     let tag = &page.tags[0];
     assert_eq!(tag.id, 1_771_682_238_503);
@@ -775,4 +777,122 @@ fn missing_credentials_name_the_abeja_variables() {
             .contains("ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN"),
         "{err}"
     );
+}
+
+// ------------------------------------------------------------------ issue 9: what the service may really send
+
+#[tokio::test]
+async fn repository_tags_of_any_shape_are_kept_as_sent() {
+    let server = MockServer::start_async().await;
+    // Nothing confirms what a repository's tag looks like: an object like
+    // the tag listing's, a bare name, a number or an object of another shape.
+    let tags = json!([
+        tag_json(1_771_682_238_503, "0.0.4"),
+        "latest",
+        1_771_682_238_504_i64,
+        {"name": "0.0.5", "digest": null}
+    ]);
+    let rec = respond_json(
+        &server,
+        200,
+        repository_json(json!("detector"), Some(tags.clone())),
+    )
+    .await;
+
+    let repo = client(&server)
+        .get_repository()
+        .organization_id(ORG_ID)
+        .repository_id(REPO_ID)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless("GET", REPOSITORY);
+    assert_repository(&repo);
+    assert_eq!(Value::Array(repo.tags.clone()), tags);
+    assert_eq!(repo.tags[1], "latest");
+}
+
+#[tokio::test]
+async fn list_repository_tags_reads_a_numeric_org_id() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(
+        &server,
+        200,
+        json!({
+            "offset": 0,
+            "limit": 10,
+            "has_next": false,
+            "registry_repository_id": REPO_ID,
+            "organization_name": "test-org",
+            "organization_id": 1_410_000_000_000_i64,
+            "created_at": "2019-05-23T05:13:13Z",
+            "updated_at": "2019-05-23T05:13:15Z",
+            "tags": [tag_json(1_771_682_238_503, "0.0.4")]
+        }),
+    )
+    .await;
+
+    let page = client(&server)
+        .list_repository_tags()
+        .organization_id(ORG_ID)
+        .repository_id(REPO_ID)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only()
+        .await
+        .assert_bodiless("GET", &format!("{REPOSITORY}/tags"));
+    assert!(matches!(
+        page.organization_id,
+        types::StringOrIntegerId::Int64(1_410_000_000_000)
+    ));
+    assert_eq!(page.organization_id.to_string(), ORG_ID);
+    assert_eq!(page.tags[0].name, "0.0.4");
+}
+
+#[tokio::test]
+async fn error_body_with_only_the_code_decodes() {
+    let server = MockServer::start_async().await;
+    let rec = respond_json(&server, 403, json!({"error": "forbidden"})).await;
+
+    let err = client(&server)
+        .delete_repository()
+        .organization_id(ORG_ID)
+        .repository_id(REPO_ID)
+        .send()
+        .await
+        .unwrap_err();
+
+    rec.only().await.assert_bodiless("DELETE", REPOSITORY);
+    assert!(matches!(err, Error::ErrorResponse(_)), "{err:?}");
+    let body = err.error_body().expect("typed ABEJA error body");
+    assert_eq!(body.error, "forbidden");
+    assert!(body.error_description.is_none());
+    assert!(body.error_detail.is_empty());
+    assert!(err.to_string().contains("forbidden"), "{err}");
+}
+
+#[tokio::test]
+async fn timestamps_in_another_form_are_kept_as_text() {
+    let server = MockServer::start_async().await;
+    let mut body = repository_json(Value::Null, Some(json!([])));
+    body["created_at"] = json!("2019-05-23 05:13:13");
+    body["updated_at"] = json!("2019-05-23T05:13:13+09:00");
+    body["creator"]["created_at"] = json!("1495762726");
+    let rec = respond_json(&server, 200, body).await;
+
+    let repo = client(&server)
+        .get_repository()
+        .organization_id(ORG_ID)
+        .repository_id(REPO_ID)
+        .send()
+        .await
+        .unwrap();
+
+    rec.only().await.assert_bodiless("GET", REPOSITORY);
+    assert_eq!(repo.created_at, "2019-05-23 05:13:13");
+    assert_eq!(repo.updated_at, "2019-05-23T05:13:13+09:00");
+    assert_eq!(repo.creator.created_at, "1495762726");
 }

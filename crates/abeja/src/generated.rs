@@ -10,7 +10,10 @@ use regkit_core::runtime::{encode_path, ClientHooks, OperationInfo, RequestBuild
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///Error body returned by the platform API.
+    /**Error body returned by the platform API. Only `error` is relied on;
+the official SDK falls back to the response text when
+`error_description` is missing.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -22,7 +25,8 @@ pub mod types {
         ///Short machine-readable error code, e.g. `bad_request`.
         pub error: ::std::string::String,
         ///Human-readable explanation.
-        pub error_description: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_description: ::std::option::Option<::std::string::String>,
         /**Optional extra detail with no fixed shape, for example a map from
 field name to the messages about that field.
 */
@@ -43,7 +47,8 @@ field name to the messages about that field.
         schemars::JsonSchema
     )]
     pub struct Repository {
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the record was created; an RFC 3339 timestamp in every example, but not promised, so kept as text.
+        pub created_at: ::std::string::String,
         pub creator: User,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -51,16 +56,17 @@ field name to the messages about that field.
         pub name: ::std::string::String,
         pub organization_id: ::std::string::String,
         /**Tags of the repository. Present on single-repository responses but
-absent from list entries. Only ever observed empty, so the element
-shape is assumed to match the tag listing.
+absent from list entries. Only ever observed empty, so nothing is
+known of an element's shape: each is kept as the JSON value it is.
 */
         #[serde(
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty",
             deserialize_with = "regkit_core::runtime::null_as_empty"
         )]
-        pub tags: ::std::vec::Vec<Tag>,
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub tags: ::std::vec::Vec<::serde_json::Value>,
+        ///When the record last changed; an RFC 3339 timestamp in every example, but not promised, so kept as text.
+        pub updated_at: ::std::string::String,
     }
     impl Repository {
         pub fn builder() -> builder::Repository {
@@ -96,7 +102,8 @@ shape is assumed to match the tag listing.
         schemars::JsonSchema
     )]
     pub struct RepositoryList {
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the record was created; an RFC 3339 timestamp in every example, but not promised, so kept as text.
+        pub created_at: ::std::string::String,
         ///False on the last page.
         pub has_next: bool,
         pub limit: i32,
@@ -105,7 +112,8 @@ shape is assumed to match the tag listing.
         pub organization_name: ::std::string::String,
         #[serde(default, deserialize_with = "regkit_core::runtime::null_as_empty")]
         pub registry_repositories: ::std::vec::Vec<Repository>,
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the record last changed; an RFC 3339 timestamp in every example, but not promised, so kept as text.
+        pub updated_at: ::std::string::String,
     }
     impl RepositoryList {
         pub fn builder() -> builder::RepositoryList {
@@ -113,7 +121,8 @@ shape is assumed to match the tag listing.
         }
     }
     /**A numeric id the service sends sometimes as a JSON string and
-sometimes as a JSON number (seen on the repository list envelope).
+sometimes as a JSON number (seen as a number on the repository list
+envelope; the tag list envelope is read the same way).
 */
     #[derive(
         ::serde::Deserialize,
@@ -149,7 +158,8 @@ sometimes as a JSON number (seen on the repository list envelope).
         schemars::JsonSchema
     )]
     pub struct Tag {
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the record was created; an RFC 3339 timestamp in every example, but not promised, so kept as text.
+        pub created_at: ::std::string::String,
         pub creator: User,
         ///Manifest digest, `sha256:` followed by hex.
         pub digest: ::std::string::String,
@@ -161,7 +171,8 @@ sometimes as a JSON number (seen on the repository list envelope).
         pub name: ::std::string::String,
         ///Image size in bytes.
         pub size: i64,
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the record last changed; an RFC 3339 timestamp in every example, but not promised, so kept as text.
+        pub updated_at: ::std::string::String,
     }
     impl Tag {
         pub fn builder() -> builder::Tag {
@@ -177,17 +188,19 @@ sometimes as a JSON number (seen on the repository list envelope).
         schemars::JsonSchema
     )]
     pub struct TagList {
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the record was created; an RFC 3339 timestamp in every example, but not promised, so kept as text.
+        pub created_at: ::std::string::String,
         ///False on the last page.
         pub has_next: bool,
         pub limit: i32,
         pub offset: i32,
-        pub organization_id: ::std::string::String,
+        pub organization_id: StringOrIntegerId,
         pub organization_name: ::std::string::String,
         pub registry_repository_id: ::std::string::String,
         #[serde(default, deserialize_with = "regkit_core::runtime::null_as_empty")]
         pub tags: ::std::vec::Vec<Tag>,
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the record last changed; an RFC 3339 timestamp in every example, but not promised, so kept as text.
+        pub updated_at: ::std::string::String,
     }
     impl TagList {
         pub fn builder() -> builder::TagList {
@@ -203,7 +216,8 @@ sometimes as a JSON number (seen on the repository list envelope).
         schemars::JsonSchema
     )]
     pub struct User {
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the record was created; an RFC 3339 timestamp in every example, but not promised, so kept as text.
+        pub created_at: ::std::string::String,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub display_name: ::std::option::Option<::std::string::String>,
         pub email: ::std::string::String,
@@ -211,7 +225,8 @@ sometimes as a JSON number (seen on the repository list envelope).
         pub is_registered: bool,
         ///The user's role in the organization, e.g. `admin`.
         pub role: ::std::string::String,
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the record last changed; an RFC 3339 timestamp in every example, but not promised, so kept as text.
+        pub updated_at: ::std::string::String,
     }
     impl User {
         pub fn builder() -> builder::User {
@@ -224,7 +239,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         pub struct Error {
             error: ::std::result::Result<::std::string::String, ::std::string::String>,
             error_description: ::std::result::Result<
-                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             error_detail: ::std::result::Result<
@@ -236,9 +251,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             fn default() -> Self {
                 Self {
                     error: Err("no value supplied for error".to_string()),
-                    error_description: Err(
-                        "no value supplied for error_description".to_string(),
-                    ),
+                    error_description: Ok(Default::default()),
                     error_detail: Ok(Default::default()),
                 }
             }
@@ -258,7 +271,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             }
             pub fn error_description<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.error_description = value
@@ -309,7 +322,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         #[derive(Clone, Debug)]
         pub struct Repository {
             created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             creator: ::std::result::Result<super::User, ::std::string::String>,
@@ -324,11 +337,11 @@ sometimes as a JSON number (seen on the repository list envelope).
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<super::Tag>,
+                ::std::vec::Vec<::serde_json::Value>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
         }
@@ -351,7 +364,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         impl Repository {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -423,7 +436,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Tag>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -435,7 +448,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -541,7 +554,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         #[derive(Clone, Debug)]
         pub struct RepositoryList {
             created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             has_next: ::std::result::Result<bool, ::std::string::String>,
@@ -560,7 +573,7 @@ sometimes as a JSON number (seen on the repository list envelope).
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
         }
@@ -587,7 +600,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         impl RepositoryList {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -677,7 +690,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -722,7 +735,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         #[derive(Clone, Debug)]
         pub struct Tag {
             created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             creator: ::std::result::Result<super::User, ::std::string::String>,
@@ -735,7 +748,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
             size: ::std::result::Result<i64, ::std::string::String>,
             updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
         }
@@ -756,7 +769,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         impl Tag {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -838,7 +851,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -883,14 +896,14 @@ sometimes as a JSON number (seen on the repository list envelope).
         #[derive(Clone, Debug)]
         pub struct TagList {
             created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             has_next: ::std::result::Result<bool, ::std::string::String>,
             limit: ::std::result::Result<i32, ::std::string::String>,
             offset: ::std::result::Result<i32, ::std::string::String>,
             organization_id: ::std::result::Result<
-                ::std::string::String,
+                super::StringOrIntegerId,
                 ::std::string::String,
             >,
             organization_name: ::std::result::Result<
@@ -906,7 +919,7 @@ sometimes as a JSON number (seen on the repository list envelope).
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
         }
@@ -934,7 +947,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         impl TagList {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -982,7 +995,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             }
             pub fn organization_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::StringOrIntegerId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.organization_id = value
@@ -1036,7 +1049,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -1083,7 +1096,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         #[derive(Clone, Debug)]
         pub struct User {
             created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             display_name: ::std::result::Result<
@@ -1095,7 +1108,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             is_registered: ::std::result::Result<bool, ::std::string::String>,
             role: ::std::result::Result<::std::string::String, ::std::string::String>,
             updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
         }
@@ -1117,7 +1130,7 @@ sometimes as a JSON number (seen on the repository list envelope).
         impl User {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -1187,7 +1200,7 @@ sometimes as a JSON number (seen on the repository list envelope).
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -1280,6 +1293,9 @@ fetch the next page, add the page size to `offset`.
 
 Some failures (notably 500s) may come back with a plain-text body rather
 than the JSON error object.
+
+With no reference to promise their form, timestamps are kept as the
+text the service sends (RFC 3339 in every known example).
 
 
 Version: 1*/
