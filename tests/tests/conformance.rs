@@ -524,6 +524,10 @@ async fn digitalocean_conforms_to_its_spec() {
         client
             .registries_run_garbage_collection()
             .registry_name(REG)
+            .body(typed!(
+                types::RegistryRunGc,
+                json!({"type": "untagged manifests only"}),
+            ))
             .send()
             .await,
     );

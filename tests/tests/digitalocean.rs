@@ -196,6 +196,7 @@ fn garbage_collection(status: &str) -> Value {
         "uuid": GC_UUID,
         "registry_name": REG,
         "status": status,
+        "type": "untagged manifests and unreferenced blobs",
         "created_at": "2025-02-11T03:00:00Z",
         "updated_at": "2025-02-11T03:12:40Z",
         "blobs_deleted": 17,
@@ -250,7 +251,14 @@ async fn registries_list() {
     second["name"] = json!("acme-staging");
     second["region"] = json!("sfo3");
     let mock = expect(GET, "/v2/registries")
-        .reply(200, json!({"registries": [multiregistry(), second]}))
+        .reply(
+            200,
+            json!({
+                "registries": [multiregistry(), second],
+                // Past 2^32: the account-wide total is an int64.
+                "total_storage_usage_bytes": 5_368_709_120_i64
+            }),
+        )
         .mount(&server)
         .await;
     let got = sent(&mock, client(&server).registries_list().send().await).await;
@@ -258,6 +266,7 @@ async fn registries_list() {
     assert_eq!(names, [Some(REG), Some("acme-staging")]);
     assert_eq!(got.registries[1].region.as_deref(), Some("sfo3"));
     assert_eq!(got.registries[0].storage_usage_bytes, Some(73_400_320));
+    assert_eq!(got.total_storage_usage_bytes, Some(5_368_709_120));
 }
 
 #[tokio::test]
@@ -480,13 +489,20 @@ async fn registries_get_garbage_collection() {
         gc.status,
         Some(types::GarbageCollectionStatus::DeletingUnreferencedBlobs)
     );
+    assert_eq!(
+        gc.type_,
+        Some(types::GarbageCollectionType::UntaggedManifestsAndUnreferencedBlobs)
+    );
     assert_eq!(gc.uuid.as_deref(), Some(GC_UUID));
 }
 
+/// Without a chosen type the options object goes out empty (`{}`), which
+/// leaves the choice to the service.
 #[tokio::test]
 async fn registries_run_garbage_collection() {
     let server = MockServer::start_async().await;
     let mock = expect(POST, "/v2/registries/acme-images/garbage-collection")
+        .body(json!({}))
         .reply(
             201,
             json!({"garbage_collection": garbage_collection("requested")}),
@@ -1524,4 +1540,137 @@ async fn mock_helpers_match_encoded_and_literal_path_parameters() {
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");
     exact.assert_calls(1);
+}
+
+// ------------------------------------------------------------------ garbage collection types
+
+/// The three kinds of garbage collection, as sent on the wire (godo's
+/// `GarbageCollectionType` constants).
+const GC_TYPES: [(types::GarbageCollectionType, &str); 3] = [
+    (
+        types::GarbageCollectionType::UntaggedManifestsOnly,
+        "untagged manifests only",
+    ),
+    (
+        types::GarbageCollectionType::UnreferencedBlobsOnly,
+        "unreferenced blobs only",
+    ),
+    (
+        types::GarbageCollectionType::UntaggedManifestsAndUnreferencedBlobs,
+        "untagged manifests and unreferenced blobs",
+    ),
+];
+
+/// A garbage collection of the given type, as the service reports it.
+fn garbage_collection_of(wire_type: &str) -> Value {
+    let mut gc = garbage_collection("requested");
+    gc["type"] = json!(wire_type);
+    json!({ "garbage_collection": gc })
+}
+
+#[tokio::test]
+async fn registries_run_garbage_collection_sends_each_type_and_decodes_it() {
+    for (kind, wire) in GC_TYPES {
+        let server = MockServer::start_async().await;
+        let mock = expect(POST, "/v2/registries/acme-images/garbage-collection")
+            .body(json!({ "type": wire }))
+            .reply(201, garbage_collection_of(wire))
+            .mount(&server)
+            .await;
+        let got = sent(
+            &mock,
+            client(&server)
+                .registries_run_garbage_collection()
+                .registry_name(REG)
+                .body_map(|b| b.type_(kind.clone()))
+                .send()
+                .await,
+        )
+        .await;
+        let gc = got.garbage_collection.as_ref().unwrap();
+        assert_eq!(gc.type_, Some(kind), "{wire}");
+    }
+}
+
+#[tokio::test]
+async fn registry_run_garbage_collection_sends_each_type_and_decodes_it() {
+    for (kind, wire) in GC_TYPES {
+        let server = MockServer::start_async().await;
+        let mock = expect(POST, "/v2/registry/acme-images/garbage-collection")
+            .body(json!({ "type": wire }))
+            .reply(201, garbage_collection_of(wire))
+            .mount(&server)
+            .await;
+        let got = sent(
+            &mock,
+            client(&server)
+                .registry_run_garbage_collection()
+                .registry_name(REG)
+                .body(types::RegistryRunGc {
+                    type_: Some(kind.clone()),
+                })
+                .send()
+                .await,
+        )
+        .await;
+        let gc = got.garbage_collection.as_ref().unwrap();
+        assert_eq!(gc.type_, Some(kind), "{wire}");
+    }
+}
+
+/// Without a chosen type the deprecated endpoint gets an empty options
+/// object too.
+#[tokio::test]
+async fn registry_run_garbage_collection_without_a_type_sends_an_empty_object() {
+    let server = MockServer::start_async().await;
+    let mock = expect(POST, "/v2/registry/acme-images/garbage-collection")
+        .body(json!({}))
+        .reply(201, garbage_collection_of("unreferenced blobs only"))
+        .mount(&server)
+        .await;
+    let got = sent(
+        &mock,
+        client(&server)
+            .registry_run_garbage_collection()
+            .registry_name(REG)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        got.garbage_collection.as_ref().unwrap().type_,
+        Some(types::GarbageCollectionType::UnreferencedBlobsOnly)
+    );
+}
+
+#[tokio::test]
+async fn garbage_collection_list_decodes_the_type_of_each_run() {
+    let server = MockServer::start_async().await;
+    let runs: Vec<Value> = GC_TYPES
+        .iter()
+        .map(|(_, wire)| garbage_collection_of(wire)["garbage_collection"].clone())
+        .collect();
+    let mock = expect(GET, "/v2/registries/acme-images/garbage-collections")
+        .reply(
+            200,
+            json!({"garbage_collections": runs, "meta": {"total": 3}}),
+        )
+        .mount(&server)
+        .await;
+    let got = sent(
+        &mock,
+        client(&server)
+            .registries_list_garbage_collections()
+            .registry_name(REG)
+            .send()
+            .await,
+    )
+    .await;
+    let kinds: Vec<_> = got
+        .garbage_collections
+        .iter()
+        .map(|gc| gc.type_.clone())
+        .collect();
+    let expected: Vec<_> = GC_TYPES.iter().map(|(k, _)| Some(k.clone())).collect();
+    assert_eq!(kinds, expected);
 }

@@ -26,6 +26,9 @@ pub mod types {
             deserialize_with = "regkit_core::runtime::null_as_empty"
         )]
         pub registries: ::std::vec::Vec<Registry>,
+        ///Storage used by all the account's registries together, in bytes.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub total_storage_usage_bytes: ::std::option::Option<i64>,
     }
     impl AllRegistriesInfo {
         pub fn builder() -> builder::AllRegistriesInfo {
@@ -124,6 +127,8 @@ pub mod types {
         pub status: ::std::option::Option<
             crate::generated::types::GarbageCollectionStatus,
         >,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<crate::generated::types::GarbageCollectionType>,
         ///When the run last changed state.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -576,7 +581,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Options of a garbage collection run.
+    ///Options of a garbage collection run. DigitalOcean's Go client sends `unreferenced blobs only` when the caller gives no type.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -1121,11 +1126,16 @@ pub mod types {
                 ::std::vec::Vec<super::Registry>,
                 ::std::string::String,
             >,
+            total_storage_usage_bytes: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for AllRegistriesInfo {
             fn default() -> Self {
                 Self {
                     registries: Ok(Default::default()),
+                    total_storage_usage_bytes: Ok(Default::default()),
                 }
             }
         }
@@ -1142,6 +1152,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn total_storage_usage_bytes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_storage_usage_bytes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for total_storage_usage_bytes: {e}"
+                        )
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<AllRegistriesInfo> for super::AllRegistriesInfo {
             type Error = super::error::ConversionError;
@@ -1150,6 +1174,7 @@ pub mod types {
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     registries: value.registries?,
+                    total_storage_usage_bytes: value.total_storage_usage_bytes?,
                 })
             }
         }
@@ -1157,6 +1182,7 @@ pub mod types {
             fn from(value: super::AllRegistriesInfo) -> Self {
                 Self {
                     registries: Ok(value.registries),
+                    total_storage_usage_bytes: Ok(value.total_storage_usage_bytes),
                 }
             }
         }
@@ -1351,6 +1377,10 @@ pub mod types {
                 ::std::option::Option<crate::generated::types::GarbageCollectionStatus>,
                 ::std::string::String,
             >,
+            type_: ::std::result::Result<
+                ::std::option::Option<crate::generated::types::GarbageCollectionType>,
+                ::std::string::String,
+            >,
             updated_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -1368,6 +1398,7 @@ pub mod types {
                     freed_bytes: Ok(Default::default()),
                     registry_name: Ok(Default::default()),
                     status: Ok(Default::default()),
+                    type_: Ok(Default::default()),
                     updated_at: Ok(Default::default()),
                     uuid: Ok(Default::default()),
                 }
@@ -1440,6 +1471,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<crate::generated::types::GarbageCollectionType>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1478,6 +1523,7 @@ pub mod types {
                     freed_bytes: value.freed_bytes?,
                     registry_name: value.registry_name?,
                     status: value.status?,
+                    type_: value.type_?,
                     updated_at: value.updated_at?,
                     uuid: value.uuid?,
                 })
@@ -1491,6 +1537,7 @@ pub mod types {
                     freed_bytes: Ok(value.freed_bytes),
                     registry_name: Ok(value.registry_name),
                     status: Ok(value.status),
+                    type_: Ok(value.type_),
                     updated_at: Ok(value.updated_at),
                     uuid: Ok(value.uuid),
                 }
@@ -4479,15 +4526,17 @@ let response = client.registries_get_garbage_collection()
     }
     /**Start a garbage collection
 
-Starts a garbage collection that removes blobs no manifest references any more. The registry is read-only while it runs: no new write tokens are issued, and existing ones (valid for up to 15 minutes) are allowed to expire before scanning starts. Needs the `registry:update` scope.
+Starts a garbage collection. The optional body chooses what it removes (untagged manifests, unreferenced blobs, or both); without one the service picks its default. The registry is read-only while it runs: no new write tokens are issued, and existing ones (valid for up to 15 minutes) are allowed to expire before scanning starts. Needs the `registry:update` scope.
 
 Sends a `POST` request to `/v2/registries/{registry_name}/garbage-collection`
 
 Arguments:
 - `registry_name`: Name of the container registry.
+- `body`
 ```ignore
 let response = client.registries_run_garbage_collection()
     .registry_name(registry_name)
+    .body(body)
     .send()
     .await;
 ```*/
@@ -4972,7 +5021,7 @@ let response = client.registry_get_garbage_collection()
     }
     /**Start a garbage collection (deprecated)
 
-Starts a garbage collection, optionally limited to untagged manifests or unreferenced blobs. The registry is read-only while it runs. Superseded by `registries_run_garbageCollection`. Needs the `registry:update` scope.
+Starts a garbage collection; the optional body chooses what it removes, as for `registries_run_garbageCollection`. The registry is read-only while it runs. Superseded by `registries_run_garbageCollection`. Needs the `registry:update` scope.
 
 Sends a `POST` request to `/v2/registry/{registry_name}/garbage-collection`
 
@@ -5950,12 +5999,14 @@ pub mod builder {
     pub struct RegistriesRunGarbageCollection<'a> {
         client: &'a super::Client,
         registry_name: Result<::std::string::String, String>,
+        body: Result<types::builder::RegistryRunGc, String>,
     }
     impl<'a> RegistriesRunGarbageCollection<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 registry_name: Err("registry_name was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
             }
         }
         pub fn registry_name<V>(mut self, value: V) -> Self
@@ -5970,12 +6021,39 @@ pub mod builder {
                 });
             self
         }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RegistryRunGc>,
+            <V as std::convert::TryInto<types::RegistryRunGc>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `RegistryRunGc` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::RegistryRunGc,
+            ) -> types::builder::RegistryRunGc,
+        {
+            self.body = self.body.map(f);
+            self
+        }
         ///Sends a `POST` request to `/v2/registries/{registry_name}/garbage-collection`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::GarbageCollectionInfo>, Error<types::Error>> {
-            let Self { client, registry_name } = self;
+            let Self { client, registry_name, body } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::RegistryRunGc::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v2/registries/{}/garbage-collection", client.baseurl, encode_path(&
                 registry_name.to_string(), "registry_name") ?,
@@ -5988,6 +6066,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .json(&body)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "registries_run_garbage_collection",

@@ -851,6 +851,9 @@ pub mod operations {
                 .unwrap();
             Self(self.0.path_matches(re))
         }
+        pub fn body(self, value: &types::RegistryRunGc) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
     }
     pub struct RegistriesRunGarbageCollectionThen(::httpmock::Then);
     impl RegistriesRunGarbageCollectionThen {
