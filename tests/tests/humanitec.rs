@@ -351,6 +351,38 @@ async fn create_registry_sends_the_login_and_returns_201() {
     assert!(created.secrets.is_none());
 }
 
+/// Humanitec answers a create with 201 today and has announced 200
+/// instead: both decode the created record.
+#[tokio::test]
+async fn create_registry_decodes_the_record_from_200_and_from_201() {
+    for status in [200, 201] {
+        let server = MockServer::start_async().await;
+        let rec = respond_json(&server, status, ecr_record(false)).await;
+
+        let created = client(&server)
+            .create_registry()
+            .org_id(ORG)
+            .body_map(|b| {
+                b.id("ecr-prod")
+                    .registry(ECR_HOST)
+                    .type_(types::RegistryType::AmazonEcr)
+            })
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{status}: {e}"));
+
+        rec.only().await.assert_json(
+            "POST",
+            "/orgs/acme/registries",
+            json!({"id": "ecr-prod", "registry": ECR_HOST, "type": "amazon_ecr"}),
+        );
+        assert_eq!(created.status(), status);
+        assert_eq!(created.id, "ecr-prod");
+        assert_eq!(created.registry, ECR_HOST);
+        assert!(!created.enable_ci);
+    }
+}
+
 #[tokio::test]
 async fn create_registry_sends_secret_references_per_cluster() {
     let server = MockServer::start_async().await;

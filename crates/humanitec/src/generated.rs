@@ -994,6 +994,8 @@ let response = client.list_registries()
     }
     /**Add a registry to an organization
 
+Answers 201 today; Humanitec has announced that 201 answers will become 200, so both are declared.
+
 Sends a `POST` request to `/orgs/{orgId}/registries`
 
 Arguments:
@@ -1270,6 +1272,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 201u16 => ResponseValue::from_response(response).await,
                 400u16 => {
                     Err(

@@ -130,6 +130,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
+        pub fn ok(self, value: &types::RegistryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn created(self, value: &types::RegistryResponse) -> Self {
             Self(
                 self
