@@ -829,3 +829,23 @@ async fn error_pages_keep_status_and_raw_body_in_every_provider() {
         }
     }
 }
+
+// ------------------------------------------------- null as a value, kept
+
+#[test]
+fn a_null_that_means_something_survives_decoding_and_is_sent_back() {
+    use regkit_buildkite::types::{OidcClaimRule, OidcScalar};
+    // Buildkite's OIDC rule `equals: null` (the claim must be null) is not
+    // the same as no `equals` at all.
+    let rule: OidcClaimRule = serde_json::from_value(json!({"equals": null})).unwrap();
+    assert!(matches!(rule.equals, Some(OidcScalar::Null)), "{rule:?}");
+    assert_eq!(serde_json::to_value(&rule).unwrap()["equals"], Value::Null);
+    let absent: OidcClaimRule = serde_json::from_value(json!({"not_equals": "x"})).unwrap();
+    assert!(absent.equals.is_none());
+    assert!(
+        serde_json::to_value(&absent)
+            .unwrap()
+            .get("equals")
+            .is_none()
+    );
+}

@@ -10,6 +10,7 @@
 //! | `checked_path_params` | `encode_path(&x.to_string())` cannot refuse a value; regkit's takes the parameter's name and returns a `Result`, so an empty, `.` or `..` value is `InvalidRequest` before a URL is built | progenitor calling a fallible, named encoder |
 //! | `no_api_version` | progenitor sends `api-version: <info.version>` on every request; no provider here documents it. Removes the header and the then-empty `HeaderMap` | a progenitor setting to omit the header |
 //! | `mock_path_matchers` | the httpmock helpers paste the raw value into a regex and match other segments with `.*`; they must match what the client sends (percent-encoded, regex-escaped) within one segment | progenitor's mock generator escaping and encoding path values |
+//! | `null_is_a_value` | an optional field whose type has a `Null` variant (a `oneOf` with `null`, e.g. Buildkite's OIDC `equals: null`) is `Option<T>`, and serde reads `null` as `None`, so the value is lost and not sent back; it must read `null` as `Some(T::Null)` and only a missing field as `None` | typify keeping `null` for option fields whose inner type is nullable |
 //! | `tidy_conversion_messages` | typify spells types in messages as token streams (``conversion to `:: uuid :: Uuid` ``) | progenitor formatting the type before quoting it |
 //! | `unlisted_status` | progenitor turns every status the spec does not list into `Error::UnexpectedResponse`, so a 204 for a documented 200 fails a call that worked; regkit makes any 2xx a success and decodes unlisted 4xx/5xx as the provider's error | progenitor accepting a custom catch-all (or a `2XX` fallback per operation) |
 //! | `null_arrays` | typify's `Vec<T>` fields reject a JSON `null`, which real services send for empty lists | typify mapping nullable-by-default arrays, or a per-field deserializer setting |
@@ -368,14 +369,82 @@ fn is_vec(ty: &syn::Type) -> bool {
 }
 
 const NULL_AS_EMPTY: &str = "regkit_core::runtime::null_as_empty";
+const NULL_IS_A_VALUE: &str = "regkit_core::runtime::null_is_a_value";
+
+/// Every `Option<T>` field, where `T` is a generated enum with a `Null`
+/// variant, reads a JSON `null` as `Some(T::Null)` (and a missing field as
+/// `None`). Returns how many fields it changed.
+pub fn null_is_a_value(file: &mut syn::File) -> usize {
+    let Some(items) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    }) else {
+        return 0;
+    };
+    let nullable: Vec<String> = items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Enum(e) if e.variants.iter().any(|v| v.ident == "Null") => {
+                Some(e.ident.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut count = 0;
+    for item in items.iter_mut() {
+        let syn::Item::Struct(s) = item else {
+            continue;
+        };
+        if !derives_deserialize(&s.attrs) {
+            continue;
+        }
+        let syn::Fields::Named(fields) = &mut s.fields else {
+            continue;
+        };
+        for field in &mut fields.named {
+            let inner = option_inner(&field.ty);
+            if inner.is_some_and(|t| nullable.iter().any(|n| *n == t))
+                && add_deserializer(&mut field.attrs, NULL_IS_A_VALUE)
+            {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// The last path segment of `T` in `Option<T>`.
+fn option_inner(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(syn::Type::Path(inner)) => {
+            Some(inner.path.segments.last()?.ident.to_string())
+        }
+        _ => None,
+    }
+}
 
 /// Adds `default` and `deserialize_with = null_as_empty` to a field's
 /// `#[serde(...)]`, creating the attribute when there is none. A field that
 /// already has its own deserializer is left alone (returns false).
 fn add_null_as_empty(attrs: &mut Vec<syn::Attribute>) -> bool {
+    add_deserializer(attrs, NULL_AS_EMPTY)
+}
+
+/// Adds `default` and `deserialize_with = <with>` to a field's
+/// `#[serde(...)]`, creating the attribute when there is none. A field that
+/// already has its own deserializer is left alone (returns false).
+fn add_deserializer(attrs: &mut Vec<syn::Attribute>, with: &str) -> bool {
     let serde = attrs.iter_mut().find(|a| a.path().is_ident("serde"));
     let Some(attr) = serde else {
-        attrs.push(syn::parse_quote!(#[serde(default, deserialize_with = #NULL_AS_EMPTY)]));
+        attrs.push(syn::parse_quote!(#[serde(default, deserialize_with = #with)]));
         return true;
     };
     let syn::Meta::List(list) = &mut attr.meta else {
@@ -397,7 +466,7 @@ fn add_null_as_empty(attrs: &mut Vec<syn::Attribute>) -> bool {
     if !metas.iter().any(|m| m.path().is_ident("default")) {
         metas.push(syn::parse_quote!(default));
     }
-    metas.push(syn::parse_quote!(deserialize_with = #NULL_AS_EMPTY));
+    metas.push(syn::parse_quote!(deserialize_with = #with));
     list.tokens = quote::quote!(#metas);
     true
 }
@@ -525,5 +594,28 @@ mod tests {
             3
         );
         assert_eq!(out.matches("default").count(), 3, "{out}");
+    }
+
+    #[test]
+    fn optional_fields_of_nullable_enums_keep_null() {
+        let mut f = file(
+            r#"pub mod types {
+                pub enum Scalar { Text(String), Null }
+                pub enum Plain { A, B }
+                #[derive(::serde::Deserialize)]
+                pub struct Rule {
+                    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+                    pub equals: ::std::option::Option<Scalar>,
+                    pub other: ::std::option::Option<Plain>,
+                    pub text: Option<String>,
+                }
+            }"#,
+        );
+        assert_eq!(null_is_a_value(&mut f), 1);
+        let out = text(&f);
+        assert!(
+            out.contains(r#"deserialize_with="regkit_core::runtime::null_is_a_value""#),
+            "{out}"
+        );
     }
 }

@@ -127,7 +127,11 @@ must match.
     )]
     pub struct OidcClaimRule {
         ///The claim must have exactly this value.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(
+            skip_serializing_if = "::std::option::Option::is_none",
+            default,
+            deserialize_with = "regkit_core::runtime::null_is_a_value"
+        )]
         pub equals: ::std::option::Option<OidcScalar>,
         ///The claim must be one of these values.
         #[serde(
@@ -140,7 +144,11 @@ must match.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub matches: ::std::option::Option<OidcGlobs>,
         ///The claim must not have this value.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(
+            skip_serializing_if = "::std::option::Option::is_none",
+            default,
+            deserialize_with = "regkit_core::runtime::null_is_a_value"
+        )]
         pub not_equals: ::std::option::Option<OidcScalar>,
         ///The claim must be none of these values.
         #[serde(

@@ -117,6 +117,18 @@ where
     Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
+/// Reads an optional field whose type can hold `null` itself: a JSON `null`
+/// is `Some(T::Null)`, not `None` (a missing field stays `None` through
+/// `#[serde(default)]`). Codegen puts it on such fields.
+#[doc(hidden)]
+pub fn null_is_a_value<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// A field of a provider's error body as message text (generated
 /// `ErrorMetadata` impls read fields through it, required or optional).
 pub trait ErrorText {
