@@ -89,8 +89,10 @@ impl Recorder<'_> {
         seen.pop().unwrap()
     }
 
-    /// Every request sent so far, in order.
-    pub fn all(&self) -> Vec<Seen> {
+    /// Every request that was sent, in order (panics unless `expected`
+    /// arrived).
+    pub async fn all(&self, expected: usize) -> Vec<Seen> {
+        assert_eq!(self.mock.calls_async().await, expected);
         std::mem::take(&mut *self.seen.lock().unwrap())
     }
 
@@ -107,39 +109,71 @@ pub async fn respond<'a>(
     server: &'a MockServer,
     status: u16,
     content_type: Option<&'static str>,
-    body: impl Into<String>,
+    body: String,
     auth: &str,
 ) -> Recorder<'a> {
-    let body = body.into();
     let auth = auth.to_owned();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
     let mock = server
         .mock_async(move |_when, then| {
             then.respond_with(move |req: &HttpMockRequest| {
-                let headers = req.headers();
-                let header = |name: &str| {
-                    headers
-                        .get(name)
-                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                };
-                log.lock().unwrap().push(Seen {
-                    method: req.method_str().to_owned(),
-                    uri: req
-                        .uri()
-                        .path_and_query()
-                        .map(|pq| pq.as_str().to_owned())
-                        .unwrap_or_default(),
-                    authorization: header("authorization"),
-                    content_type: header("content-type"),
-                    body: req.body_vec(),
-                    expected_auth: auth.clone(),
-                });
+                log.lock().unwrap().push(record(req, &auth));
                 let mut response = HttpMockResponse::builder().status(status);
                 if let Some(ct) = content_type {
                     response = response.header("content-type", ct);
                 }
                 response.body(body.clone()).build()
+            });
+        })
+        .await;
+    Recorder { mock, seen }
+}
+
+/// A request as [`Seen`], with the credentials the test expects.
+fn record(req: &HttpMockRequest, auth: &str) -> Seen {
+    let headers = req.headers();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    Seen {
+        method: req.method_str().to_owned(),
+        uri: req
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_owned())
+            .unwrap_or_default(),
+        authorization: header("authorization"),
+        content_type: header("content-type"),
+        body: req.body_vec(),
+        expected_auth: auth.to_owned(),
+    }
+}
+
+/// Answers the n-th request with `pages[n]` (200, JSON; `null` past the
+/// end), whatever it asks for, so a walk that sends a wrong marker shows up
+/// in the recorded URIs.
+pub async fn respond_in_turn<'a>(
+    server: &'a MockServer,
+    pages: Vec<Value>,
+    auth: &str,
+) -> Recorder<'a> {
+    let auth = auth.to_owned();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let mock = server
+        .mock_async(move |_when, then| {
+            then.respond_with(move |req: &HttpMockRequest| {
+                let mut log = log.lock().unwrap();
+                log.push(record(req, &auth));
+                let body = pages.get(log.len() - 1).cloned().unwrap_or(Value::Null);
+                HttpMockResponse::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .build()
             });
         })
         .await;
@@ -166,4 +200,50 @@ pub async fn respond_json<'a>(
 /// [`respond`] with no body at all.
 pub async fn respond_empty<'a>(server: &'a MockServer, status: u16, auth: &str) -> Recorder<'a> {
     respond(server, status, None, String::new(), auth).await
+}
+
+/// One provider's expected credentials, and recorders that check them:
+/// `const WIRE: Wire = Wire { auth: BEARER };`, then
+/// `WIRE.respond_json(&server, 200, body)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Wire {
+    /// The `Authorization` value every recorded request must carry.
+    pub auth: &'static str,
+}
+
+impl Wire {
+    /// [`respond`] with this provider's credentials.
+    pub async fn respond<'a>(
+        &self,
+        server: &'a MockServer,
+        status: u16,
+        content_type: Option<&'static str>,
+        body: String,
+    ) -> Recorder<'a> {
+        respond(server, status, content_type, body, self.auth).await
+    }
+
+    /// [`respond_json`] with this provider's credentials.
+    pub async fn respond_json<'a>(
+        &self,
+        server: &'a MockServer,
+        status: u16,
+        body: Value,
+    ) -> Recorder<'a> {
+        respond_json(server, status, body, self.auth).await
+    }
+
+    /// [`respond_in_turn`] with this provider's credentials.
+    pub async fn respond_in_turn<'a>(
+        &self,
+        server: &'a MockServer,
+        pages: Vec<Value>,
+    ) -> Recorder<'a> {
+        respond_in_turn(server, pages, self.auth).await
+    }
+
+    /// [`respond_empty`] with this provider's credentials.
+    pub async fn respond_empty<'a>(&self, server: &'a MockServer, status: u16) -> Recorder<'a> {
+        respond_empty(server, status, self.auth).await
+    }
 }

@@ -6,11 +6,10 @@
 //! error_description, error_detail}` error body, a plain-text 502, and both
 //! credential schemes, including the `user-` prefix of the Basic user name.
 
+use regkit_tests::Wire;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use httpmock::prelude::*;
-use httpmock::{HttpMockRequest, HttpMockResponse, Mock};
 use regkit_abeja::mock::MockServerExt;
 use regkit_abeja::{Client, Error, types};
 use regkit_core::{ConfigError, Credentials, RetryPolicy};
@@ -51,96 +50,9 @@ fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
 
 // ------------------------------------------------------------------ recorder
 
-/// One request as the server received it.
-#[derive(Debug)]
-struct Seen {
-    method: String,
-    /// Path and query exactly as sent (still percent-encoded).
-    uri: String,
-    authorization: Option<String>,
-    content_type: Option<String>,
-    body: Vec<u8>,
-}
-
-impl Seen {
-    /// Method, path + query and bearer token, and no request body.
-    fn assert_bodiless(&self, method: &str, uri: &str) {
-        assert_eq!(self.method, method);
-        assert_eq!(self.uri, uri);
-        assert_eq!(self.authorization.as_deref(), Some(BEARER));
-        assert!(
-            self.body.is_empty(),
-            "unexpected body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
-    }
-
-    /// Method, path + query, bearer token and exactly this JSON body.
-    fn assert_json(&self, method: &str, uri: &str, body: Value) {
-        assert_eq!(self.method, method);
-        assert_eq!(self.uri, uri);
-        assert_eq!(self.authorization.as_deref(), Some(BEARER));
-        assert_eq!(self.content_type.as_deref(), Some("application/json"));
-        let sent: Value = serde_json::from_slice(&self.body).unwrap();
-        assert_eq!(sent, body);
-    }
-}
-
-/// A mock that answers every request with one canned response and keeps
-/// what it received.
-struct Recorder<'a> {
-    mock: Mock<'a>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Recorder<'_> {
-    /// The one request that was sent.
-    async fn only(&self) -> Seen {
-        assert_eq!(self.mock.calls_async().await, 1);
-        let mut seen = self.seen.lock().unwrap();
-        assert_eq!(seen.len(), 1, "expected exactly one request: {seen:?}");
-        seen.pop().unwrap()
-    }
-}
-
-async fn respond<'a>(
-    server: &'a MockServer,
-    status: u16,
-    content_type: &'static str,
-    body: String,
-) -> Recorder<'a> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    let mock = server
-        .mock_async(move |_when, then| {
-            then.respond_with(move |req: &HttpMockRequest| {
-                let headers = req.headers();
-                let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
-                log.lock().unwrap().push(Seen {
-                    method: req.method_str().to_owned(),
-                    uri: req
-                        .uri()
-                        .path_and_query()
-                        .map(|pq| pq.as_str().to_owned())
-                        .unwrap_or_default(),
-                    authorization: header("authorization"),
-                    content_type: header("content-type"),
-                    body: req.body_vec(),
-                });
-                HttpMockResponse::builder()
-                    .status(status)
-                    .header("content-type", content_type)
-                    .body(body.clone())
-                    .build()
-            });
-        })
-        .await;
-    Recorder { mock, seen }
-}
-
-async fn respond_json(server: &MockServer, status: u16, body: Value) -> Recorder<'_> {
-    respond(server, status, "application/json", body.to_string()).await
-}
+/// Requests are recorded by the shared harness and checked against this
+/// provider's token.
+const WIRE: Wire = Wire { auth: BEARER };
 
 // ------------------------------------------------------------------ fixtures
 
@@ -210,15 +122,16 @@ fn abeja_error(code: &str, description: &str, detail: Option<Value>) -> Value {
 #[tokio::test]
 async fn create_repository_sends_name_and_description() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        repository_json(
-            json!("Inference image for the shelf object detector"),
-            Some(json!([])),
-        ),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            repository_json(
+                json!("Inference image for the shelf object detector"),
+                Some(json!([])),
+            ),
+        )
+        .await;
 
     let repo = client(&server)
         .create_repository()
@@ -252,7 +165,9 @@ async fn create_repository_sends_name_and_description() {
 #[tokio::test]
 async fn create_repository_without_description_leaves_it_out() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 200, repository_json(Value::Null, Some(json!([])))).await;
+    let rec = WIRE
+        .respond_json(&server, 200, repository_json(Value::Null, Some(json!([]))))
+        .await;
 
     let repo = client(&server)
         .create_repository()
@@ -271,16 +186,17 @@ async fn create_repository_without_description_leaves_it_out() {
 #[tokio::test]
 async fn create_repository_bad_request_decodes_error_detail() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        400,
-        abeja_error(
-            "bad_request",
-            "parameters is insufficient or invalid",
-            Some(json!({"name": ["this field is required"]})),
-        ),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            400,
+            abeja_error(
+                "bad_request",
+                "parameters is insufficient or invalid",
+                Some(json!({"name": ["this field is required"]})),
+            ),
+        )
+        .await;
 
     let err = client(&server)
         .create_repository()
@@ -309,22 +225,23 @@ async fn create_repository_bad_request_decodes_error_detail() {
 #[tokio::test]
 async fn list_repositories_sends_limit_and_offset_and_reads_a_numeric_org_id() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        json!({
-            "offset": 20,
-            "limit": 10,
-            "has_next": true,
-            "organization_name": "test-org",
-            // A JSON number here, a string everywhere else.
-            "organization_id": 1_410_000_000_000i64,
-            "created_at": "2019-05-23T05:13:13Z",
-            "updated_at": "2019-05-23T05:13:15Z",
-            "registry_repositories": [repository_json(Value::Null, None)]
-        }),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            json!({
+                "offset": 20,
+                "limit": 10,
+                "has_next": true,
+                "organization_name": "test-org",
+                // A JSON number here, a string everywhere else.
+                "organization_id": 1_410_000_000_000i64,
+                "created_at": "2019-05-23T05:13:13Z",
+                "updated_at": "2019-05-23T05:13:15Z",
+                "registry_repositories": [repository_json(Value::Null, None)]
+            }),
+        )
+        .await;
 
     let page = client(&server)
         .list_repositories()
@@ -355,21 +272,22 @@ async fn list_repositories_sends_limit_and_offset_and_reads_a_numeric_org_id() {
 #[tokio::test]
 async fn list_repositories_reads_a_string_org_id_and_sends_no_query_by_default() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        json!({
-            "offset": 0,
-            "limit": 10,
-            "has_next": false,
-            "organization_name": "test-org",
-            "organization_id": ORG_ID,
-            "created_at": "2019-05-23T05:13:13Z",
-            "updated_at": "2019-05-23T05:13:15Z",
-            "registry_repositories": []
-        }),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            json!({
+                "offset": 0,
+                "limit": 10,
+                "has_next": false,
+                "organization_name": "test-org",
+                "organization_id": ORG_ID,
+                "created_at": "2019-05-23T05:13:13Z",
+                "updated_at": "2019-05-23T05:13:15Z",
+                "registry_repositories": []
+            }),
+        )
+        .await;
 
     let page = client(&server)
         .list_repositories()
@@ -435,7 +353,7 @@ async fn get_repository_decodes_tags_and_null_display_names() {
         Some(json!([tag_json(1_771_682_238_503, "0.0.4")])),
     );
     body["creator"]["display_name"] = Value::Null;
-    let rec = respond_json(&server, 200, body).await;
+    let rec = WIRE.respond_json(&server, 200, body).await;
 
     let repo = client(&server)
         .get_repository()
@@ -487,7 +405,9 @@ async fn get_repository_not_found_through_the_generated_mock() {
 #[tokio::test]
 async fn delete_repository_returns_the_deleted_record() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 200, repository_json(Value::Null, Some(json!([])))).await;
+    let rec = WIRE
+        .respond_json(&server, 200, repository_json(Value::Null, Some(json!([]))))
+        .await;
 
     let deleted = client(&server)
         .delete_repository()
@@ -505,16 +425,17 @@ async fn delete_repository_returns_the_deleted_record() {
 #[tokio::test]
 async fn delete_repository_unauthorized_decodes_the_abeja_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        401,
-        abeja_error(
-            "unauthorized",
-            "authentication credentials were not provided",
-            None,
-        ),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            401,
+            abeja_error(
+                "unauthorized",
+                "authentication credentials were not provided",
+                None,
+            ),
+        )
+        .await;
 
     let err = client(&server)
         .delete_repository()
@@ -531,30 +452,12 @@ async fn delete_repository_unauthorized_decodes_the_abeja_error() {
     assert!(body.error_detail.is_empty());
 }
 
-#[tokio::test]
-async fn path_parameters_are_checked_before_sending() {
-    let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 200, repository_json(Value::Null, None)).await;
-
-    let err = client(&server)
-        .delete_repository()
-        .organization_id(ORG_ID)
-        .repository_id("..")
-        .send()
-        .await
-        .unwrap_err();
-
-    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
-    assert!(err.to_string().contains("repository_id"), "{err}");
-    assert_eq!(rec.mock.calls_async().await, 0);
-}
-
 // ------------------------------------------------------------------ tags
 
 #[tokio::test]
 async fn list_repository_tags_sends_limit_and_offset_and_decodes_numeric_tag_ids() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
+    let rec = WIRE.respond_json(
         &server,
         200,
         json!({
@@ -608,22 +511,23 @@ async fn list_repository_tags_sends_limit_and_offset_and_decodes_numeric_tag_ids
 #[tokio::test]
 async fn list_repository_tags_without_paging_sends_no_query() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        json!({
-            "offset": 0,
-            "limit": 10,
-            "has_next": false,
-            "registry_repository_id": REPO_ID,
-            "organization_name": "test-org",
-            "organization_id": ORG_ID,
-            "created_at": "2019-05-23T05:13:13Z",
-            "updated_at": "2019-05-23T05:13:15Z",
-            "tags": []
-        }),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            json!({
+                "offset": 0,
+                "limit": 10,
+                "has_next": false,
+                "registry_repository_id": REPO_ID,
+                "organization_name": "test-org",
+                "organization_id": ORG_ID,
+                "created_at": "2019-05-23T05:13:13Z",
+                "updated_at": "2019-05-23T05:13:15Z",
+                "tags": []
+            }),
+        )
+        .await;
 
     let page = client(&server)
         .list_repository_tags()
@@ -638,30 +542,6 @@ async fn list_repository_tags_without_paging_sends_no_query() {
         .assert_bodiless("GET", &format!("{REPOSITORY}/tags"));
     assert!(page.tags.is_empty());
     assert!(!page.has_next);
-}
-
-#[tokio::test]
-async fn plain_text_502_keeps_status_and_raw_body() {
-    let server = MockServer::start_async().await;
-    let text = "502 Bad Gateway: upstream registry service unavailable";
-    let rec = respond(&server, 502, "text/plain", text.into()).await;
-
-    let err = client(&server)
-        .list_repository_tags()
-        .organization_id(ORG_ID)
-        .repository_id(REPO_ID)
-        .send()
-        .await
-        .unwrap_err();
-
-    rec.only()
-        .await
-        .assert_bodiless("GET", &format!("{REPOSITORY}/tags"));
-    assert!(matches!(err, Error::UnexpectedStatus(_)), "{err:?}");
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
-    assert!(err.error_body().is_none());
-    assert_eq!(err.raw_body().unwrap().as_ref(), text.as_bytes());
-    assert!(err.is_retryable());
 }
 
 // ------------------------------------------------------------------ credentials
@@ -682,7 +562,9 @@ async fn basic_credentials_from_lookup_add_the_user_prefix_once() {
         assert!(!shown.contains(PAT), "{shown}");
 
         let server = MockServer::start_async().await;
-        let rec = respond_json(&server, 200, repository_json(Value::Null, Some(json!([])))).await;
+        let rec = WIRE
+            .respond_json(&server, 200, repository_json(Value::Null, Some(json!([]))))
+            .await;
         client_with(&server, credentials)
             .get_repository()
             .organization_id(ORG_ID)
@@ -723,17 +605,18 @@ async fn credentials_from_lookup_prefer_the_platform_token() {
     ];
     for (vars, expected) in cases {
         let server = MockServer::start_async().await;
-        let rec = respond_json(
-            &server,
-            200,
-            json!({
-                "offset": 0, "limit": 10, "has_next": false,
-                "organization_name": "test-org", "organization_id": ORG_ID,
-                "created_at": "2019-05-23T05:13:13Z", "updated_at": "2019-05-23T05:13:15Z",
-                "registry_repositories": []
-            }),
-        )
-        .await;
+        let rec = WIRE
+            .respond_json(
+                &server,
+                200,
+                json!({
+                    "offset": 0, "limit": 10, "has_next": false,
+                    "organization_name": "test-org", "organization_id": ORG_ID,
+                    "created_at": "2019-05-23T05:13:13Z", "updated_at": "2019-05-23T05:13:15Z",
+                    "registry_repositories": []
+                }),
+            )
+            .await;
         let credentials = Credentials::from_lookup(provider, vars).unwrap();
         client_with(&server, credentials)
             .list_repositories()
@@ -792,12 +675,13 @@ async fn repository_tags_of_any_shape_are_kept_as_sent() {
         1_771_682_238_504_i64,
         {"name": "0.0.5", "digest": null}
     ]);
-    let rec = respond_json(
-        &server,
-        200,
-        repository_json(json!("detector"), Some(tags.clone())),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            repository_json(json!("detector"), Some(tags.clone())),
+        )
+        .await;
 
     let repo = client(&server)
         .get_repository()
@@ -816,22 +700,23 @@ async fn repository_tags_of_any_shape_are_kept_as_sent() {
 #[tokio::test]
 async fn list_repository_tags_reads_a_numeric_org_id() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        json!({
-            "offset": 0,
-            "limit": 10,
-            "has_next": false,
-            "registry_repository_id": REPO_ID,
-            "organization_name": "test-org",
-            "organization_id": 1_410_000_000_000_i64,
-            "created_at": "2019-05-23T05:13:13Z",
-            "updated_at": "2019-05-23T05:13:15Z",
-            "tags": [tag_json(1_771_682_238_503, "0.0.4")]
-        }),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            json!({
+                "offset": 0,
+                "limit": 10,
+                "has_next": false,
+                "registry_repository_id": REPO_ID,
+                "organization_name": "test-org",
+                "organization_id": 1_410_000_000_000_i64,
+                "created_at": "2019-05-23T05:13:13Z",
+                "updated_at": "2019-05-23T05:13:15Z",
+                "tags": [tag_json(1_771_682_238_503, "0.0.4")]
+            }),
+        )
+        .await;
 
     let page = client(&server)
         .list_repository_tags()
@@ -855,7 +740,9 @@ async fn list_repository_tags_reads_a_numeric_org_id() {
 #[tokio::test]
 async fn error_body_with_only_the_code_decodes() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 403, json!({"error": "forbidden"})).await;
+    let rec = WIRE
+        .respond_json(&server, 403, json!({"error": "forbidden"}))
+        .await;
 
     let err = client(&server)
         .delete_repository()
@@ -881,7 +768,7 @@ async fn timestamps_in_another_form_are_kept_as_text() {
     body["created_at"] = json!("2019-05-23 05:13:13");
     body["updated_at"] = json!("2019-05-23T05:13:13+09:00");
     body["creator"]["created_at"] = json!("1495762726");
-    let rec = respond_json(&server, 200, body).await;
+    let rec = WIRE.respond_json(&server, 200, body).await;
 
     let repo = client(&server)
         .get_repository()

@@ -1439,35 +1439,6 @@ async fn rate_limited_decodes_into_the_typed_error_without_retrying() {
     assert_eq!(headers["ratelimit-remaining"], "0");
 }
 
-/// An HTML page from a load balancer is not DigitalOcean's error body: the
-/// status and the raw body are kept.
-#[tokio::test]
-async fn bad_gateway_html_keeps_status_and_raw_body() {
-    let server = MockServer::start_async().await;
-    let html = "<html><head><title>502 Bad Gateway</title></head>\
-                <body><center><h1>502 Bad Gateway</h1></center></body></html>";
-    let mock = server
-        .mock_async(|when, then| {
-            strict(when.method(GET), "/v2/registries/subscription", 0);
-            then.status(502)
-                .header("content-type", "text/html")
-                .body(html);
-        })
-        .await;
-    let err = client(&server)
-        .registries_get_subscription()
-        .send()
-        .await
-        .unwrap_err();
-    mock.assert_async().await;
-    assert!(matches!(err, Error::UnexpectedStatus(_)), "{err:?}");
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
-    assert!(err.error_body().is_none());
-    assert_eq!(err.raw_body().unwrap().as_ref(), html.as_bytes());
-    assert!(err.is_retryable());
-    assert!(err.to_string().contains("502 Bad Gateway"), "{err}");
-}
-
 // ----------------------------------------------------------------- secrets
 
 /// The docker-credentials `auth` value is readable with `expose_secret()`

@@ -4,11 +4,10 @@
 //! reference maps), Humanitec's `{error}` body, a non-JSON 502 from a proxy,
 //! and credentials that never show up in `Debug`.
 
+use regkit_tests::Wire;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use httpmock::prelude::*;
-use httpmock::{HttpMockRequest, HttpMockResponse, Mock};
 use regkit_core::{ConfigError, Credentials, RetryPolicy};
 use regkit_humanitec::mock::MockServerExt;
 use regkit_humanitec::{Client, Error, types};
@@ -32,104 +31,9 @@ fn client(server: &MockServer) -> Client {
 
 // ------------------------------------------------------------------ recorder
 
-/// One request as the server received it.
-#[derive(Debug)]
-struct Seen {
-    method: String,
-    /// Path and query exactly as sent (still percent-encoded).
-    uri: String,
-    authorization: Option<String>,
-    content_type: Option<String>,
-    body: Vec<u8>,
-}
-
-impl Seen {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "request body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    /// Method, path + query and bearer token, and no request body.
-    fn assert_bodiless(&self, method: &str, uri: &str) {
-        assert_eq!(self.method, method);
-        assert_eq!(self.uri, uri);
-        assert_eq!(self.authorization.as_deref(), Some(BEARER));
-        assert!(
-            self.body.is_empty(),
-            "unexpected body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
-    }
-
-    /// Method, path + query, bearer token and exactly this JSON body.
-    fn assert_json(&self, method: &str, uri: &str, body: Value) {
-        assert_eq!(self.method, method);
-        assert_eq!(self.uri, uri);
-        assert_eq!(self.authorization.as_deref(), Some(BEARER));
-        assert_eq!(self.content_type.as_deref(), Some("application/json"));
-        assert_eq!(self.json(), body);
-    }
-}
-
-/// A mock that answers every request with one canned response and keeps
-/// what it received.
-struct Recorder<'a> {
-    mock: Mock<'a>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Recorder<'_> {
-    /// The one request that was sent.
-    async fn only(&self) -> Seen {
-        assert_eq!(self.mock.calls_async().await, 1);
-        let mut seen = self.seen.lock().unwrap();
-        assert_eq!(seen.len(), 1, "expected exactly one request: {seen:?}");
-        seen.pop().unwrap()
-    }
-}
-
-async fn respond<'a>(
-    server: &'a MockServer,
-    status: u16,
-    content_type: Option<&'static str>,
-    body: String,
-) -> Recorder<'a> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    let mock = server
-        .mock_async(move |_when, then| {
-            then.respond_with(move |req: &HttpMockRequest| {
-                let headers = req.headers();
-                let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
-                log.lock().unwrap().push(Seen {
-                    method: req.method_str().to_owned(),
-                    uri: req
-                        .uri()
-                        .path_and_query()
-                        .map(|pq| pq.as_str().to_owned())
-                        .unwrap_or_default(),
-                    authorization: header("authorization"),
-                    content_type: header("content-type"),
-                    body: req.body_vec(),
-                });
-                let mut response = HttpMockResponse::builder().status(status);
-                if let Some(ct) = content_type {
-                    response = response.header("content-type", ct);
-                }
-                response.body(body.clone()).build()
-            });
-        })
-        .await;
-    Recorder { mock, seen }
-}
-
-async fn respond_json(server: &MockServer, status: u16, body: Value) -> Recorder<'_> {
-    respond(server, status, Some("application/json"), body.to_string()).await
-}
+/// Requests are recorded by the shared harness and checked against this
+/// provider's token.
+const WIRE: Wire = Wire { auth: BEARER };
 
 // ------------------------------------------------------------------ fixtures
 
@@ -197,17 +101,18 @@ fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
 #[tokio::test]
 async fn list_registries_decodes_records_and_secret_maps() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        json!([
-            {"id": "humanitec", "registry": "registry.humanitec.io", "type": "public",
-             "enable_ci": false, "created_at": "2023-01-10T08:00:00Z", "created_by": "system"},
-            ecr_record(true),
-            secret_ref_record()
-        ]),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            json!([
+                {"id": "humanitec", "registry": "registry.humanitec.io", "type": "public",
+                 "enable_ci": false, "created_at": "2023-01-10T08:00:00Z", "created_by": "system"},
+                ecr_record(true),
+                secret_ref_record()
+            ]),
+        )
+        .await;
 
     let records = client(&server)
         .list_registries()
@@ -272,36 +177,12 @@ async fn list_registries_through_the_generated_mock() {
     assert_eq!(entry(secrets, "*"), ("dev-secrets", "ghcr-regcred"));
 }
 
-#[tokio::test]
-async fn list_registries_proxy_502_keeps_status_and_raw_body() {
-    let server = MockServer::start_async().await;
-    let html = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
-    let rec = respond(&server, 502, Some("text/html"), html.into()).await;
-
-    let err = client(&server)
-        .list_registries()
-        .org_id(ORG)
-        .send()
-        .await
-        .unwrap_err();
-
-    rec.only()
-        .await
-        .assert_bodiless("GET", "/orgs/acme/registries");
-    assert!(matches!(err, Error::UnexpectedStatus(_)), "{err:?}");
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
-    assert!(err.error_body().is_none());
-    assert_eq!(err.raw_body().unwrap().as_ref(), html.as_bytes());
-    assert!(err.is_retryable());
-    assert!(err.to_string().starts_with("502 Bad Gateway"), "{err}");
-}
-
 // ------------------------------------------------------------------ create
 
 #[tokio::test]
 async fn create_registry_sends_the_login_and_returns_201() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 201, ecr_record(true)).await;
+    let rec = WIRE.respond_json(&server, 201, ecr_record(true)).await;
     let body = types::RegistryRequest {
         creds: Some(types::AccountCredsRequest {
             // A chrono time with nanoseconds, as `Utc::now()` gives: the
@@ -357,7 +238,7 @@ async fn create_registry_sends_the_login_and_returns_201() {
 async fn create_registry_decodes_the_record_from_200_and_from_201() {
     for status in [200, 201] {
         let server = MockServer::start_async().await;
-        let rec = respond_json(&server, status, ecr_record(false)).await;
+        let rec = WIRE.respond_json(&server, status, ecr_record(false)).await;
 
         let created = client(&server)
             .create_registry()
@@ -386,7 +267,7 @@ async fn create_registry_decodes_the_record_from_200_and_from_201() {
 #[tokio::test]
 async fn create_registry_sends_secret_references_per_cluster() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 201, secret_ref_record()).await;
+    let rec = WIRE.respond_json(&server, 201, secret_ref_record()).await;
 
     let created = client(&server)
         .create_registry()
@@ -428,12 +309,13 @@ async fn create_registry_sends_secret_references_per_cluster() {
 #[tokio::test]
 async fn create_registry_conflict_decodes_the_humanitec_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        409,
-        json!({"error": "Registry with id 'ecr-prod' already exists."}),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            409,
+            json!({"error": "Registry with id 'ecr-prod' already exists."}),
+        )
+        .await;
 
     let err = client(&server)
         .create_registry()
@@ -472,7 +354,7 @@ async fn create_registry_conflict_decodes_the_humanitec_error() {
 #[tokio::test]
 async fn get_registry_decodes_the_record() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 200, ecr_record(true)).await;
+    let rec = WIRE.respond_json(&server, 200, ecr_record(true)).await;
 
     let record = client(&server)
         .get_registry()
@@ -527,7 +409,7 @@ async fn get_registry_not_found_through_the_generated_mock() {
 #[tokio::test]
 async fn update_registry_patches_the_record() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 200, ecr_record(false)).await;
+    let rec = WIRE.respond_json(&server, 200, ecr_record(false)).await;
 
     let record = client(&server)
         .update_registry()
@@ -558,12 +440,13 @@ async fn update_registry_patches_the_record() {
 #[tokio::test]
 async fn update_registry_forbidden_for_the_builtin_registry() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        403,
-        json!({"error": "The built-in registry cannot be modified."}),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            403,
+            json!({"error": "The built-in registry cannot be modified."}),
+        )
+        .await;
 
     let err = client(&server)
         .update_registry()
@@ -598,7 +481,7 @@ async fn update_registry_forbidden_for_the_builtin_registry() {
 #[tokio::test]
 async fn delete_registry_sends_no_body_and_accepts_204() {
     let server = MockServer::start_async().await;
-    let rec = respond(&server, 204, None, String::new()).await;
+    let rec = WIRE.respond(&server, 204, None, String::new()).await;
 
     let done = client(&server)
         .delete_registry()
@@ -619,17 +502,18 @@ async fn delete_registry_sends_no_body_and_accepts_204() {
 #[tokio::test]
 async fn get_registry_credentials_decodes_a_redacted_login() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        json!({
-            "registry": ECR_HOST,
-            "username": "AWS",
-            "password": ECR_PASSWORD,
-            "expires": "2024-06-04T21:30:00Z"
-        }),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            json!({
+                "registry": ECR_HOST,
+                "username": "AWS",
+                "password": ECR_PASSWORD,
+                "expires": "2024-06-04T21:30:00Z"
+            }),
+        )
+        .await;
 
     let creds = client(&server)
         .get_registry_credentials()
@@ -704,12 +588,13 @@ async fn get_registry_credentials_of_a_secret_backed_registry() {
 #[tokio::test]
 async fn get_registry_credentials_unauthorized_decodes_the_humanitec_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        401,
-        json!({"error": "The token is not allowed to read registry credentials."}),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            401,
+            json!({"error": "The token is not allowed to read registry credentials."}),
+        )
+        .await;
 
     let err = client(&server)
         .get_registry_credentials()
@@ -734,7 +619,7 @@ async fn get_registry_credentials_unauthorized_decodes_the_humanitec_error() {
 #[tokio::test]
 async fn token_from_lookup_is_sent_as_bearer() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 200, json!([])).await;
+    let rec = WIRE.respond_json(&server, 200, json!([])).await;
     let credentials = Credentials::from_lookup(
         &regkit_humanitec::PROVIDER,
         lookup(&[("HUMANITEC_TOKEN", " from-env-token \n")]),

@@ -7,12 +7,11 @@
 //! each offset-paged listing (repositories, artifacts, vulnerabilities),
 //! which follows the offset in `_links.next`.
 
+use regkit_tests::Wire;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use futures::TryStreamExt;
 use httpmock::prelude::*;
-use httpmock::{HttpMockRequest, HttpMockResponse, Mock};
 use regkit_core::{ConfigError, Credentials, RetryPolicy};
 use regkit_ionos::mock::MockServerExt;
 use regkit_ionos::{Client, Error, types};
@@ -45,140 +44,9 @@ fn client_with(server: &MockServer, credentials: Credentials) -> Client {
 
 // ------------------------------------------------------------------ recorder
 
-/// One request as the server received it.
-#[derive(Debug)]
-struct Seen {
-    method: String,
-    /// Path and query exactly as sent (still percent-encoded).
-    uri: String,
-    authorization: Option<String>,
-    content_type: Option<String>,
-    body: Vec<u8>,
-}
-
-impl Seen {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "request body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    /// Method, path + query and bearer token, and no request body.
-    fn assert_bodiless(&self, method: &str, uri: &str) {
-        assert_eq!(self.method, method);
-        assert_eq!(self.uri, uri);
-        assert_eq!(self.authorization.as_deref(), Some(BEARER));
-        assert!(
-            self.body.is_empty(),
-            "unexpected body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
-    }
-
-    /// Method, path + query, bearer token and exactly this JSON body.
-    fn assert_json(&self, method: &str, uri: &str, body: Value) {
-        assert_eq!(self.method, method);
-        assert_eq!(self.uri, uri);
-        assert_eq!(self.authorization.as_deref(), Some(BEARER));
-        assert_eq!(self.content_type.as_deref(), Some("application/json"));
-        assert_eq!(self.json(), body);
-    }
-}
-
-/// A mock that answers every request with one canned response and keeps
-/// what it received.
-struct Recorder<'a> {
-    mock: Mock<'a>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Recorder<'_> {
-    /// The one request that was sent.
-    async fn only(&self) -> Seen {
-        assert_eq!(self.mock.calls_async().await, 1);
-        let mut seen = self.seen.lock().unwrap();
-        assert_eq!(seen.len(), 1, "expected exactly one request: {seen:?}");
-        seen.pop().unwrap()
-    }
-
-    /// Every request that was sent, in order.
-    async fn all(&self, expected: usize) -> Vec<Seen> {
-        assert_eq!(self.mock.calls_async().await, expected);
-        std::mem::take(&mut *self.seen.lock().unwrap())
-    }
-}
-
-fn record(req: &HttpMockRequest) -> Seen {
-    let headers = req.headers();
-    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
-    Seen {
-        method: req.method_str().to_owned(),
-        uri: req
-            .uri()
-            .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_default(),
-        authorization: header("authorization"),
-        content_type: header("content-type"),
-        body: req.body_vec(),
-    }
-}
-
-async fn respond<'a>(
-    server: &'a MockServer,
-    status: u16,
-    content_type: Option<&'static str>,
-    body: String,
-) -> Recorder<'a> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    let mock = server
-        .mock_async(move |_when, then| {
-            then.respond_with(move |req: &HttpMockRequest| {
-                log.lock().unwrap().push(record(req));
-                let mut response = HttpMockResponse::builder().status(status);
-                if let Some(ct) = content_type {
-                    response = response.header("content-type", ct);
-                }
-                response.body(body.clone()).build()
-            });
-        })
-        .await;
-    Recorder { mock, seen }
-}
-
-async fn respond_json(server: &MockServer, status: u16, body: Value) -> Recorder<'_> {
-    respond(server, status, Some("application/json"), body.to_string()).await
-}
-
-async fn respond_empty(server: &MockServer, status: u16) -> Recorder<'_> {
-    respond(server, status, None, String::new()).await
-}
-
-/// Answers the n-th request with `pages[n]` (200, JSON), whatever it asks
-/// for, so a walk that sends a wrong marker shows up in the recorded URIs.
-async fn respond_in_turn(server: &MockServer, pages: Vec<Value>) -> Recorder<'_> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    let mock = server
-        .mock_async(move |_when, then| {
-            then.respond_with(move |req: &HttpMockRequest| {
-                let mut log = log.lock().unwrap();
-                log.push(record(req));
-                let body = pages.get(log.len() - 1).cloned().unwrap_or(Value::Null);
-                HttpMockResponse::builder()
-                    .status(200)
-                    .header("content-type", "application/json")
-                    .body(body.to_string())
-                    .build()
-            });
-        })
-        .await;
-    Recorder { mock, seen }
-}
+/// Requests are recorded by the shared harness and checked against this
+/// provider's token.
+const WIRE: Wire = Wire { auth: BEARER };
 
 // ------------------------------------------------------------------ fixtures
 
@@ -350,7 +218,7 @@ fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
 #[tokio::test]
 async fn tokens_get_sends_offset_and_limit_and_decodes_the_page() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
+    let rec = WIRE.respond_json(
         &server,
         200,
         json!({
@@ -420,13 +288,14 @@ async fn tokens_get_sends_offset_and_limit_and_decodes_the_page() {
 #[tokio::test]
 async fn tokens_get_without_paging_parameters_sends_no_query() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        json!({"offset": 0, "limit": 100, "count": 0, "total": 0, "items": [],
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            json!({"offset": 0, "limit": 100, "count": 0, "total": 0, "items": [],
                "_links": {"self": "", "previous": "", "next": ""}}),
-    )
-    .await;
+        )
+        .await;
 
     let page = client(&server)
         .registries_tokens_get()
@@ -445,12 +314,13 @@ async fn tokens_get_without_paging_parameters_sends_no_query() {
 #[tokio::test]
 async fn tokens_post_sends_the_properties_and_returns_the_password_once() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        201,
-        token_json("ci-push", TOKEN_PASSWORD, "enabled"),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            201,
+            token_json("ci-push", TOKEN_PASSWORD, "enabled"),
+        )
+        .await;
 
     let created = client(&server)
         .registries_tokens_post()
@@ -500,12 +370,13 @@ async fn tokens_post_sends_the_properties_and_returns_the_password_once() {
 #[tokio::test]
 async fn tokens_post_conflict_decodes_the_ionos_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        409,
-        ionos_error(409, "409", "a token named ci-push already exists"),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            409,
+            ionos_error(409, "409", "a token named ci-push already exists"),
+        )
+        .await;
 
     let err = client(&server)
         .registries_tokens_post()
@@ -548,7 +419,9 @@ async fn tokens_post_conflict_decodes_the_ionos_error() {
 #[tokio::test]
 async fn tokens_find_by_id_decodes_a_token_whose_password_is_gone() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 200, token_json("ci-push", "", "enabled")).await;
+    let rec = WIRE
+        .respond_json(&server, 200, token_json("ci-push", "", "enabled"))
+        .await;
 
     let token = client(&server)
         .registries_tokens_find_by_id()
@@ -622,7 +495,7 @@ async fn tokens_patch_sends_only_the_changed_fields() {
     answer["metadata"] = metadata("AVAILABLE", true);
     answer["properties"]["scopes"] =
         json!([{"name": "app/*", "type": "repository", "actions": ["pull"]}]);
-    let rec = respond_json(&server, 200, answer).await;
+    let rec = WIRE.respond_json(&server, 200, answer).await;
 
     let token = client(&server)
         .registries_tokens_patch()
@@ -665,7 +538,7 @@ async fn tokens_patch_sends_an_explicit_null_to_remove_the_expiry() {
     let server = MockServer::start_async().await;
     let mut answer = token_json("ci-push", "", "enabled");
     answer["properties"]["expiryDate"] = Value::Null;
-    let rec = respond_json(&server, 200, answer).await;
+    let rec = WIRE.respond_json(&server, 200, answer).await;
 
     client(&server)
         .registries_tokens_patch()
@@ -696,7 +569,7 @@ async fn tokens_put_creates_under_the_given_id_and_redacts_the_password() {
     answer["properties"]["expiryDate"] = Value::Null;
     answer["properties"]["scopes"] =
         json!([{"name": "*", "type": "repository", "actions": ["pull"]}]);
-    let rec = respond_json(&server, 201, answer).await;
+    let rec = WIRE.respond_json(&server, 201, answer).await;
 
     let token = client(&server)
         .registries_tokens_put()
@@ -736,7 +609,7 @@ async fn tokens_put_creates_under_the_given_id_and_redacts_the_password() {
 #[tokio::test]
 async fn tokens_delete_sends_no_body_and_accepts_204() {
     let server = MockServer::start_async().await;
-    let rec = respond_empty(&server, 204).await;
+    let rec = WIRE.respond_empty(&server, 204).await;
 
     let done = client(&server)
         .registries_tokens_delete()
@@ -753,37 +626,13 @@ async fn tokens_delete_sends_no_body_and_accepts_204() {
     assert_eq!(done.status(), 204);
 }
 
-#[tokio::test]
-async fn tokens_proxy_502_keeps_status_and_raw_body() {
-    let server = MockServer::start_async().await;
-    let html = "<html><body><h1>502 Bad Gateway</h1>upstream went away</body></html>";
-    let rec = respond(&server, 502, Some("text/html"), html.into()).await;
-
-    let err = client(&server)
-        .registries_tokens_get()
-        .registry_id(REGISTRY_ID)
-        .send()
-        .await
-        .unwrap_err();
-
-    rec.only()
-        .await
-        .assert_bodiless("GET", &format!("/registries/{REGISTRY_ID}/tokens"));
-    assert!(matches!(err, Error::UnexpectedStatus(_)), "{err:?}");
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
-    assert!(err.error_body().is_none());
-    assert_eq!(err.raw_body().unwrap().as_ref(), html.as_bytes());
-    assert!(err.is_retryable());
-    assert!(err.to_string().starts_with("502 Bad Gateway"), "{err}");
-}
-
 // ------------------------------------------------------------------ registries
 
 #[tokio::test]
 async fn registries_get_sends_filter_limit_and_cursor() {
     let server = MockServer::start_async().await;
     let next_cursor = "eyJzdGFydCI6Im15LXJlZ2lzdHJ5LTIifQ";
-    let rec = respond_json(
+    let rec = WIRE.respond_json(
         &server,
         200,
         json!({
@@ -866,16 +715,17 @@ async fn registries_get_through_the_generated_mock() {
 #[tokio::test]
 async fn registries_get_unauthorized_decodes_the_ionos_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        401,
-        ionos_error(
+    let rec = WIRE
+        .respond_json(
+            &server,
             401,
-            "paas-auth-1",
-            "Unauthorized, wrong or no api key provided",
-        ),
-    )
-    .await;
+            ionos_error(
+                401,
+                "paas-auth-1",
+                "Unauthorized, wrong or no api key provided",
+            ),
+        )
+        .await;
 
     let err = client(&server).registries_get().send().await.unwrap_err();
 
@@ -892,7 +742,7 @@ async fn registries_post_sends_name_location_and_schedule() {
     let mut answer = registry_json("BUSY", &["Saturday"], "02:30:00");
     answer["properties"]["hostname"] = json!("");
     answer["properties"]["storageUsage"] = Value::Null;
-    let rec = respond_json(&server, 201, answer).await;
+    let rec = WIRE.respond_json(&server, 201, answer).await;
 
     let created = client(&server)
         .registries_post()
@@ -932,7 +782,7 @@ async fn registries_post_sends_name_location_and_schedule() {
 #[tokio::test]
 async fn registries_post_bad_request_decodes_the_ionos_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
+    let rec = WIRE.respond_json(
         &server,
         400,
         json!({"httpStatus": 400, "messages": [
@@ -984,12 +834,13 @@ async fn registries_post_bad_request_decodes_the_ionos_error() {
 #[tokio::test]
 async fn registries_find_by_id_decodes_usage_and_schedule() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        registry_json("AVAILABLE", &["Saturday"], "02:30:00"),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            registry_json("AVAILABLE", &["Saturday"], "02:30:00"),
+        )
+        .await;
 
     let registry = client(&server)
         .registries_find_by_id()
@@ -1054,12 +905,13 @@ async fn registries_find_by_id_not_found_through_the_generated_mock() {
 #[tokio::test]
 async fn registries_patch_sends_the_new_schedule() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        registry_json("AVAILABLE", &["Tuesday", "Friday"], "03:00:00"),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            registry_json("AVAILABLE", &["Tuesday", "Friday"], "03:00:00"),
+        )
+        .await;
 
     let registry = client(&server)
         .registries_patch()
@@ -1101,7 +953,7 @@ async fn registries_patch_turns_scanning_off_and_lifts_the_allow_list_with_an_em
     let mut answer = registry_json("AVAILABLE", &["Saturday"], "02:30:00");
     answer["properties"]["features"] = json!({"vulnerabilityScanning": {"enabled": false}});
     answer["properties"]["apiSubnetAllowList"] = json!([]);
-    let rec = respond_json(&server, 200, answer).await;
+    let rec = WIRE.respond_json(&server, 200, answer).await;
 
     let registry = client(&server)
         .registries_patch()
@@ -1146,7 +998,7 @@ async fn registries_post_sends_features_and_the_api_allow_list() {
     answer["properties"]["features"] =
         json!({"vulnerabilityScanning": {"enabled": true, "properties": {"tier": "standard"}}});
     answer["properties"]["apiSubnetAllowList"] = json!(["203.0.113.0/24", "2001:db8::/48"]);
-    let rec = respond_json(&server, 201, answer).await;
+    let rec = WIRE.respond_json(&server, 201, answer).await;
 
     let created = client(&server)
         .registries_post()
@@ -1200,7 +1052,7 @@ async fn registries_put_sends_the_full_properties() {
     let mut answer = registry_json("BUSY", &["Sunday"], "01:00:00");
     answer["properties"]["hostname"] = json!("");
     answer["properties"]["storageUsage"] = Value::Null;
-    let rec = respond_json(&server, 201, answer).await;
+    let rec = WIRE.respond_json(&server, 201, answer).await;
 
     let registry = client(&server)
         .registries_put()
@@ -1238,7 +1090,7 @@ async fn registries_put_sends_the_full_properties() {
 #[tokio::test]
 async fn registries_delete_sends_no_body_and_accepts_204() {
     let server = MockServer::start_async().await;
-    let rec = respond_empty(&server, 204).await;
+    let rec = WIRE.respond_empty(&server, 204).await;
 
     let done = client(&server)
         .registries_delete()
@@ -1253,49 +1105,28 @@ async fn registries_delete_sends_no_body_and_accepts_204() {
     assert_eq!(done.status(), 204);
 }
 
-#[tokio::test]
-async fn registries_proxy_502_keeps_status_and_raw_body() {
-    let server = MockServer::start_async().await;
-    let text = "upstream connect error or disconnect/reset before headers";
-    let rec = respond(&server, 502, Some("text/plain"), text.into()).await;
-
-    let err = client(&server)
-        .registries_find_by_id()
-        .registry_id(REGISTRY_ID)
-        .send()
-        .await
-        .unwrap_err();
-
-    rec.only()
-        .await
-        .assert_bodiless("GET", &format!("/registries/{REGISTRY_ID}"));
-    assert!(matches!(err, Error::UnexpectedStatus(_)), "{err:?}");
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
-    assert!(err.error_body().is_none());
-    assert_eq!(err.raw_body().unwrap().as_ref(), text.as_bytes());
-}
-
 // ------------------------------------------------------------------ repositories
 
 #[tokio::test]
 async fn repositories_get_sends_paging_filters_and_order_and_decodes_the_page() {
     let server = MockServer::start_async().await;
     let href = format!("{BASE}/registries/{REGISTRY_ID}/repositories");
-    let rec = respond_json(
-        &server,
-        200,
-        offset_page(
-            &href,
-            vec![
-                repository_json("my-service"),
-                repository_json("my-service-worker"),
-            ],
-            100,
-            50,
-            true,
-        ),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            offset_page(
+                &href,
+                vec![
+                    repository_json("my-service"),
+                    repository_json("my-service-worker"),
+                ],
+                100,
+                50,
+                true,
+            ),
+        )
+        .await;
 
     let page = client(&server)
         .registries_repositories_get()
@@ -1351,12 +1182,13 @@ async fn repositories_get_sends_paging_filters_and_order_and_decodes_the_page() 
 #[tokio::test]
 async fn repositories_get_bad_request_decodes_the_ionos_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        400,
-        ionos_error(400, "paas-validation-1", "orderBy: unknown field sizeBytes"),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            400,
+            ionos_error(400, "paas-validation-1", "orderBy: unknown field sizeBytes"),
+        )
+        .await;
 
     let err = client(&server)
         .registries_repositories_get()
@@ -1388,20 +1220,21 @@ async fn repositories_get_bad_request_decodes_the_ionos_error() {
 async fn repositories_get_stream_walks_two_pages_by_the_next_link() {
     let server = MockServer::start_async().await;
     let href = format!("{BASE}/registries/{REGISTRY_ID}/repositories");
-    let rec = respond_in_turn(
-        &server,
-        vec![
-            offset_page(
-                &href,
-                vec![repository_json("api"), repository_json("api-gateway")],
-                0,
-                2,
-                true,
-            ),
-            offset_page(&href, vec![repository_json("api-worker")], 2, 2, false),
-        ],
-    )
-    .await;
+    let rec = WIRE
+        .respond_in_turn(
+            &server,
+            vec![
+                offset_page(
+                    &href,
+                    vec![repository_json("api"), repository_json("api-gateway")],
+                    0,
+                    2,
+                    true,
+                ),
+                offset_page(&href, vec![repository_json("api-worker")], 2, 2, false),
+            ],
+        )
+        .await;
 
     let names: Vec<String> = client(&server)
         .registries_repositories_get()
@@ -1435,7 +1268,7 @@ async fn repositories_find_by_name_encodes_the_name_and_decodes_the_repository()
     answer["metadata"]["lastModifiedDate"] = json!("2024-06-10T14:03:09Z");
     answer["metadata"]["lastModifiedBy"] = json!("ci-push");
     answer["metadata"]["resourceURN"] = json!("ionos:containerregistry:de/fra:team/api");
-    let rec = respond_json(&server, 200, answer).await;
+    let rec = WIRE.respond_json(&server, 200, answer).await;
 
     let repo = client(&server)
         .registries_repositories_find_by_name()
@@ -1465,12 +1298,13 @@ async fn repositories_find_by_name_encodes_the_name_and_decodes_the_repository()
 #[tokio::test]
 async fn repositories_find_by_name_not_found_decodes_the_ionos_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        404,
-        ionos_error(404, "404", "repository my-service not found"),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            404,
+            ionos_error(404, "404", "repository my-service not found"),
+        )
+        .await;
 
     let err = client(&server)
         .registries_repositories_find_by_name()
@@ -1497,7 +1331,7 @@ async fn repositories_find_by_name_not_found_decodes_the_ionos_error() {
 #[tokio::test]
 async fn repositories_delete_sends_no_body_and_accepts_204() {
     let server = MockServer::start_async().await;
-    let rec = respond_empty(&server, 204).await;
+    let rec = WIRE.respond_empty(&server, 204).await;
 
     let done = client(&server)
         .registries_repositories_delete()
@@ -1517,12 +1351,13 @@ async fn repositories_delete_sends_no_body_and_accepts_204() {
 #[tokio::test]
 async fn repositories_delete_not_found_decodes_the_ionos_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        404,
-        ionos_error(404, "404", "repository ubuntu not found"),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            404,
+            ionos_error(404, "404", "repository ubuntu not found"),
+        )
+        .await;
 
     let err = client(&server)
         .registries_repositories_delete()
@@ -1564,21 +1399,22 @@ async fn registry_artifacts_get_sends_filter_and_order_and_decodes_the_page() {
     }
     unscanned["metadata"]["lastPulledAt"] = Value::Null;
     unscanned["metadata"]["lastPushedAt"] = json!("2024-06-12T07:45:00");
-    let rec = respond_json(
-        &server,
-        200,
-        offset_page(
-            &href,
-            vec![
-                artifact_json("my-service", DIGEST, &["v1.4.2", "latest"]),
-                unscanned,
-            ],
-            0,
-            2,
-            true,
-        ),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            offset_page(
+                &href,
+                vec![
+                    artifact_json("my-service", DIGEST, &["v1.4.2", "latest"]),
+                    unscanned,
+                ],
+                0,
+                2,
+                true,
+            ),
+        )
+        .await;
 
     let page = client(&server)
         .registries_artifacts_get()
@@ -1639,16 +1475,17 @@ async fn registry_artifacts_get_sends_filter_and_order_and_decodes_the_page() {
 #[tokio::test]
 async fn registry_artifacts_get_unauthorized_decodes_the_ionos_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        401,
-        ionos_error(
+    let rec = WIRE
+        .respond_json(
+            &server,
             401,
-            "paas-auth-1",
-            "Unauthorized, wrong or no api key provided",
-        ),
-    )
-    .await;
+            ionos_error(
+                401,
+                "paas-auth-1",
+                "Unauthorized, wrong or no api key provided",
+            ),
+        )
+        .await;
 
     let err = client(&server)
         .registries_artifacts_get()
@@ -1670,26 +1507,27 @@ async fn registry_artifacts_get_unauthorized_decodes_the_ionos_error() {
 async fn registry_artifacts_get_stream_walks_two_pages_by_the_next_link() {
     let server = MockServer::start_async().await;
     let href = format!("{BASE}/registries/{REGISTRY_ID}/artifacts");
-    let rec = respond_in_turn(
-        &server,
-        vec![
-            offset_page(
-                &href,
-                vec![artifact_json("my-service", DIGEST, &["latest"])],
-                0,
-                1,
-                true,
-            ),
-            offset_page(
-                &href,
-                vec![artifact_json("billing", OTHER_DIGEST, &["v2"])],
-                1,
-                1,
-                false,
-            ),
-        ],
-    )
-    .await;
+    let rec = WIRE
+        .respond_in_turn(
+            &server,
+            vec![
+                offset_page(
+                    &href,
+                    vec![artifact_json("my-service", DIGEST, &["latest"])],
+                    0,
+                    1,
+                    true,
+                ),
+                offset_page(
+                    &href,
+                    vec![artifact_json("billing", OTHER_DIGEST, &["v2"])],
+                    1,
+                    1,
+                    false,
+                ),
+            ],
+        )
+        .await;
 
     let digests: Vec<String> = client(&server)
         .registries_artifacts_get()
@@ -1722,18 +1560,19 @@ async fn repository_artifacts_get_sends_paging_and_order_and_decodes_the_page() 
     let href = format!("{BASE}/registries/{REGISTRY_ID}/repositories/my-service/artifacts");
     let mut untagged = artifact_json("my-service", OTHER_DIGEST, &[]);
     untagged["properties"]["tags"] = Value::Null;
-    let rec = respond_json(
-        &server,
-        200,
-        offset_page(
-            &href,
-            vec![artifact_json("my-service", DIGEST, &["v1.4.2"]), untagged],
-            0,
-            100,
-            false,
-        ),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            offset_page(
+                &href,
+                vec![artifact_json("my-service", DIGEST, &["v1.4.2"]), untagged],
+                0,
+                100,
+                false,
+            ),
+        )
+        .await;
 
     let page = client(&server)
         .registries_repositories_artifacts_get()
@@ -1762,12 +1601,13 @@ async fn repository_artifacts_get_sends_paging_and_order_and_decodes_the_page() 
 #[tokio::test]
 async fn repository_artifacts_get_not_found_decodes_the_ionos_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        404,
-        ionos_error(404, "404", "repository gone-service not found"),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            404,
+            ionos_error(404, "404", "repository gone-service not found"),
+        )
+        .await;
 
     let err = client(&server)
         .registries_repositories_artifacts_get()
@@ -1792,23 +1632,24 @@ async fn repository_artifacts_get_not_found_decodes_the_ionos_error() {
 async fn repository_artifacts_get_stream_walks_two_pages_by_the_next_link() {
     let server = MockServer::start_async().await;
     let href = format!("{BASE}/registries/{REGISTRY_ID}/repositories/team%2Fapi/artifacts");
-    let rec = respond_in_turn(
-        &server,
-        vec![
-            offset_page(
-                &href,
-                vec![
-                    artifact_json("team/api", DIGEST, &["latest"]),
-                    artifact_json("team/api", OTHER_DIGEST, &["v1"]),
-                ],
-                0,
-                2,
-                true,
-            ),
-            offset_page(&href, vec![], 2, 2, false),
-        ],
-    )
-    .await;
+    let rec = WIRE
+        .respond_in_turn(
+            &server,
+            vec![
+                offset_page(
+                    &href,
+                    vec![
+                        artifact_json("team/api", DIGEST, &["latest"]),
+                        artifact_json("team/api", OTHER_DIGEST, &["v1"]),
+                    ],
+                    0,
+                    2,
+                    true,
+                ),
+                offset_page(&href, vec![], 2, 2, false),
+            ],
+        )
+        .await;
 
     let artifacts: Vec<types::ArtifactRead> = client(&server)
         .registries_repositories_artifacts_get()
@@ -1845,12 +1686,13 @@ async fn repository_artifacts_get_stream_walks_two_pages_by_the_next_link() {
 #[tokio::test]
 async fn artifacts_find_by_digest_sends_the_digest_as_is_and_decodes_the_artifact() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        artifact_json("my-service", DIGEST, &["v1.4.2", "latest"]),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            artifact_json("my-service", DIGEST, &["v1.4.2", "latest"]),
+        )
+        .await;
 
     let artifact = client(&server)
         .registries_repositories_artifacts_find_by_digest()
@@ -1883,12 +1725,13 @@ async fn artifacts_find_by_digest_sends_the_digest_as_is_and_decodes_the_artifac
 #[tokio::test]
 async fn artifacts_find_by_digest_not_found_decodes_the_ionos_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        404,
-        ionos_error(404, "404", &format!("artifact {OTHER_DIGEST} not found")),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            404,
+            ionos_error(404, "404", &format!("artifact {OTHER_DIGEST} not found")),
+        )
+        .await;
 
     let err = client(&server)
         .registries_repositories_artifacts_find_by_digest()
@@ -1929,18 +1772,19 @@ async fn artifact_vulnerabilities_get_sends_filters_and_decodes_the_page() {
         .as_object_mut()
         .unwrap()
         .remove("updatedAt");
-    let rec = respond_json(
-        &server,
-        200,
-        offset_page(
-            &href,
-            vec![vulnerability_json(CVE, "CRITICAL", 7.5), unfixed],
-            0,
-            25,
-            false,
-        ),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            offset_page(
+                &href,
+                vec![vulnerability_json(CVE, "CRITICAL", 7.5), unfixed],
+                0,
+                25,
+                false,
+            ),
+        )
+        .await;
 
     let page = client(&server)
         .registries_repositories_artifacts_vulnerabilities_get()
@@ -1991,12 +1835,13 @@ async fn artifact_vulnerabilities_get_sends_filters_and_decodes_the_page() {
 #[tokio::test]
 async fn artifact_vulnerabilities_get_rate_limited_decodes_the_ionos_error() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        429,
-        ionos_error(429, "paas-rate-limit-1", "too many requests, retry later"),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            429,
+            ionos_error(429, "paas-rate-limit-1", "too many requests, retry later"),
+        )
+        .await;
 
     let err = client(&server)
         .registries_repositories_artifacts_vulnerabilities_get()
@@ -2029,29 +1874,30 @@ async fn artifact_vulnerabilities_get_stream_walks_two_pages_by_the_next_link() 
     let href = format!(
         "{BASE}/registries/{REGISTRY_ID}/repositories/my-service/artifacts/{DIGEST}/vulnerabilities"
     );
-    let rec = respond_in_turn(
-        &server,
-        vec![
-            offset_page(
-                &href,
-                vec![
-                    vulnerability_json("CVE-2024-24790", "CRITICAL", 9.8),
-                    vulnerability_json(CVE, "HIGH", 7.5),
-                ],
-                0,
-                2,
-                true,
-            ),
-            offset_page(
-                &href,
-                vec![vulnerability_json("CVE-2023-39325", "HIGH", 7.5)],
-                2,
-                2,
-                false,
-            ),
-        ],
-    )
-    .await;
+    let rec = WIRE
+        .respond_in_turn(
+            &server,
+            vec![
+                offset_page(
+                    &href,
+                    vec![
+                        vulnerability_json("CVE-2024-24790", "CRITICAL", 9.8),
+                        vulnerability_json(CVE, "HIGH", 7.5),
+                    ],
+                    0,
+                    2,
+                    true,
+                ),
+                offset_page(
+                    &href,
+                    vec![vulnerability_json("CVE-2023-39325", "HIGH", 7.5)],
+                    2,
+                    2,
+                    false,
+                ),
+            ],
+        )
+        .await;
 
     let ids: Vec<String> = client(&server)
         .registries_repositories_artifacts_vulnerabilities_get()
@@ -2083,7 +1929,9 @@ async fn artifact_vulnerabilities_get_stream_walks_two_pages_by_the_next_link() 
 #[tokio::test]
 async fn vulnerabilities_find_by_id_decodes_the_advisory() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 200, vulnerability_json(CVE, "HIGH", 7.5)).await;
+    let rec = WIRE
+        .respond_json(&server, 200, vulnerability_json(CVE, "HIGH", 7.5))
+        .await;
 
     let vuln = client(&server)
         .vulnerabilities_find_by_id()
@@ -2157,7 +2005,7 @@ async fn vulnerabilities_find_by_id_not_found_through_the_generated_mock() {
 #[tokio::test]
 async fn names_check_usage_is_a_bodiless_head() {
     let server = MockServer::start_async().await;
-    let rec = respond_empty(&server, 200).await;
+    let rec = WIRE.respond_empty(&server, 200).await;
 
     let taken = client(&server)
         .names_check_usage()
@@ -2270,17 +2118,18 @@ async fn is_registry_name_available_turns_the_status_into_a_bool() {
 #[tokio::test]
 async fn locations_get_decodes_the_location_ids() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(
-        &server,
-        200,
-        json!({
-            "id": "locations",
-            "type": "collection",
-            "href": "https://api.ionos.com/containerregistries/locations",
-            "items": [{"id": "de/fra"}, {"id": "de/txl"}, {"id": "es/vit"}]
-        }),
-    )
-    .await;
+    let rec = WIRE
+        .respond_json(
+            &server,
+            200,
+            json!({
+                "id": "locations",
+                "type": "collection",
+                "href": "https://api.ionos.com/containerregistries/locations",
+                "items": [{"id": "de/fra"}, {"id": "de/txl"}, {"id": "es/vit"}]
+            }),
+        )
+        .await;
 
     let locations = client(&server).locations_get().send().await.unwrap();
 
@@ -2326,7 +2175,9 @@ const BASIC_HEADER: &str = "Basic amFuZS5kb2VAZXhhbXBsZS5jb206czNjcjN0LVBhNTU=";
 #[tokio::test]
 async fn basic_credentials_send_base64_user_and_password() {
     let server = MockServer::start_async().await;
-    let rec = respond_json(&server, 200, json!({"items": [{"id": "de/fra"}]})).await;
+    let rec = WIRE
+        .respond_json(&server, 200, json!({"items": [{"id": "de/fra"}]}))
+        .await;
 
     let credentials = Credentials::basic(BASIC_USER, BASIC_PASSWORD).unwrap();
     let shown = format!("{credentials:?}");
@@ -2377,7 +2228,7 @@ async fn credentials_from_lookup_pick_bearer_or_basic() {
     ];
     for (vars, expected) in cases {
         let server = MockServer::start_async().await;
-        let rec = respond_empty(&server, 204).await;
+        let rec = WIRE.respond_empty(&server, 204).await;
         let credentials = Credentials::from_lookup(provider, vars).unwrap();
         client_with(&server, credentials)
             .registries_delete()
