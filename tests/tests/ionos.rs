@@ -402,11 +402,14 @@ async fn tokens_post_conflict_decodes_the_ionos_error() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(409));
     assert!(matches!(err, Error::ErrorResponse(_)));
     let body = err.error_body().expect("typed IONOS error body");
-    assert_eq!(body.http_status, 409);
+    assert_eq!(body.http_status, Some(409));
     let messages = body.messages.as_ref().unwrap();
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0].error_code, "409");
-    assert_eq!(messages[0].message, "a token named ci-push already exists");
+    assert_eq!(messages[0].error_code.as_deref(), Some("409"));
+    assert_eq!(
+        messages[0].message.as_deref(),
+        Some("a token named ci-push already exists")
+    );
     assert!(err.raw_body().is_none());
     assert!(!err.is_retryable());
     assert_eq!(
@@ -481,10 +484,10 @@ async fn tokens_find_by_id_not_found_through_the_generated_mock() {
     mock.assert_async().await;
     assert!(err.is_not_found());
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 404);
+    assert_eq!(body.http_status, Some(404));
     assert_eq!(
-        body.messages.as_ref().unwrap()[0].message,
-        format!("token {TOKEN_ID} not found")
+        body.messages.as_ref().unwrap()[0].message.as_deref(),
+        Some(format!("token {TOKEN_ID} not found").as_str())
     );
 }
 
@@ -732,8 +735,11 @@ async fn registries_get_unauthorized_decodes_the_ionos_error() {
     rec.only().await.assert_bodiless("GET", "/registries");
     assert!(err.is_unauthorized());
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 401);
-    assert_eq!(body.messages.as_ref().unwrap()[0].error_code, "paas-auth-1");
+    assert_eq!(body.http_status, Some(401));
+    assert_eq!(
+        body.messages.as_ref().unwrap()[0].error_code.as_deref(),
+        Some("paas-auth-1")
+    );
 }
 
 #[tokio::test]
@@ -814,13 +820,13 @@ async fn registries_post_bad_request_decodes_the_ionos_error() {
     );
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 400);
+    assert_eq!(body.http_status, Some(400));
     let messages: Vec<_> = body
         .messages
         .as_ref()
         .unwrap()
         .iter()
-        .map(|m| m.message.as_str())
+        .filter_map(|m| m.message.as_deref())
         .collect();
     assert_eq!(
         messages,
@@ -897,8 +903,10 @@ async fn registries_find_by_id_not_found_through_the_generated_mock() {
     mock.assert_async().await;
     assert!(err.is_not_found());
     assert_eq!(
-        err.error_body().unwrap().messages.as_ref().unwrap()[0].message,
-        format!("registry {REGISTRY_ID} not found")
+        err.error_body().unwrap().messages.as_ref().unwrap()[0]
+            .message
+            .as_deref(),
+        Some(format!("registry {REGISTRY_ID} not found").as_str())
     );
 }
 
@@ -1205,10 +1213,10 @@ async fn repositories_get_bad_request_decodes_the_ionos_error() {
     assert!(matches!(err, Error::ErrorResponse(_)), "{err:?}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 400);
+    assert_eq!(body.http_status, Some(400));
     assert_eq!(
-        body.messages.as_ref().unwrap()[0].error_code,
-        "paas-validation-1"
+        body.messages.as_ref().unwrap()[0].error_code.as_deref(),
+        Some("paas-validation-1")
     );
     assert_eq!(
         err.to_string(),
@@ -1321,10 +1329,10 @@ async fn repositories_find_by_name_not_found_decodes_the_ionos_error() {
     assert!(err.is_not_found());
     assert!(matches!(err, Error::ErrorResponse(_)));
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 404);
+    assert_eq!(body.http_status, Some(404));
     assert_eq!(
-        body.messages.as_ref().unwrap()[0].message,
-        "repository my-service not found"
+        body.messages.as_ref().unwrap()[0].message.as_deref(),
+        Some("repository my-service not found")
     );
 }
 
@@ -1373,10 +1381,10 @@ async fn repositories_delete_not_found_decodes_the_ionos_error() {
     );
     assert!(err.is_not_found());
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 404);
+    assert_eq!(body.http_status, Some(404));
     assert_eq!(
-        body.messages.as_ref().unwrap()[0].message,
-        "repository ubuntu not found"
+        body.messages.as_ref().unwrap()[0].message.as_deref(),
+        Some("repository ubuntu not found")
     );
 }
 
@@ -1499,8 +1507,11 @@ async fn registry_artifacts_get_unauthorized_decodes_the_ionos_error() {
         .assert_bodiless("GET", &format!("/registries/{REGISTRY_ID}/artifacts"));
     assert!(err.is_unauthorized());
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 401);
-    assert_eq!(body.messages.as_ref().unwrap()[0].error_code, "paas-auth-1");
+    assert_eq!(body.http_status, Some(401));
+    assert_eq!(
+        body.messages.as_ref().unwrap()[0].error_code.as_deref(),
+        Some("paas-auth-1")
+    );
 }
 
 #[tokio::test]
@@ -1623,8 +1634,10 @@ async fn repository_artifacts_get_not_found_decodes_the_ionos_error() {
     );
     assert!(err.is_not_found());
     assert_eq!(
-        err.error_body().unwrap().messages.as_ref().unwrap()[0].message,
-        "repository gone-service not found"
+        err.error_body().unwrap().messages.as_ref().unwrap()[0]
+            .message
+            .as_deref(),
+        Some("repository gone-service not found")
     );
 }
 
@@ -1748,7 +1761,7 @@ async fn artifacts_find_by_digest_not_found_decodes_the_ionos_error() {
     );
     assert!(err.is_not_found());
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 404);
+    assert_eq!(body.http_status, Some(404));
     assert_eq!(
         err.to_string(),
         format!("404 Not Found: artifact {OTHER_DIGEST} not found")
@@ -1861,10 +1874,10 @@ async fn artifact_vulnerabilities_get_rate_limited_decodes_the_ionos_error() {
     assert!(err.is_rate_limited());
     assert!(err.is_retryable());
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 429);
+    assert_eq!(body.http_status, Some(429));
     assert_eq!(
-        body.messages.as_ref().unwrap()[0].message,
-        "too many requests, retry later"
+        body.messages.as_ref().unwrap()[0].message.as_deref(),
+        Some("too many requests, retry later")
     );
 }
 
@@ -1993,10 +2006,10 @@ async fn vulnerabilities_find_by_id_not_found_through_the_generated_mock() {
     mock.assert_async().await;
     assert!(err.is_not_found());
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 404);
+    assert_eq!(body.http_status, Some(404));
     assert_eq!(
-        body.messages.as_ref().unwrap()[0].message,
-        "vulnerability CVE-1999-0000 not found"
+        body.messages.as_ref().unwrap()[0].message.as_deref(),
+        Some("vulnerability CVE-1999-0000 not found")
     );
 }
 
@@ -2161,8 +2174,11 @@ async fn locations_get_server_error_decodes_the_ionos_error() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert!(err.is_retryable());
     let body = err.error_body().unwrap();
-    assert_eq!(body.http_status, 503);
-    assert_eq!(body.messages.as_ref().unwrap()[0].error_code, "503");
+    assert_eq!(body.http_status, Some(503));
+    assert_eq!(
+        body.messages.as_ref().unwrap()[0].error_code.as_deref(),
+        Some("503")
+    );
 }
 
 // ------------------------------------------------------------------ credentials

@@ -751,11 +751,7 @@ fn error_pages() -> Vec<(u16, Option<&'static str>, &'static str)> {
         ),
         (503, Some("text/plain"), "upstream connect error"),
         (500, None, ""),
-        (
-            504,
-            Some("application/json"),
-            r#"{"unexpected": ["shape"]}"#,
-        ),
+        (504, Some("application/json"), r#"["unexpected", "shape"]"#),
     ]
 }
 
@@ -764,7 +760,7 @@ fn error_pages() -> Vec<(u16, Option<&'static str>, &'static str)> {
 async fn each_provider_get(
     base: String,
 ) -> Vec<(&'static str, Option<u16>, Option<Vec<u8>>, String, bool)> {
-    fn row<T, E: regkit_core::ErrorMetadata>(
+    fn row<T, E: regkit_core::ErrorMetadata + std::fmt::Debug>(
         provider: &'static str,
         r: Result<T, Error<E>>,
     ) -> (&'static str, Option<u16>, Option<Vec<u8>>, String, bool) {
@@ -773,7 +769,7 @@ async fn each_provider_get(
         };
         assert!(
             matches!(e, Error::UnexpectedStatus(_)),
-            "{provider}: not UnexpectedStatus"
+            "{provider}: not UnexpectedStatus: {e:?}"
         );
         (
             provider,
@@ -848,4 +844,22 @@ fn a_null_that_means_something_survives_decoding_and_is_sent_back() {
             .get("equals")
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn ionos_error_bodies_missing_fields_still_decode() {
+    // API 1.2.1 marks every field of the error body optional.
+    for body in [
+        json!({}),
+        json!({"httpStatus": 400}),
+        json!({"messages": [{"message": "bad name"}]}),
+        json!({"messages": [{"errorCode": "paas-1"}], "httpStatus": 400}),
+        json!({"messages": null}),
+    ] {
+        let server = MockServer::start_async().await;
+        answer(&server, 400, &body.to_string()).await;
+        let c = client!(regkit_ionos, server.base_url());
+        let err = c.registries_get().send().await.unwrap_err();
+        assert!(err.error_body().is_some(), "{body}: {err:?}");
+    }
 }

@@ -403,7 +403,7 @@ pub fn null_is_a_value(file: &mut syn::File) -> usize {
         };
         for field in &mut fields.named {
             let inner = option_inner(&field.ty);
-            if inner.is_some_and(|t| nullable.iter().any(|n| *n == t))
+            if inner.is_some_and(|t| nullable.contains(&t))
                 && add_deserializer(&mut field.attrs, NULL_IS_A_VALUE)
             {
                 count += 1;

@@ -176,10 +176,22 @@ fn decode_success<T: serde::de::DeserializeOwned, E>(
 fn decode_error<E: serde::de::DeserializeOwned>(
     raw: RawResponse,
 ) -> Result<std::convert::Infallible, Error<E>> {
-    match serde_json::from_slice(raw.body()) {
-        Ok(body) => Err(Error::ErrorResponse(ResponseValue::from_raw(body, raw))),
-        Err(_) => Err(Error::UnexpectedStatus(raw)),
+    match error_body(&raw) {
+        Some(body) => Err(Error::ErrorResponse(ResponseValue::from_raw(body, raw))),
+        None => Err(Error::UnexpectedStatus(raw)),
     }
+}
+
+/// The provider's error decoded from `raw`'s body, when the body is a JSON
+/// object that fits `E`. Every provider's error is an object; requiring one
+/// keeps a proxy's JSON array or string from decoding into an error whose
+/// fields are all optional (and so losing the body that explains it).
+fn error_body<E: serde::de::DeserializeOwned>(raw: &RawResponse) -> Option<E> {
+    let first = raw.body().iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return None;
+    }
+    serde_json::from_slice(raw.body()).ok()
 }
 
 impl<T: serde::de::DeserializeOwned> ResponseValue<T> {
@@ -191,10 +203,10 @@ impl<T: serde::de::DeserializeOwned> ResponseValue<T> {
         if raw.status().is_success() {
             return decode_success(raw);
         }
-        match serde_json::from_slice(raw.body()) {
-            Ok(inner) => Ok(Self::from_raw(inner, raw)),
+        match error_body(&raw) {
+            Some(inner) => Ok(Self::from_raw(inner, raw)),
             // An error status whose body is not the documented error shape.
-            Err(_) => Err(Error::UnexpectedStatus(raw)),
+            None => Err(Error::UnexpectedStatus(raw)),
         }
     }
 }

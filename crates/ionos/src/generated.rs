@@ -10,39 +10,48 @@ use regkit_core::runtime::{encode_path, ClientHooks, OperationInfo, RequestBuild
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///One reason why a request failed.
+    ///One reason why a request failed (API 1.2.1 marks both fields optional).
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         schemars::JsonSchema
     )]
     pub struct ApiErrorMessage {
         ///Service-specific error code.
-        #[serde(rename = "errorCode")]
-        pub error_code: ::std::string::String,
+        #[serde(
+            rename = "errorCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub error_code: ::std::option::Option<::std::string::String>,
         ///Human-readable explanation.
-        pub message: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<::std::string::String>,
     }
     impl ApiErrorMessage {
         pub fn builder() -> builder::ApiErrorMessage {
             Default::default()
         }
     }
-    ///Error body returned with every failed request.
+    ///Error body returned with every failed request. API 1.2.1 marks both fields optional, so a body with either one (or neither) still decodes.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         schemars::JsonSchema
     )]
     pub struct ApiErrorResponse {
         ///HTTP status code, repeated in the body.
-        #[serde(rename = "httpStatus")]
-        pub http_status: i32,
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        #[serde(
+            rename = "httpStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub http_status: ::std::option::Option<i32>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub messages: ::std::option::Option<::std::vec::Vec<ApiErrorMessage>>,
     }
     impl ApiErrorResponse {
@@ -1448,23 +1457,26 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ApiErrorMessage {
             error_code: ::std::result::Result<
-                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ApiErrorMessage {
             fn default() -> Self {
                 Self {
-                    error_code: Err("no value supplied for error_code".to_string()),
-                    message: Err("no value supplied for message".to_string()),
+                    error_code: Ok(Default::default()),
+                    message: Ok(Default::default()),
                 }
             }
         }
         impl ApiErrorMessage {
             pub fn error_code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.error_code = value
@@ -1476,7 +1488,7 @@ pub mod types {
             }
             pub fn message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message = value
@@ -1508,7 +1520,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ApiErrorResponse {
-            http_status: ::std::result::Result<i32, ::std::string::String>,
+            http_status: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
             messages: ::std::result::Result<
                 ::std::option::Option<::std::vec::Vec<super::ApiErrorMessage>>,
                 ::std::string::String,
@@ -1517,15 +1532,15 @@ pub mod types {
         impl ::std::default::Default for ApiErrorResponse {
             fn default() -> Self {
                 Self {
-                    http_status: Err("no value supplied for http_status".to_string()),
-                    messages: Err("no value supplied for messages".to_string()),
+                    http_status: Ok(Default::default()),
+                    messages: Ok(Default::default()),
                 }
             }
         }
         impl ApiErrorResponse {
             pub fn http_status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<i32>,
+                T: ::std::convert::TryInto<::std::option::Option<i32>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.http_status = value
