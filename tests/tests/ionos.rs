@@ -262,7 +262,7 @@ async fn tokens_get_sends_offset_and_limit_and_decodes_the_page() {
     let items = page.items.as_ref().unwrap();
     assert_eq!(items.len(), 1);
     let token = &items[0];
-    assert_eq!(token.id.unwrap().to_string(), TOKEN_ID);
+    assert_eq!(token.id.as_deref().unwrap(), TOKEN_ID);
     assert_eq!(token.type_.as_deref(), Some("token"));
     let meta = token.metadata.as_ref().unwrap();
     assert_eq!(meta.created_by, "jane.doe@example.com");
@@ -348,7 +348,7 @@ async fn tokens_post_sends_the_properties_and_returns_the_password_once() {
         }}),
     );
     assert_eq!(created.status(), 201);
-    assert_eq!(created.id.unwrap().to_string(), TOKEN_ID);
+    assert_eq!(created.id.as_deref().unwrap(), TOKEN_ID);
     let props = created.properties.as_ref().unwrap();
     assert_eq!(props.name, "ci-push");
     let creds = props.credentials.as_ref().unwrap();
@@ -438,7 +438,7 @@ async fn tokens_find_by_id_decodes_a_token_whose_password_is_gone() {
         "GET",
         &format!("/registries/{REGISTRY_ID}/tokens/{TOKEN_ID}"),
     );
-    assert_eq!(token.id.unwrap().to_string(), TOKEN_ID);
+    assert_eq!(token.id.as_deref().unwrap(), TOKEN_ID);
     assert_eq!(
         token.href.as_deref(),
         Some(format!("https://api.ionos.com/containerregistries/registries/{REGISTRY_ID}/tokens/{TOKEN_ID}").as_str())
@@ -457,8 +457,8 @@ async fn tokens_find_by_id_decodes_a_token_whose_password_is_gone() {
 #[tokio::test]
 async fn tokens_find_by_id_not_found_through_the_generated_mock() {
     let server = MockServer::start_async().await;
-    let registry = serde_json::from_value(json!(REGISTRY_ID)).unwrap();
-    let token = serde_json::from_value(json!(TOKEN_ID)).unwrap();
+    let registry: &str = REGISTRY_ID;
+    let token: &str = TOKEN_ID;
     let error: types::ApiErrorResponse = serde_json::from_value(ionos_error(
         404,
         "404",
@@ -703,7 +703,7 @@ async fn registries_get_through_the_generated_mock() {
 
     mock.assert_async().await;
     let items = got.items.as_ref().unwrap();
-    assert_eq!(items[0].id.unwrap().to_string(), REGISTRY_ID);
+    assert_eq!(items[0].id.as_deref().unwrap(), REGISTRY_ID);
     let schedule = items[0]
         .properties
         .as_ref()
@@ -778,7 +778,7 @@ async fn registries_post_sends_name_location_and_schedule() {
         }}),
     );
     assert_eq!(created.status(), 201);
-    assert_eq!(created.id.unwrap().to_string(), REGISTRY_ID);
+    assert_eq!(created.id.as_deref().unwrap(), REGISTRY_ID);
     assert_eq!(created.metadata.as_ref().unwrap().state, "BUSY");
     let props = created.properties.as_ref().unwrap();
     assert_eq!(props.hostname.as_deref(), Some(""));
@@ -858,7 +858,7 @@ async fn registries_find_by_id_decodes_usage_and_schedule() {
     rec.only()
         .await
         .assert_bodiless("GET", &format!("/registries/{REGISTRY_ID}"));
-    assert_eq!(registry.id.unwrap().to_string(), REGISTRY_ID);
+    assert_eq!(registry.id.as_deref().unwrap(), REGISTRY_ID);
     assert_eq!(registry.type_.as_deref(), Some("registry"));
     let meta = registry.metadata.as_ref().unwrap();
     assert_eq!(meta.state, "AVAILABLE");
@@ -881,7 +881,7 @@ async fn registries_find_by_id_decodes_usage_and_schedule() {
 #[tokio::test]
 async fn registries_find_by_id_not_found_through_the_generated_mock() {
     let server = MockServer::start_async().await;
-    let id = serde_json::from_value(json!(REGISTRY_ID)).unwrap();
+    let id: &str = REGISTRY_ID;
     let error: types::ApiErrorResponse = serde_json::from_value(ionos_error(
         404,
         "404",

@@ -863,3 +863,23 @@ async fn ionos_error_bodies_missing_fields_still_decode() {
         assert!(err.error_body().is_some(), "{body}: {err:?}");
     }
 }
+
+#[tokio::test]
+async fn ids_that_are_not_uuids_decode() {
+    // No source guarantees UUIDs for these ids (IONOS 1.2.1 and Buildkite
+    // type them as strings): a response with another form still decodes.
+    let server = MockServer::start_async().await;
+    let mut registry = ionos_registry("not-a-uuid-1");
+    registry["metadata"]["createdByUserId"] = json!("user 7");
+    answer(
+        &server,
+        200,
+        &json!({"items": [registry], "_links": {"next": "", "previous": "", "self": ""},
+                "pagination": {"limit": 1, "token": ""}})
+        .to_string(),
+    )
+    .await;
+    let c = client!(regkit_ionos, server.base_url());
+    let page = c.registries_get().send().await.unwrap();
+    assert_eq!(page.items.as_ref().unwrap()[0].id.as_deref(), Some("not-a-uuid-1"));
+}

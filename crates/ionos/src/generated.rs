@@ -547,7 +547,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::uuid::Uuid>,
+        pub id: ::std::option::Option<::std::string::String>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub metadata: ::std::option::Option<ApiResourceMetadata>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -690,7 +690,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::uuid::Uuid>,
+        pub id: ::std::option::Option<::std::string::String>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub metadata: ::std::option::Option<ApiResourceMetadata>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -854,7 +854,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::uuid::Uuid>,
+        pub id: ::std::option::Option<::std::string::String>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub metadata: ::std::option::Option<ApiResourceMetadata>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -895,7 +895,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::uuid::Uuid>,
+        pub id: ::std::option::Option<::std::string::String>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub metadata: ::std::option::Option<ApiResourceMetadata>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -1038,7 +1038,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::uuid::Uuid>,
+        pub id: ::std::option::Option<::std::string::String>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub metadata: ::std::option::Option<ApiResourceMetadata>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -1289,7 +1289,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::uuid::Uuid>,
+        pub id: ::std::option::Option<::std::string::String>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub metadata: ::std::option::Option<ApiResourceMetadata>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -3315,7 +3315,7 @@ pub mod types {
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
@@ -3357,7 +3357,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -3614,7 +3614,7 @@ pub mod types {
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
@@ -3656,7 +3656,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -3965,7 +3965,7 @@ pub mod types {
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
@@ -4007,7 +4007,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -4133,7 +4133,7 @@ pub mod types {
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
@@ -4175,7 +4175,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -4744,7 +4744,7 @@ pub mod types {
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
@@ -4786,7 +4786,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -5700,7 +5700,7 @@ pub mod types {
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
@@ -5742,7 +5742,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -6658,7 +6658,7 @@ let response = client.registries_post()
 Sends a `GET` request to `/registries/{registryId}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 ```ignore
 let response = client.registries_find_by_id()
     .registry_id(registry_id)
@@ -6675,7 +6675,7 @@ When the id is new the registry is created (same rules as `registriesPost`). Whe
 Sends a `PUT` request to `/registries/{registryId}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `body`
 ```ignore
 let response = client.registries_put()
@@ -6692,7 +6692,7 @@ let response = client.registries_put()
 Sends a `DELETE` request to `/registries/{registryId}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 ```ignore
 let response = client.registries_delete()
     .registry_id(registry_id)
@@ -6707,7 +6707,7 @@ let response = client.registries_delete()
 Sends a `PATCH` request to `/registries/{registryId}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `body`
 ```ignore
 let response = client.registries_patch()
@@ -6726,7 +6726,7 @@ Paged with `offset` and `limit`. The page carries no total: the next page is the
 Sends a `GET` request to `/registries/{registryId}/artifacts`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `filter_vulnerability_id`: Only return artifacts affected by this vulnerability.
 - `limit`: Maximum number of items to return, 1 to 1000 (server default 100).
 - `offset`: Index of the first item to return (server default 0).
@@ -6751,7 +6751,7 @@ Paged with `offset` and `limit`. The page carries no total: the next page is the
 Sends a `GET` request to `/registries/{registryId}/repositories`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `filter_name`: Only return repositories whose name matches this value.
 - `filter_vulnerability_severity`: Only return repositories with vulnerabilities of this CVSS severity rating.
 - `limit`: Maximum number of items to return, 1 to 1000 (server default 100).
@@ -6776,7 +6776,7 @@ let response = client.registries_repositories_get()
 Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `repository_name`: Repository name, e.g. `my-service` (the 1.0 document gives the pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
 ```ignore
 let response = client.registries_repositories_find_by_name()
@@ -6797,7 +6797,7 @@ Deletes every manifest and blob of one repository in a single call, which the re
 Sends a `DELETE` request to `/registries/{registryId}/repositories/{repositoryName}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `repository_name`: Repository name, e.g. `my-service` (the 1.0 document gives the pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
 ```ignore
 let response = client.registries_repositories_delete()
@@ -6818,7 +6818,7 @@ Paged with `offset` and `limit`. The page carries no total: the next page is the
 Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `repository_name`: Repository name, e.g. `my-service` (the 1.0 document gives the pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
 - `limit`: Maximum number of items to return, 1 to 1000 (server default 100).
 - `offset`: Index of the first item to return (server default 0).
@@ -6843,7 +6843,7 @@ let response = client.registries_repositories_artifacts_get()
 Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts/{digest}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `repository_name`: Repository name, e.g. `my-service` (the 1.0 document gives the pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
 - `digest`: Content digest of the artifact, e.g. `sha256:9f2c…`.
 ```ignore
@@ -6866,7 +6866,7 @@ Paged with `offset` and `limit`. The page carries no total: the next page is the
 Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts/{digest}/vulnerabilities`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `repository_name`: Repository name, e.g. `my-service` (the 1.0 document gives the pattern `^[a-z0-9]+(?:[._-][a-z0-9]+)*$`).
 - `digest`: Content digest of the artifact, e.g. `sha256:9f2c…`.
 - `filter_fixable`: `true`: only vulnerabilities that an update of the affected package fixes; `false`: only those without a fix.
@@ -6899,7 +6899,7 @@ Paged with `offset` and `limit`. Token passwords are never included here; they a
 Sends a `GET` request to `/registries/{registryId}/tokens`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `limit`: Maximum number of tokens to return (server default 100). The service's own document types it as a string; on the wire it is the same decimal number.
 - `offset`: Index of the first token to return (server default 0). The service's own document types it as a string; on the wire it is the same decimal number.
 ```ignore
@@ -6920,7 +6920,7 @@ The response is the only time the token password is revealed; store it right awa
 Sends a `POST` request to `/registries/{registryId}/tokens`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
 - `body`
 ```ignore
 let response = client.registries_tokens_post()
@@ -6937,8 +6937,8 @@ let response = client.registries_tokens_post()
 Sends a `GET` request to `/registries/{registryId}/tokens/{tokenId}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
-- `token_id`: Id (UUID) of the token.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
+- `token_id`: Id of the token (a UUID in practice; 1.2.1 types it as a plain string).
 ```ignore
 let response = client.registries_tokens_find_by_id()
     .registry_id(registry_id)
@@ -6956,8 +6956,8 @@ The token name cannot be changed on replace. The password is only in the respons
 Sends a `PUT` request to `/registries/{registryId}/tokens/{tokenId}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
-- `token_id`: Id (UUID) of the token.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
+- `token_id`: Id of the token (a UUID in practice; 1.2.1 types it as a plain string).
 - `body`
 ```ignore
 let response = client.registries_tokens_put()
@@ -6975,8 +6975,8 @@ let response = client.registries_tokens_put()
 Sends a `DELETE` request to `/registries/{registryId}/tokens/{tokenId}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
-- `token_id`: Id (UUID) of the token.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
+- `token_id`: Id of the token (a UUID in practice; 1.2.1 types it as a plain string).
 ```ignore
 let response = client.registries_tokens_delete()
     .registry_id(registry_id)
@@ -6992,8 +6992,8 @@ let response = client.registries_tokens_delete()
 Sends a `PATCH` request to `/registries/{registryId}/tokens/{tokenId}`
 
 Arguments:
-- `registry_id`: Id (UUID) of the registry.
-- `token_id`: Id (UUID) of the token.
+- `registry_id`: Id of the registry (a UUID in practice; 1.2.1 types it as a plain string).
+- `token_id`: Id of the token (a UUID in practice; 1.2.1 types it as a plain string).
 - `body`
 ```ignore
 let response = client.registries_tokens_patch()
@@ -7366,7 +7366,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesFindById<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
     }
     impl<'a> RegistriesFindById<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -7377,12 +7377,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -7455,7 +7456,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesPut<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         body: Result<types::builder::PutRegistryInput, String>,
     }
     impl<'a> RegistriesPut<'a> {
@@ -7468,12 +7469,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -7569,7 +7571,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesDelete<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
     }
     impl<'a> RegistriesDelete<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -7580,12 +7582,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -7648,7 +7651,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesPatch<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         body: Result<types::builder::PatchRegistryInput, String>,
     }
     impl<'a> RegistriesPatch<'a> {
@@ -7661,12 +7664,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -7762,7 +7766,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesArtifactsGet<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         filter_vulnerability_id: Result<Option<::std::string::String>, String>,
         limit: Result<Option<i32>, String>,
         offset: Result<Option<i32>, String>,
@@ -7781,12 +7785,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -7919,7 +7924,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesRepositoriesGet<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         filter_name: Result<Option<::std::string::String>, String>,
         filter_vulnerability_severity: Result<Option<::std::string::String>, String>,
         limit: Result<Option<i32>, String>,
@@ -7940,12 +7945,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8096,7 +8102,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesRepositoriesFindByName<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         repository_name: Result<::std::string::String, String>,
     }
     impl<'a> RegistriesRepositoriesFindByName<'a> {
@@ -8109,12 +8115,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8201,7 +8208,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesRepositoriesDelete<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         repository_name: Result<::std::string::String, String>,
     }
     impl<'a> RegistriesRepositoriesDelete<'a> {
@@ -8214,12 +8221,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8289,7 +8297,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesRepositoriesArtifactsGet<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         repository_name: Result<::std::string::String, String>,
         limit: Result<Option<i32>, String>,
         offset: Result<Option<i32>, String>,
@@ -8308,12 +8316,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8432,7 +8441,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesRepositoriesArtifactsFindByDigest<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         repository_name: Result<::std::string::String, String>,
         digest: Result<::std::string::String, String>,
     }
@@ -8447,12 +8456,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8549,7 +8559,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesRepositoriesArtifactsVulnerabilitiesGet<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         repository_name: Result<::std::string::String, String>,
         digest: Result<::std::string::String, String>,
         filter_fixable: Result<Option<bool>, String>,
@@ -8574,12 +8584,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8760,7 +8771,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesTokensGet<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         limit: Result<Option<i32>, String>,
         offset: Result<Option<i32>, String>,
     }
@@ -8775,12 +8786,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8870,7 +8882,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesTokensPost<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
         body: Result<types::builder::PostTokenInput, String>,
     }
     impl<'a> RegistriesTokensPost<'a> {
@@ -8883,12 +8895,13 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8991,8 +9004,8 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesTokensFindById<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
-        token_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
+        token_id: Result<::std::string::String, String>,
     }
     impl<'a> RegistriesTokensFindById<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -9004,23 +9017,25 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
         pub fn token_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for token_id failed".to_string()
+                    "conversion to `::std::string::String` for token_id failed"
+                        .to_string()
                 });
             self
         }
@@ -9095,8 +9110,8 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesTokensPut<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
-        token_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
+        token_id: Result<::std::string::String, String>,
         body: Result<types::builder::PutTokenInput, String>,
     }
     impl<'a> RegistriesTokensPut<'a> {
@@ -9110,23 +9125,25 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
         pub fn token_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for token_id failed".to_string()
+                    "conversion to `::std::string::String` for token_id failed"
+                        .to_string()
                 });
             self
         }
@@ -9229,8 +9246,8 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesTokensDelete<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
-        token_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
+        token_id: Result<::std::string::String, String>,
     }
     impl<'a> RegistriesTokensDelete<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -9242,23 +9259,25 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
         pub fn token_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for token_id failed".to_string()
+                    "conversion to `::std::string::String` for token_id failed"
+                        .to_string()
                 });
             self
         }
@@ -9323,8 +9342,8 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RegistriesTokensPatch<'a> {
         client: &'a super::Client,
-        registry_id: Result<::uuid::Uuid, String>,
-        token_id: Result<::uuid::Uuid, String>,
+        registry_id: Result<::std::string::String, String>,
+        token_id: Result<::std::string::String, String>,
         body: Result<types::builder::PatchTokenInput, String>,
     }
     impl<'a> RegistriesTokensPatch<'a> {
@@ -9338,23 +9357,25 @@ pub mod builder {
         }
         pub fn registry_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.registry_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for registry_id failed".to_string()
+                    "conversion to `::std::string::String` for registry_id failed"
+                        .to_string()
                 });
             self
         }
         pub fn token_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.token_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `::uuid::Uuid` for token_id failed".to_string()
+                    "conversion to `::std::string::String` for token_id failed"
+                        .to_string()
                 });
             self
         }

@@ -274,7 +274,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}$", regex::escape(&
@@ -353,7 +353,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}$", regex::escape(&
@@ -426,7 +426,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}$", regex::escape(&
@@ -490,7 +490,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}$", regex::escape(&
@@ -565,7 +565,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/artifacts$", regex::escape(&
@@ -677,7 +677,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/repositories$", regex::escape(&
@@ -802,7 +802,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/repositories/[^/]*$", regex::escape(&
@@ -894,7 +894,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/repositories/[^/]*$", regex::escape(&
@@ -964,7 +964,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/repositories/[^/]*/artifacts$", regex::escape(&
@@ -1079,7 +1079,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/repositories/[^/]*/artifacts/[^/]*$",
@@ -1186,7 +1186,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/repositories/[^/]*/artifacts/[^/]*/vulnerabilities$",
@@ -1331,7 +1331,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/tokens$", regex::escape(&
@@ -1423,7 +1423,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/tokens$", regex::escape(&
@@ -1507,7 +1507,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/tokens/[^/]*$", regex::escape(&
@@ -1517,7 +1517,7 @@ pub mod operations {
                 .unwrap();
             Self(self.0.path_matches(re))
         }
-        pub fn token_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn token_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/[^/]*/tokens/{}$", regex::escape(&
@@ -1598,7 +1598,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/tokens/[^/]*$", regex::escape(&
@@ -1608,7 +1608,7 @@ pub mod operations {
                 .unwrap();
             Self(self.0.path_matches(re))
         }
-        pub fn token_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn token_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/[^/]*/tokens/{}$", regex::escape(&
@@ -1692,7 +1692,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/tokens/[^/]*$", regex::escape(&
@@ -1702,7 +1702,7 @@ pub mod operations {
                 .unwrap();
             Self(self.0.path_matches(re))
         }
-        pub fn token_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn token_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/[^/]*/tokens/{}$", regex::escape(&
@@ -1768,7 +1768,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn registry_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn registry_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/{}/tokens/[^/]*$", regex::escape(&
@@ -1778,7 +1778,7 @@ pub mod operations {
                 .unwrap();
             Self(self.0.path_matches(re))
         }
-        pub fn token_id(self, value: &::uuid::Uuid) -> Self {
+        pub fn token_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
                         "^/registries/[^/]*/tokens/{}$", regex::escape(&
