@@ -466,8 +466,8 @@ async fn tokens_find_by_id_not_found_through_the_generated_mock() {
     ))
     .unwrap();
     let mock = server.registries_tokens_find_by_id(|when, then| {
-        when.registry_id(&registry)
-            .token_id(&token)
+        when.registry_id(registry)
+            .token_id(token)
             .into_inner()
             .header("authorization", BEARER);
         then.not_found(&error);
@@ -889,7 +889,7 @@ async fn registries_find_by_id_not_found_through_the_generated_mock() {
     ))
     .unwrap();
     let mock = server.registries_find_by_id(|when, then| {
-        when.registry_id(&id);
+        when.registry_id(id);
         then.not_found(&error);
     });
 

@@ -881,5 +881,8 @@ async fn ids_that_are_not_uuids_decode() {
     .await;
     let c = client!(regkit_ionos, server.base_url());
     let page = c.registries_get().send().await.unwrap();
-    assert_eq!(page.items.as_ref().unwrap()[0].id.as_deref(), Some("not-a-uuid-1"));
+    assert_eq!(
+        page.items.as_ref().unwrap()[0].id.as_deref(),
+        Some("not-a-uuid-1")
+    );
 }
