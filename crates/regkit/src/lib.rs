@@ -35,3 +35,8 @@ pub use regkit_buildkite as buildkite;
 /// ABEJA Platform registry repositories.
 #[cfg(feature = "abeja")]
 pub use regkit_abeja as abeja;
+
+/// The README's Rust examples, compiled as doctests so they cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
