@@ -1,38 +1,21 @@
-//! The innermost layer of the stack: reads each attempt's whole body, with
-//! a size bound, before the attempt counts as done. A body that stalls past
-//! the attempt's timeout, or a connection cut mid-body, is then a failed
-//! attempt that the retry layer above sees and classifies like any other
-//! transport failure.
+//! Reading each attempt's whole body, with a size bound, before the attempt
+//! counts as done. A body that stalls past the attempt's timeout, or a
+//! connection cut mid-body, is then a failed attempt that the retry loop
+//! classifies like any other transport failure.
 
 use bytes::{Bytes, BytesMut};
-use http::Extensions;
+use reqwest::Response;
 use reqwest::header::CONTENT_LENGTH;
-use reqwest::{Request, Response};
-use reqwest_middleware::{Middleware, Next};
 
 use crate::RequestError;
-
-pub(crate) struct BodyMiddleware {
-    pub(crate) limit: usize,
-}
-
-#[async_trait::async_trait]
-impl Middleware for BodyMiddleware {
-    async fn handle(
-        &self,
-        request: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        let response = next.run(request, extensions).await?;
-        buffer(response, self.limit).await
-    }
-}
 
 /// Reads the whole body, refusing more than `limit` bytes, and hands back a
 /// response whose body is in memory (so errors can keep it). A transport
 /// failure stays a reqwest error, for the retry layer to classify.
-async fn buffer(mut response: Response, limit: usize) -> reqwest_middleware::Result<Response> {
+pub(crate) async fn buffer(
+    mut response: Response,
+    limit: usize,
+) -> reqwest_middleware::Result<Response> {
     let too_large =
         || reqwest_middleware::Error::middleware(RequestError::ResponseTooLarge { limit });
     let declared = response

@@ -9,12 +9,10 @@ use std::time::Duration;
 use reqwest::header::{HeaderValue, USER_AGENT};
 use reqwest_middleware::Middleware;
 
-use crate::auth::AuthMiddleware;
-use crate::body::BodyMiddleware;
+use crate::auth::Auth;
+use crate::call::CallLayer;
 use crate::pipeline::Inner;
 use crate::redact::Scrubber;
-use crate::redirect::RedirectMiddleware;
-use crate::retry::RetryMiddleware;
 use crate::{ConfigError, Credentials, ProviderInfo, RetryPolicy};
 
 /// Default bound on a response body: 64 MiB.
@@ -244,28 +242,24 @@ impl<C: GeneratedClient> ClientBuilder<C> {
         };
 
         let scrubber = Scrubber::new(credentials.iter().flat_map(Credentials::secrets));
-        let credential_headers = credentials.iter().map(|c| c.header().0.clone()).collect();
-        // Outermost first: caller layers see one call per operation; the
-        // retry loop sees whole attempts (body read included); credentials
-        // are added per attempt; redirects are followed below them, so a
-        // hop to another origin loses them.
+        // Caller layers first, each seeing one call per operation; then
+        // regkit's call layer: retries of whole attempts (body read
+        // included), credentials per attempt, redirects that keep
+        // credentials on their origin.
         let mut stack = reqwest_middleware::ClientBuilder::new(http.clone());
         for layer in self.layers {
             stack = stack.with_arc(layer);
         }
         let stack = stack
-            .with(RetryMiddleware {
+            .with(CallLayer {
                 policy: self.retry,
                 rate_limit_reset: provider.rate_limit_reset,
                 attempt_timeout: own_client.then_some(self.timeout),
-            })
-            .with(AuthMiddleware {
-                credentials,
-                allow_insecure_http: self.allow_insecure_http,
-            })
-            .with(RedirectMiddleware { credential_headers })
-            .with(BodyMiddleware {
-                limit: self.max_response_bytes,
+                auth: Auth {
+                    credentials,
+                    allow_insecure_http: self.allow_insecure_http,
+                },
+                body_limit: self.max_response_bytes,
             })
             .build();
 

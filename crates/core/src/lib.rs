@@ -9,13 +9,20 @@
 //!   except to loopback, never printed.
 //! - [`SecretString`]: the redacting type used for tokens and for secret
 //!   fields in API models.
-//! - [`RetryPolicy`]: exponential backoff with full jitter, a time budget,
-//!   `Retry-After` and rate-limit reset headers.
+//! - [`RetryPolicy`]: exponential backoff with full jitter, a time budget
+//!   over all attempts, `Retry-After` and rate-limit reset headers; what is
+//!   retried is decided by [`classify`], the one retry rule.
 //! - [`Error`]: status, typed provider error, raw body, request id,
-//!   `is_not_found()`/`is_rate_limited()`/`is_retryable()`.
+//!   `is_not_found()`/`is_rate_limited()`/`is_retryable()`; its `Display`
+//!   and `Debug` never show a configured credential or a secret-bearing body.
+//! - Redirects followed by regkit itself, dropping every credential header
+//!   on a hop to another origin; path parameters encoded as one segment.
 //! - [`pagination`]: the lazy stream behind every generated `stream()`.
 //! - [`ClientBuilder`]: timeouts, user agent, body bound, and your own
 //!   `reqwest-middleware` layers.
+//!
+//! Cargo features choose the TLS backend: `rustls-ring` (default),
+//! `rustls-aws-lc` or `native-tls`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // `Error<E>` keeps the whole response (status, headers, body) so callers can
@@ -26,6 +33,7 @@
 mod auth;
 mod body;
 mod builder;
+mod call;
 mod classify;
 mod credentials;
 mod error;

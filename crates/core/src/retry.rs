@@ -1,14 +1,13 @@
-//! Retries: exponential backoff with full jitter, a total time budget, and
-//! the server's own `Retry-After` / rate-limit reset hints.
+//! The retry policy: exponential backoff with full jitter, a total time
+//! budget, and the server's own `Retry-After` / rate-limit reset hints.
+//! The loop that applies it is `crate::call`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::AtomicU32;
+use std::time::{Duration, SystemTime};
 
-use http::Extensions;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::{Method, Request, Response, StatusCode};
-use reqwest_middleware::{Middleware, Next};
+use reqwest::{Method, Response, StatusCode};
 
 use crate::classify::{Outcome, RetryAction, classify};
 use crate::{RateLimitReset, ResetKind};
@@ -80,7 +79,7 @@ impl RetryPolicy {
     }
 
     /// Full-jitter wait before attempt `attempt + 1`.
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let exp = self.initial_backoff.saturating_mul(
             1u32.checked_shl(attempt.saturating_sub(1))
                 .unwrap_or(u32::MAX),
@@ -94,17 +93,11 @@ impl RetryPolicy {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Attempts(pub(crate) Arc<AtomicU32>);
 
-pub(crate) struct RetryMiddleware {
-    pub(crate) policy: RetryPolicy,
-    pub(crate) rate_limit_reset: Option<RateLimitReset>,
-    /// The client's timeout of one attempt (unknown for a caller's own
-    /// `reqwest::Client`); each attempt gets the smaller of it and what is
-    /// left of the budget.
-    pub(crate) attempt_timeout: Option<Duration>,
-}
-
 /// What the one classifier (`crate::classify`) says of this attempt.
-fn action(method: &Method, result: &reqwest_middleware::Result<Response>) -> RetryAction {
+pub(crate) fn action(
+    method: &Method,
+    result: &reqwest_middleware::Result<Response>,
+) -> RetryAction {
     let outcome = match result {
         Ok(response) => Outcome::Status(response.status()),
         Err(reqwest_middleware::Error::Reqwest(e)) => Outcome::Transport(e),
@@ -154,73 +147,19 @@ pub(crate) fn fits_budget(elapsed: Duration, wait: Duration, budget: Duration) -
     elapsed.checked_add(wait).is_some_and(|end| end <= budget)
 }
 
-impl RetryMiddleware {
-    fn server_hint(&self, result: &reqwest_middleware::Result<Response>) -> Option<Duration> {
-        let response = result.as_ref().ok()?;
-        retry_after(response.headers()).or_else(|| {
-            let reset = self.rate_limit_reset.as_ref()?;
-            (response.status() == StatusCode::TOO_MANY_REQUESTS)
-                .then(|| reset_hint(response.headers(), reset))
-                .flatten()
-        })
-    }
-}
-
-#[async_trait::async_trait]
-impl Middleware for RetryMiddleware {
-    async fn handle(
-        &self,
-        request: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        let started = Instant::now();
-        let counter = extensions.get::<Attempts>().cloned().unwrap_or_default();
-        let method = request.method().clone();
-        let mut attempt = 1;
-        let mut pending = request;
-        loop {
-            counter.0.store(attempt, Ordering::Relaxed);
-            // The budget bounds the whole call: an attempt gets at most what
-            // is left of it.
-            let left = self.policy.budget.saturating_sub(started.elapsed());
-            let timeout = [pending.timeout().copied(), self.attempt_timeout, Some(left)]
-                .into_iter()
-                .flatten()
-                .min();
-            *pending.timeout_mut() = timeout;
-            // A body that cannot be cloned (a stream) is sent once.
-            let retry_copy = (attempt < self.policy.max_attempts)
-                .then(|| pending.try_clone())
-                .flatten();
-            let result = next.clone().run(pending, extensions).await;
-            let Some(copy) = retry_copy else {
-                return result;
-            };
-            if action(&method, &result) == RetryAction::Stop {
-                return result;
-            }
-            let wait = self
-                .server_hint(&result)
-                .unwrap_or_else(|| self.policy.backoff(attempt));
-            if !fits_budget(started.elapsed(), wait, self.policy.budget) {
-                tracing::debug!(
-                    attempt,
-                    ?wait,
-                    "not retrying: the wait would exceed the budget"
-                );
-                return result;
-            }
-            match &result {
-                Ok(r) => tracing::debug!(attempt, status = r.status().as_u16(), ?wait, "retrying"),
-                Err(e) => tracing::debug!(attempt, error = %e, ?wait, "retrying"),
-            }
-            drop(result);
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-            pending = copy;
-        }
-    }
+/// The server's own hint of how long to wait: `Retry-After`, or on a 429
+/// the provider's rate-limit reset header.
+pub(crate) fn server_hint(
+    result: &reqwest_middleware::Result<Response>,
+    rate_limit_reset: Option<&RateLimitReset>,
+) -> Option<Duration> {
+    let response = result.as_ref().ok()?;
+    retry_after(response.headers()).or_else(|| {
+        let reset = rate_limit_reset?;
+        (response.status() == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| reset_hint(response.headers(), reset))
+            .flatten()
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,151 @@
+//! The one layer regkit puts under the caller's layers: a call, made of
+//! attempts, each made of hops. One function per phase:
+//!
+//! - [`CallLayer::call`]: the retry loop. Each attempt's timeout is capped
+//!   by what is left of the budget; the one classifier decides whether to
+//!   try again; a wait is the server's hint or a jittered backoff, and is
+//!   not taken when it would end past the budget.
+//! - [`CallLayer::attempt`]: credentials (never over plain HTTP to a remote
+//!   host), then the hops of a redirect chain, then the whole body, bounded.
+//!   An attempt is done only when its body has been read.
+//!
+//! One copy of the request is kept per attempt; it serves both a retry and
+//! the next hop of a redirect. It replaces four stacked layers (retry,
+//! credentials, redirects, body), each with its own boxed future and its
+//! own copy of the request.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use http::Extensions;
+use reqwest::{Request, Response};
+use reqwest_middleware::{Middleware, Next};
+
+use crate::auth::Auth;
+use crate::classify::RetryAction;
+use crate::redirect::{MAX_REDIRECTS, next_hop, same_origin};
+use crate::retry::{Attempts, RetryPolicy, action, fits_budget, server_hint};
+use crate::{RateLimitReset, RequestError};
+
+pub(crate) struct CallLayer {
+    pub(crate) policy: RetryPolicy,
+    pub(crate) rate_limit_reset: Option<RateLimitReset>,
+    /// The client's timeout of one attempt (unknown for a caller's own
+    /// `reqwest::Client`); each attempt gets the smaller of it and what is
+    /// left of the budget.
+    pub(crate) attempt_timeout: Option<Duration>,
+    pub(crate) auth: Auth,
+    /// The largest response body accepted.
+    pub(crate) body_limit: usize,
+}
+
+#[async_trait::async_trait]
+impl Middleware for CallLayer {
+    async fn handle(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        self.call(request, extensions, next).await
+    }
+}
+
+impl CallLayer {
+    async fn call(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let started = Instant::now();
+        let counter = extensions.get::<Attempts>().cloned().unwrap_or_default();
+        let method = request.method().clone();
+        let mut attempt = 1;
+        let mut pending = request;
+        loop {
+            counter.0.store(attempt, Ordering::Relaxed);
+            let left = self.policy.budget.saturating_sub(started.elapsed());
+            let timeout = [pending.timeout().copied(), self.attempt_timeout, Some(left)]
+                .into_iter()
+                .flatten()
+                .min();
+            *pending.timeout_mut() = timeout;
+            // The one copy of this attempt: the next attempt, or the next
+            // hop of a redirect. A body that cannot be cloned (a stream) is
+            // sent once and redirects are not followed.
+            let copy = pending.try_clone();
+            let result = self
+                .attempt(pending, copy.as_ref(), extensions, next.clone())
+                .await;
+            let Some(copy) = copy.filter(|_| attempt < self.policy.max_attempts) else {
+                return result;
+            };
+            if action(&method, &result) == RetryAction::Stop {
+                return result;
+            }
+            let wait = server_hint(&result, self.rate_limit_reset.as_ref())
+                .unwrap_or_else(|| self.policy.backoff(attempt));
+            if !fits_budget(started.elapsed(), wait, self.policy.budget) {
+                tracing::debug!(
+                    attempt,
+                    ?wait,
+                    "not retrying: the wait would exceed the budget"
+                );
+                return result;
+            }
+            match &result {
+                Ok(r) => tracing::debug!(attempt, status = r.status().as_u16(), ?wait, "retrying"),
+                Err(e) => tracing::debug!(attempt, error = %e, ?wait, "retrying"),
+            }
+            drop(result);
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+            pending = copy;
+        }
+    }
+
+    /// One attempt: credentials, the hops of a redirect chain (credentials
+    /// only on the original origin), the whole body.
+    async fn attempt(
+        &self,
+        mut request: Request,
+        template: Option<&Request>,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let origin = request.url().clone();
+        let refused = |e: RequestError| reqwest_middleware::Error::middleware(e);
+        self.auth.apply(&mut request).map_err(refused)?;
+        let mut hops = 0;
+        let mut as_get = false;
+        loop {
+            let from = request.url().clone();
+            let response = next.clone().run(request, extensions).await?;
+            let hop = (hops < MAX_REDIRECTS)
+                .then(|| template.and_then(Request::try_clone))
+                .flatten()
+                .and_then(|t| {
+                    next_hop(
+                        &from,
+                        &origin,
+                        &response,
+                        t,
+                        as_get,
+                        self.auth.header_names(),
+                    )
+                });
+            let Some(mut hop) = hop else {
+                return crate::body::buffer(response, self.body_limit).await;
+            };
+            as_get = hop.method() == reqwest::Method::GET;
+            // Credentials go to their own origin only.
+            if same_origin(&origin, hop.url()) {
+                self.auth.apply(&mut hop).map_err(refused)?;
+            }
+            tracing::debug!(status = response.status().as_u16(), "following a redirect");
+            hops += 1;
+            request = hop;
+        }
+    }
+}
