@@ -612,3 +612,66 @@ async fn the_budget_bounds_attempts_too() {
     );
     assert_eq!(connections.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn redirect_chains_keep_credentials_on_their_origin_and_a_get_a_get() {
+    // origin --302--> other --307--> other/again --302--> origin/home
+    let origin = MockServer::start_async().await;
+    let other = MockServer::start_async().await;
+    let first = origin
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/v2/registries")
+                .header("authorization", "Bearer t0ken");
+            then.status(302)
+                .header("location", format!("{}/moved", other.base_url()));
+        })
+        .await;
+    let moved = other
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/moved")
+                .header_missing("authorization");
+            then.status(307).header("location", "/again");
+        })
+        .await;
+    let again = other
+        .mock_async(|when, then| {
+            // Still a GET after the 302, and still no credentials.
+            when.method(GET)
+                .path("/again")
+                .header_missing("authorization");
+            then.status(302)
+                .header("location", format!("{}/home", origin.base_url()));
+        })
+        .await;
+    let home = origin
+        .mock_async(|when, then| {
+            // Back on the credentials' own origin: they are sent again.
+            when.method(GET)
+                .path("/home")
+                .header("authorization", "Bearer t0ken");
+            then.status(201)
+                .json_body(json!({"registry": {"name": "r"}}));
+        })
+        .await;
+    let client = Client::builder()
+        .base_url(origin.base_url())
+        .bearer_token("t0ken")
+        .build()
+        .unwrap();
+    let r = client
+        .registries_create()
+        .body(
+            serde_json::from_value::<regkit_digitalocean::types::MultiregistryCreate>(
+                json!({"name": "r", "subscription_tier_slug": "basic", "region": "fra1"}),
+            )
+            .unwrap(),
+        )
+        .send()
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+    for mock in [&first, &moved, &again, &home] {
+        mock.assert_calls_async(1).await;
+    }
+}
