@@ -65,12 +65,13 @@ impl CallLayer {
         let mut pending = request;
         loop {
             counter.0.store(attempt, Ordering::Relaxed);
+            // Only when the budget binds does the attempt get a timeout of
+            // its own; otherwise the client's applies, with no extra timer.
             let left = self.policy.budget.saturating_sub(started.elapsed());
-            let timeout = [pending.timeout().copied(), self.attempt_timeout, Some(left)]
-                .into_iter()
-                .flatten()
-                .min();
-            *pending.timeout_mut() = timeout;
+            let own = pending.timeout().copied().or(self.attempt_timeout);
+            if own.is_none_or(|t| left < t) {
+                *pending.timeout_mut() = Some(left);
+            }
             // The one copy of this attempt: the next attempt, or the next
             // hop of a redirect. A body that cannot be cloned (a stream) is
             // sent once and redirects are not followed.
