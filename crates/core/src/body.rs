@@ -11,7 +11,7 @@ use crate::RequestError;
 
 /// Reads the whole body, refusing more than `limit` bytes, and hands back a
 /// response whose body is in memory (so errors can keep it). A transport
-/// failure stays a reqwest error, for the retry layer to classify.
+/// failure stays a reqwest error, for the retry loop to classify.
 pub(crate) async fn buffer(
     mut response: Response,
     limit: usize,

@@ -1,5 +1,5 @@
 //! The one retry classifier: given the method and the outcome of an
-//! attempt, may it be tried again? The retry layer uses it to decide, and
+//! attempt, may it be tried again? The retry loop uses it to decide, and
 //! [`Error::is_retryable`](crate::Error::is_retryable) uses it to answer,
 //! so the two never disagree.
 

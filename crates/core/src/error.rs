@@ -254,7 +254,7 @@ impl<E> Error<E> {
     }
 
     /// Whether trying the same call again later might succeed and is safe:
-    /// the retry layer's own rule (one classifier decides both), applied to
+    /// the retry loop's own rule (one classifier decides both), applied to
     /// the request's method and what came back. A POST that got a 503 is
     /// not retryable (it may have been processed); a GET is.
     pub fn is_retryable(&self) -> bool {
