@@ -4,6 +4,8 @@
 //! on it. Provider files keep only what is theirs: fixtures and the
 //! provider's own wire and decoding tests.
 
+pub mod prism;
+
 use std::sync::{Arc, Mutex};
 
 use httpmock::{HttpMockRequest, HttpMockResponse, Mock, MockServer};

@@ -19,198 +19,13 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
-use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+
+use regkit_tests::prism::{Prism, repo_root, tools};
 
 use regkit_core::runtime::ResponseValue;
 use regkit_core::{Error, RetryPolicy};
 use serde_json::json;
-
-/// The repository root (`tests/` is one level down).
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ lives in the repository root")
-        .to_path_buf()
-}
-
-/// `tests/conformance/node_modules/.bin`, installed with `npm ci` from the
-/// lockfile when Prism or Redocly is missing. Once per test binary: the
-/// first test to get here installs, the others wait for it.
-fn tools() -> &'static Path {
-    static TOOLS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match TOOLS.get_or_init(install_tools) {
-        Ok(bin) => bin,
-        Err(why) => panic!("{why}"),
-    }
-}
-
-fn install_tools() -> Result<PathBuf, String> {
-    let dir = repo_root().join("tests/conformance");
-    let bin = dir.join("node_modules/.bin");
-    let present = || ["prism", "redocly"].iter().all(|t| bin.join(t).exists());
-    if present() {
-        return Ok(bin);
-    }
-    let out = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            format!(
-                "cannot run `npm ci` in {}: {e}. The conformance tests need Node.js >= 20.19 \
-                 and npm on PATH",
-                dir.display()
-            )
-        })?;
-    if !out.status.success() || !present() {
-        return Err(format!(
-            "`npm ci` in {} failed ({}):\n{}\n{}",
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(bin)
-}
-
-/// A port nobody listens on right now (the OS picks it).
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("bind an ephemeral port on 127.0.0.1")
-        .port()
-}
-
-/// Attempts to connect while Prism starts, 100 ms apart (60 s in all).
-const READY_ATTEMPTS: u32 = 600;
-/// Fresh ports to try when Prism loses the race for the one it was given.
-const PORT_ATTEMPTS: u32 = 3;
-
-/// A running `prism mock --errors` for one spec. Dropping it kills Prism,
-/// on success and on panic alike.
-struct Prism {
-    provider: &'static str,
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        // Prism's mock server is a single node process (no --multiprocess,
-        // so no cluster workers): killing it leaves nothing behind. It stays
-        // in the test's process group on purpose, so Ctrl-C on `cargo test`
-        // stops it too.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // The log is kept only when the test failed (its path is in the
-        // failure message).
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_file(&self.log);
-        }
-    }
-}
-
-enum Startup {
-    Ready,
-    Exited(ExitStatus),
-    Silent,
-}
-
-impl Prism {
-    fn start(provider: &'static str) -> Prism {
-        let prism = tools().join("prism");
-        let spec = repo_root().join(format!("specs/{provider}.yaml"));
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("prism-{provider}-{}.log", std::process::id()));
-        for attempt in 1..=PORT_ATTEMPTS {
-            let port = free_port();
-            let out = File::create(&log).expect("create Prism's log file");
-            let err = out.try_clone().expect("clone Prism's log file handle");
-            let child = Command::new(&prism)
-                .args(["mock", "--errors", "-h", "127.0.0.1", "-p"])
-                .arg(port.to_string())
-                .arg(&spec)
-                .current_dir(repo_root())
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", prism.display()));
-            // From here on the guard owns the process.
-            let mut running = Prism {
-                provider,
-                child,
-                port,
-                log: log.clone(),
-            };
-            match running.wait_until_ready() {
-                Startup::Ready => return running,
-                Startup::Exited(_)
-                    if attempt < PORT_ATTEMPTS && running.log_text().contains("EADDRINUSE") =>
-                {
-                    continue;
-                }
-                Startup::Exited(status) => {
-                    panic!(
-                        "Prism for specs/{provider}.yaml exited ({status}) before answering{}",
-                        running.log_tail()
-                    )
-                }
-                Startup::Silent => panic!(
-                    "Prism for specs/{provider}.yaml did not accept connections on port {port} \
-                     after {READY_ATTEMPTS} attempts{}",
-                    running.log_tail()
-                ),
-            }
-        }
-        unreachable!("the last attempt returns or panics")
-    }
-
-    fn wait_until_ready(&mut self) -> Startup {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        for _ in 0..READY_ATTEMPTS {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Startup::Exited(status);
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-                return Startup::Ready;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Startup::Silent
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The end of Prism's log, for failure messages.
-    fn log_tail(&self) -> String {
-        const LINES: usize = 150;
-        let text = self.log_text();
-        let lines: Vec<&str> = text.lines().collect();
-        let skipped = lines.len().saturating_sub(LINES);
-        format!(
-            "\n\n--- Prism's log ({}; last {} of {} lines) ---\n{}",
-            self.log.display(),
-            lines.len() - skipped,
-            lines.len(),
-            lines[skipped..].join("\n")
-        )
-    }
-}
 
 /// The operations a test exercised and what went wrong with them. Every
 /// problem is collected, so one run names all of them.
@@ -448,7 +263,7 @@ fn every_spec_passes_redocly_lint() {
 async fn digitalocean_conforms_to_its_spec() {
     use regkit_digitalocean::{Client, types};
 
-    let prism = Prism::start("digitalocean");
+    let prism = Prism::mock("digitalocean");
     let client = Client::builder()
         .base_url(prism.base_url())
         .bearer_token(BEARER)
@@ -814,7 +629,7 @@ async fn digitalocean_conforms_to_its_spec() {
 async fn ionos_conforms_to_its_spec() {
     use regkit_ionos::{Client, types};
 
-    let prism = Prism::start("ionos");
+    let prism = Prism::mock("ionos");
     let client = Client::builder()
         .base_url(prism.base_url())
         .bearer_token(BEARER)
@@ -1103,7 +918,7 @@ async fn ionos_conforms_to_its_spec() {
 async fn humanitec_conforms_to_its_spec() {
     use regkit_humanitec::{Client, types};
 
-    let prism = Prism::start("humanitec");
+    let prism = Prism::mock("humanitec");
     let client = Client::builder()
         .base_url(prism.base_url())
         .bearer_token(BEARER)
@@ -1204,7 +1019,7 @@ async fn humanitec_conforms_to_its_spec() {
 async fn buildkite_conforms_to_its_spec() {
     use regkit_buildkite::{Client, PackageFile, types};
 
-    let prism = Prism::start("buildkite");
+    let prism = Prism::mock("buildkite");
     let client = Client::builder()
         .base_url(prism.base_url())
         .bearer_token(BEARER)
@@ -1439,7 +1254,7 @@ async fn buildkite_conforms_to_its_spec() {
 async fn abeja_conforms_to_its_spec() {
     use regkit_abeja::{Client, types};
 
-    let prism = Prism::start("abeja");
+    let prism = Prism::mock("abeja");
     let client = Client::builder()
         .base_url(prism.base_url())
         .bearer_token(BEARER)

@@ -50,6 +50,48 @@ pub fn operation_ids(root: &Path, provider: &Provider) -> Result<Vec<String>, St
     Ok(ids)
 }
 
+/// One operation of a spec: its `operationId`, method (upper case) and
+/// path template.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Operation {
+    /// The `operationId`.
+    pub id: String,
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The path template, `{param}`s included.
+    pub path: String,
+}
+
+/// Every operation of a provider's spec (hand-written ones included),
+/// sorted by `operationId`.
+pub fn operations(root: &Path, provider: &Provider) -> Result<Vec<Operation>, String> {
+    let display = provider.spec.display().to_string();
+    let spec = spec::load(&root.join(&provider.spec), &display)?;
+    let mut ops: Vec<Operation> = spec
+        .openapi
+        .paths
+        .paths
+        .iter()
+        .filter_map(|(path, item)| item.as_item().map(|item| (path, item)))
+        .flat_map(|(path, item)| {
+            item.iter().filter_map(move |(method, op)| {
+                Some(Operation {
+                    id: op.operation_id.clone()?,
+                    method: method.to_uppercase(),
+                    path: path.clone(),
+                })
+            })
+        })
+        .chain(spec.handwritten.iter().map(|h| Operation {
+            id: h.operation_id.clone(),
+            method: h.method.clone(),
+            path: h.path.clone(),
+        }))
+        .collect();
+    ops.sort();
+    Ok(ops)
+}
+
 /// Generates one provider's code from its spec without touching the disk.
 /// Errors name the spec file and, where one is at fault, the operation.
 pub fn generate_provider(root: &Path, provider: &Provider) -> Result<Generated, String> {

@@ -46,6 +46,8 @@ const HANDWRITTEN: &str = "x-regkit-handwritten";
 #[derive(Debug)]
 pub struct Handwritten {
     pub operation_id: String,
+    /// The HTTP method, upper case.
+    pub method: String,
     /// The path template, e.g. `/v2/orgs/{org_slug}/things`.
     pub path: String,
 }
@@ -149,6 +151,7 @@ fn remove_handwritten(doc: &mut Value) -> Vec<Handwritten> {
                 let id = op.get("operationId").and_then(Value::as_str).unwrap_or("?");
                 removed.push(Handwritten {
                     operation_id: id.to_owned(),
+                    method: method.as_str().unwrap_or_default().to_uppercase(),
                     path: path.clone(),
                 });
             }

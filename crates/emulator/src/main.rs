@@ -1,0 +1,97 @@
+//! `regkit-emulator`: all five providers' registry APIs on one local port.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use regkit_emulator::{Emulator, Provider, Snapshot};
+
+/// A stateful local twin of the DigitalOcean, IONOS, Humanitec, Buildkite
+/// and ABEJA registry APIs. Each provider is served under its own prefix
+/// (http://HOST:PORT/digitalocean, …/ionos, …); point a client's base URL
+/// there and use the token printed at start.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 4010)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// State file: loaded at start when it exists, written on Ctrl-C.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Seed of tokens, ids, digests and fault chances.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Seed demo content (registries, repositories, tags) when no state file
+    /// was loaded.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("regkit-emulator: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let mut builder = Emulator::builder()
+        .host(args.host)
+        .port(args.port)
+        .seed(args.seed);
+    let mut loaded = false;
+    if let Some(path) = &args.state {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let snapshot = Snapshot::from_json(&text)
+                    .map_err(|e| format!("{} is not a state file: {e}", path.display()))?;
+                builder = builder.snapshot(snapshot);
+                loaded = true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+    let emu = builder
+        .demo(args.demo && !loaded)
+        .start()
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
+
+    println!("regkit-emulator listening on http://{}", emu.addr());
+    println!("# The emulator's own credentials (they open nothing but this emulator):");
+    for p in Provider::ALL {
+        println!(
+            "export {}={}  # base URL {}",
+            p.token_env(),
+            emu.token(p).expose_secret(),
+            emu.url(p)
+        );
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    if let Some(path) = &args.state {
+        write_atomically(path, &emu.snapshot().to_json())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("state written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Writes beside the file, then renames over it: a crash leaves the old file.
+fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}

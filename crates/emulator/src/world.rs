@@ -1,0 +1,48 @@
+//! Everything the emulator remembers, and its JSON snapshot.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::providers::{abeja, buildkite, digitalocean, humanitec, ionos};
+
+/// The state of all five emulated APIs. Public so tests can seed it
+/// ([`crate::Emulator::seed`]) and read it back; its JSON form is the state
+/// file's `world`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct World {
+    /// DigitalOcean's account: registries, subscription, garbage collections.
+    pub digitalocean: digitalocean::State,
+    /// IONOS: registries, tokens, repositories and artifacts.
+    pub ionos: ionos::State,
+    /// Humanitec: organizations' registry records and credentials.
+    pub humanitec: humanitec::State,
+    /// Buildkite: organizations' package registries, packages and tokens.
+    pub buildkite: buildkite::State,
+    /// ABEJA: organizations' repositories and tags.
+    pub abeja: abeja::State,
+}
+
+/// A world at a moment: what [`crate::Emulator::snapshot`] returns and a
+/// state file (`--state FILE`) holds. Secrets the APIs show once (IONOS
+/// token passwords, Docker credentials) are not kept, as the providers do
+/// not keep them either.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The virtual clock's time when it was taken.
+    pub now: DateTime<Utc>,
+    /// The state of every API.
+    pub world: World,
+}
+
+impl Snapshot {
+    /// Reads a snapshot from its JSON text.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The snapshot as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a snapshot is plain data and always encodes")
+    }
+}
