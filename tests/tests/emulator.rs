@@ -42,3 +42,204 @@ fn every_operation_of_every_spec_is_served_at_its_method_and_path() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A client that does not retry, so each fault is seen as it was sent.
+fn once(emu: &Emulator) -> regkit_digitalocean::Client {
+    emu.client_builder::<regkit_digitalocean::Client>()
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_provider_answers_missing_or_foreign_credentials_with_its_own_401() {
+    let emu = Emulator::start().await.unwrap();
+    let raw = reqwest::Client::new();
+    // One cheap GET per provider (any operation: credentials are checked first).
+    let probes = [
+        (Provider::DigitalOcean, "/v2/registries/options"),
+        (Provider::Ionos, "/locations"),
+        (Provider::Humanitec, "/orgs/acme/registries"),
+        (Provider::Buildkite, "/v2/packages/organizations/acme/registries"),
+        (Provider::Abeja, "/organizations/1410000000000/registry/repositories"),
+    ];
+    for (p, path) in probes {
+        let url = format!("{}{path}", emu.url(p));
+        let other = if p == Provider::Ionos { Provider::Abeja } else { Provider::Ionos };
+        let attempts = [
+            None,
+            Some("Bearer not-a-token".to_string()),
+            Some(format!("Bearer {}", emu.token(other).expose_secret())),
+            Some("Basic Zm9vOmJhcg==".to_string()),
+        ];
+        for auth in attempts {
+            let mut req = raw.get(&url);
+            if let Some(a) = &auth {
+                req = req.header("authorization", a);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 401, "{p} {path} with {auth:?}");
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert!(body.is_object(), "{p}: a JSON error body: {body}");
+            // The body never echoes what was sent.
+            if let Some(a) = &auth {
+                assert!(!body.to_string().contains(a.split(' ').nth(1).unwrap()));
+            }
+        }
+        let ok = raw
+            .get(&url)
+            .bearer_auth(emu.token(p).expose_secret())
+            .send()
+            .await
+            .unwrap();
+        assert!(ok.status().is_success(), "{p} {path}: {}", ok.status());
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_the_providers_own_404() {
+    let emu = Emulator::start().await.unwrap();
+    let res = reqwest::Client::new()
+        .get(format!("{}/v2/nothing-here", emu.url(Provider::DigitalOcean)))
+        .bearer_auth(emu.token(Provider::DigitalOcean).expose_secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let body: regkit_digitalocean::types::Error = res.json().await.unwrap();
+    assert!(!body.message.is_empty());
+}
+
+#[tokio::test]
+async fn a_burst_of_503s_is_retried_through_and_then_spent() {
+    let emu = Emulator::start().await.unwrap();
+    emu.inject(
+        FaultRule::status(503)
+            .provider(Provider::DigitalOcean)
+            .operation("registries_get_options")
+            .times(2),
+    );
+    let client = emu
+        .client_builder::<regkit_digitalocean::Client>()
+        .retry(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    client.registries_get_options().send().await.unwrap();
+    assert!(emu.faults().is_empty(), "the burst is spent");
+
+    emu.inject(FaultRule::status(503).operation("registries_get_options").times(1));
+    let err = once(&emu).registries_get_options().send().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert!(err.error_body().is_some(), "DigitalOcean's own error body");
+}
+
+#[tokio::test]
+async fn a_rate_limit_carries_retry_after_and_digitaloceans_reset_headers() {
+    let emu = Emulator::start().await.unwrap();
+    emu.inject(FaultRule::rate_limit(Duration::from_secs(7)).times(1));
+    let err = once(&emu).registries_get_options().send().await.unwrap_err();
+    assert!(err.is_rate_limited());
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+    let headers = err.headers().unwrap();
+    assert_eq!(headers["ratelimit-remaining"], "0");
+    let reset: i64 = headers["ratelimit-reset"].to_str().unwrap().parse().unwrap();
+    assert_eq!(reset, emu.now().timestamp() + 7);
+}
+
+#[tokio::test]
+async fn a_reset_connection_and_a_truncated_body_are_transport_errors() {
+    let emu = Emulator::start().await.unwrap();
+    for rule in [FaultRule::reset(), FaultRule::truncate()] {
+        emu.inject(rule.clone().times(1));
+        let err = once(&emu).registries_get_options().send().await.unwrap_err();
+        assert!(
+            matches!(err, regkit_core::Error::Request(_)),
+            "{rule:?}: {err:?}"
+        );
+        // The next request is served normally.
+        once(&emu).registries_get_options().send().await.unwrap();
+    }
+    // With retries, a one-off reset on an idempotent GET is invisible.
+    emu.inject(FaultRule::reset().times(1));
+    emu.client_builder::<regkit_digitalocean::Client>()
+        .retry(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .build()
+        .unwrap()
+        .registries_get_options()
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn latency_is_real_time_and_meets_the_clients_timeout() {
+    let emu = Emulator::start().await.unwrap();
+    emu.inject(FaultRule::latency(Duration::from_secs(5)).times(1));
+    let client = emu
+        .client_builder::<regkit_digitalocean::Client>()
+        .retry(RetryPolicy::none())
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let err = client.registries_get_options().send().await.unwrap_err();
+    match &err {
+        regkit_core::Error::Request(e) => assert!(e.is_timeout(), "{err:?}"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn fault_chances_repeat_with_the_seed() {
+    async fn pattern(seed: u64) -> Vec<bool> {
+        let emu = Emulator::builder().seed(seed).start().await.unwrap();
+        emu.inject(FaultRule::status(500).probability(0.5));
+        let client = once(&emu);
+        let mut hits = Vec::new();
+        for _ in 0..24 {
+            hits.push(client.registries_get_options().send().await.is_err());
+        }
+        hits
+    }
+    assert_eq!(pattern(11).await, pattern(11).await);
+}
+
+#[tokio::test]
+async fn a_snapshot_round_trips_through_json_and_restores() {
+    let emu = Emulator::builder()
+        .clock(regkit_emulator::ClockMode::Frozen)
+        .demo(true)
+        .start()
+        .await
+        .unwrap();
+    let before = emu.snapshot();
+    assert_ne!(before.world, regkit_emulator::World::default(), "demo content");
+    let text = before.to_json();
+    assert_eq!(regkit_emulator::Snapshot::from_json(&text).unwrap(), before);
+
+    let fresh = Emulator::builder()
+        .snapshot(regkit_emulator::Snapshot::from_json(&text).unwrap())
+        .clock(regkit_emulator::ClockMode::Frozen)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(fresh.snapshot(), before);
+
+    emu.restore(regkit_emulator::Snapshot {
+        now: before.now,
+        world: regkit_emulator::World::default(),
+    });
+    assert_eq!(emu.world(), regkit_emulator::World::default());
+}
+
+#[tokio::test]
+async fn the_virtual_clock_moves_only_when_told_when_frozen() {
+    let emu = Emulator::builder()
+        .clock(regkit_emulator::ClockMode::Frozen)
+        .start()
+        .await
+        .unwrap();
+    let t0 = emu.now();
+    assert_eq!(emu.now(), t0);
+    emu.advance(Duration::from_secs(3600));
+    assert_eq!(emu.now() - t0, chrono::Duration::hours(1));
+}
