@@ -123,7 +123,7 @@ impl Prism {
     fn start(provider: &'static str, mode: &[&str], upstream: Option<&str>) -> Prism {
         let prism = tools().join("prism");
         let spec = repo_root().join(format!("specs/{provider}.yaml"));
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        let log = std::env::temp_dir()
             .join(format!("prism-{provider}-{}.log", std::process::id()));
         for attempt in 1..=PORT_ATTEMPTS {
             let port = free_port();

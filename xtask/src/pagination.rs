@@ -73,18 +73,13 @@ pub fn stream_impl(
         struct_field(types_mod, &page_struct, json_name)
             .ok_or_else(|| at(&format!("`{page_struct}` has no field `{json_name}`")))
     };
-    // A pointer's first segment is a field of the page; the rest is read
-    // from that field only (the items are never re-serialised).
+    // A pointer is followed through the generated types, field by field, so
+    // reading a marker never re-serialises the page; only where the schema
+    // leaves a field untyped (free-form JSON) is the rest of the pointer
+    // read from that value.
     let read = |pointer: &str| -> Result<TokenStream, String> {
-        let rest = pointer
-            .strip_prefix('/')
-            .ok_or_else(|| at(&format!("`{pointer}` is not a JSON pointer")))?;
-        let (first, tail) = match rest.split_once('/') {
-            Some((first, tail)) => (first, format!("/{tail}")),
-            None => (rest, String::new()),
-        };
-        let ident = field(first)?;
-        Ok(quote! { p::pointer(&page.#ident, #tail) })
+        typed_read(types_mod, &page_struct, pointer)
+            .ok_or_else(|| at(&format!("`{pointer}` does not name a field of `{page_struct}`")))
     };
 
     let (items, item_ty) = match &p.items {
@@ -255,6 +250,37 @@ fn builder_field_type(builder: &[syn::Item], name: &str, field: &str) -> Option<
     } else {
         Some(inner)
     }
+}
+
+/// `Option<String>`: the marker at `pointer` inside `page`, read through
+/// the page's generated types.
+fn typed_read(types: &[syn::Item], page_struct: &str, pointer: &str) -> Option<TokenStream> {
+    let segments: Vec<&str> = pointer.strip_prefix('/')?.split('/').collect();
+    let mut current = page_struct.to_owned();
+    let mut expr: Option<TokenStream> = None;
+    for (i, segment) in segments.iter().enumerate() {
+        let Some(field) = find_field(types, &current, segment) else {
+            // Not a generated struct here (free-form JSON): read the rest of
+            // the pointer from this value.
+            let value = expr?;
+            let rest = format!("/{}", segments[i..].join("/"));
+            return Some(quote! { #value.and_then(|v| p::pointer(v, #rest)) });
+        };
+        let ident = field.ident.clone()?;
+        let (inner, optional) = match last_ident(&field.ty).as_str() {
+            "Option" => (generic_args(&field.ty)?.first()?.clone(), true),
+            _ => (field.ty.clone(), false),
+        };
+        expr = Some(match (expr, optional) {
+            (None, true) => quote! { page.#ident.as_ref() },
+            (None, false) => quote! { Some(&page.#ident) },
+            (Some(e), true) => quote! { #e.and_then(|v| v.#ident.as_ref()) },
+            (Some(e), false) => quote! { #e.map(|v| &v.#ident) },
+        });
+        current = last_ident(&inner);
+    }
+    let value = expr?;
+    Some(quote! { #value.and_then(p::Marker::marker) })
 }
 
 fn find_field<'t>(types: &'t [syn::Item], name: &str, json: &str) -> Option<&'t syn::Field> {

@@ -2249,12 +2249,14 @@ pub mod builder {
                     let next = {
                         let marker: Option<String> = {
                             let count = items.len() as u64;
-                            let offset = p::pointer(&page.offset, "")
+                            let offset = Some(&page.offset)
+                                .and_then(p::Marker::marker)
                                 .and_then(|o| o.parse::<u64>().ok())
                                 .unwrap_or(0);
                             (count > 0
-                                && p::pointer(&page.has_next, "").as_deref()
-                                    == Some("true"))
+                                && Some(&page.has_next)
+                                    .and_then(p::Marker::marker)
+                                    .as_deref() == Some("true"))
                                 .then(|| (offset + count).to_string())
                         };
                         match marker {
@@ -2288,12 +2290,14 @@ pub mod builder {
                     let next = {
                         let marker: Option<String> = {
                             let count = items.len() as u64;
-                            let offset = p::pointer(&page.offset, "")
+                            let offset = Some(&page.offset)
+                                .and_then(p::Marker::marker)
                                 .and_then(|o| o.parse::<u64>().ok())
                                 .unwrap_or(0);
                             (count > 0
-                                && p::pointer(&page.has_next, "").as_deref()
-                                    == Some("true"))
+                                && Some(&page.has_next)
+                                    .and_then(p::Marker::marker)
+                                    .as_deref() == Some("true"))
                                 .then(|| (offset + count).to_string())
                         };
                         match marker {

@@ -5654,7 +5654,9 @@ pub mod builder {
                         page.items,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(&page.links, "/next")
+                        let marker: Option<String> = Some(&page.links)
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "after"));
                         match marker {
                             Some(marker) => {

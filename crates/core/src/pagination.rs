@@ -115,6 +115,48 @@ impl<T> IntoItems<T> for Option<Vec<T>> {
     }
 }
 
+/// A field that can name the next page: its text, `None` when empty.
+/// Generated `stream()` methods read markers through the page's own types
+/// with this, instead of re-serialising the page.
+pub trait Marker {
+    /// The marker text (`None` for an empty string).
+    fn marker(&self) -> Option<String>;
+}
+
+impl Marker for String {
+    fn marker(&self) -> Option<String> {
+        (!self.is_empty()).then(|| self.clone())
+    }
+}
+
+impl Marker for bool {
+    fn marker(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+}
+
+impl Marker for serde_json::Value {
+    fn marker(&self) -> Option<String> {
+        let text = match self {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => return None,
+            other => other.to_string(),
+        };
+        (!text.is_empty()).then_some(text)
+    }
+}
+
+macro_rules! number_markers {
+    ($($t:ty),*) => {$(
+        impl Marker for $t {
+            fn marker(&self) -> Option<String> {
+                Some(self.to_string())
+            }
+        }
+    )*};
+}
+number_markers!(i32, i64, u32, u64, f64, std::num::NonZeroU64);
+
 /// The value at `pointer` (RFC 6901) inside `value`, as text: strings as
 /// they are, numbers and booleans in JSON form; `None` for absent, null or
 /// empty.

@@ -9539,10 +9539,12 @@ pub mod builder {
                         page.garbage_collections,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(
-                                &page.links,
-                                "/pages/next",
-                            )
+                        let marker: Option<String> = page
+                            .links
+                            .as_ref()
+                            .and_then(|v| v.pages.as_ref())
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "page"));
                         match marker {
                             Some(marker) => {
@@ -9578,10 +9580,12 @@ pub mod builder {
                         page.repositories,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(
-                                &page.links,
-                                "/pages/next",
-                            )
+                        let marker: Option<String> = page
+                            .links
+                            .as_ref()
+                            .and_then(|v| v.pages.as_ref())
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "page_token"));
                         match marker {
                             Some(marker) => {
@@ -9617,10 +9621,12 @@ pub mod builder {
                         page.tags,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(
-                                &page.links,
-                                "/pages/next",
-                            )
+                        let marker: Option<String> = page
+                            .links
+                            .as_ref()
+                            .and_then(|v| v.pages.as_ref())
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "page"));
                         match marker {
                             Some(marker) => {
@@ -9656,10 +9662,12 @@ pub mod builder {
                         page.manifests,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(
-                                &page.links,
-                                "/pages/next",
-                            )
+                        let marker: Option<String> = page
+                            .links
+                            .as_ref()
+                            .and_then(|v| v.pages.as_ref())
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "page"));
                         match marker {
                             Some(marker) => {
@@ -9695,10 +9703,12 @@ pub mod builder {
                         page.repositories,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(
-                                &page.links,
-                                "/pages/next",
-                            )
+                        let marker: Option<String> = page
+                            .links
+                            .as_ref()
+                            .and_then(|v| v.pages.as_ref())
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "page"));
                         match marker {
                             Some(marker) => {
@@ -9734,10 +9744,12 @@ pub mod builder {
                         page.repositories,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(
-                                &page.links,
-                                "/pages/next",
-                            )
+                        let marker: Option<String> = page
+                            .links
+                            .as_ref()
+                            .and_then(|v| v.pages.as_ref())
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "page_token"));
                         match marker {
                             Some(marker) => {
@@ -9773,10 +9785,12 @@ pub mod builder {
                         page.tags,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(
-                                &page.links,
-                                "/pages/next",
-                            )
+                        let marker: Option<String> = page
+                            .links
+                            .as_ref()
+                            .and_then(|v| v.pages.as_ref())
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "page"));
                         match marker {
                             Some(marker) => {
@@ -9812,10 +9826,12 @@ pub mod builder {
                         page.manifests,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(
-                                &page.links,
-                                "/pages/next",
-                            )
+                        let marker: Option<String> = page
+                            .links
+                            .as_ref()
+                            .and_then(|v| v.pages.as_ref())
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "page"));
                         match marker {
                             Some(marker) => {
@@ -9851,10 +9867,12 @@ pub mod builder {
                         page.garbage_collections,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(
-                                &page.links,
-                                "/pages/next",
-                            )
+                        let marker: Option<String> = page
+                            .links
+                            .as_ref()
+                            .and_then(|v| v.pages.as_ref())
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "page"));
                         match marker {
                             Some(marker) => {

@@ -9598,10 +9598,9 @@ pub mod builder {
                         page.items,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(
-                            &page.pagination,
-                            "/token",
-                        );
+                        let marker: Option<String> = Some(&page.pagination)
+                            .map(|v| &v.token)
+                            .and_then(p::Marker::marker);
                         match marker {
                             Some(marker) => {
                                 let value: ::std::string::String = p::parse_marker(
@@ -9636,7 +9635,9 @@ pub mod builder {
                         page.items,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(&page.links, "/next")
+                        let marker: Option<String> = Some(&page.links)
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "offset"));
                         match marker {
                             Some(marker) => {
@@ -9669,7 +9670,9 @@ pub mod builder {
                         page.items,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(&page.links, "/next")
+                        let marker: Option<String> = Some(&page.links)
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "offset"));
                         match marker {
                             Some(marker) => {
@@ -9702,7 +9705,9 @@ pub mod builder {
                         page.items,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(&page.links, "/next")
+                        let marker: Option<String> = Some(&page.links)
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "offset"));
                         match marker {
                             Some(marker) => {
@@ -9735,7 +9740,9 @@ pub mod builder {
                         page.items,
                     );
                     let next = {
-                        let marker: Option<String> = p::pointer(&page.links, "/next")
+                        let marker: Option<String> = Some(&page.links)
+                            .and_then(|v| v.next.as_ref())
+                            .and_then(p::Marker::marker)
                             .and_then(|url| p::query_param(&url, "offset"));
                         match marker {
                             Some(marker) => {
@@ -9770,11 +9777,13 @@ pub mod builder {
                     let next = {
                         let marker: Option<String> = {
                             let count = items.len() as u64;
-                            let offset = p::pointer(&page.offset, "")
+                            let offset = Some(&page.offset)
+                                .and_then(p::Marker::marker)
                                 .and_then(|o| o.parse::<u64>().ok())
                                 .unwrap_or(0);
                             (count > 0
-                                && p::pointer(&page.total, "")
+                                && Some(&page.total)
+                                    .and_then(p::Marker::marker)
                                     .and_then(|t| t.parse::<u64>().ok())
                                     .is_some_and(|t| offset + count < t))
                                 .then(|| (offset + count).to_string())
