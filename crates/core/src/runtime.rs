@@ -183,6 +183,7 @@ mod tests {
             name: &'a str,
             n: u8,
         }
+        crate::tls::prepare();
         let builder = reqwest::Client::new().post("http://localhost/x");
         let request = RequestBuilderExt::<()>::form_urlencoded(
             builder,
