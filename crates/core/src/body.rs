@@ -4,7 +4,7 @@
 //! classifies like any other transport failure.
 
 use bytes::{Bytes, BytesMut};
-use reqwest::Response;
+use reqwest::{ResponseBuilderExt as _, Response};
 use reqwest::header::CONTENT_LENGTH;
 
 use crate::RequestError;
@@ -25,17 +25,37 @@ pub(crate) async fn buffer(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let mut body = BytesMut::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+    // Small bodies arrive in one chunk: keep it as it came, no copy.
+    let mut first: Option<Bytes> = None;
+    let mut body = BytesMut::new();
     while let Some(chunk) = response.chunk().await? {
-        if body.len().saturating_add(chunk.len()) > limit {
+        let held = first.as_ref().map_or(0, Bytes::len) + body.len();
+        if held.saturating_add(chunk.len()) > limit {
             return Err(too_large());
         }
-        body.extend_from_slice(&chunk);
+        match first.take() {
+            None if body.is_empty() => first = Some(chunk),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    body.reserve(declared.unwrap_or(0).min(1 << 20) as usize);
+                    body.extend_from_slice(&earlier);
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
     }
-    let mut rebuilt = http::Response::new(Bytes::from(body));
-    *rebuilt.status_mut() = response.status();
-    *rebuilt.version_mut() = response.version();
+    let body = first.unwrap_or_else(|| body.freeze());
+    // The URL goes along as an extension, so reqwest does not parse a
+    // placeholder URL for the rebuilt response.
+    let mut rebuilt = http::Response::builder()
+        .status(response.status())
+        .version(response.version())
+        .url(response.url().clone())
+        .body(body)
+        .expect("status and version come from a valid response");
     *rebuilt.headers_mut() = std::mem::take(response.headers_mut());
-    *rebuilt.extensions_mut() = std::mem::take(response.extensions_mut());
+    rebuilt
+        .extensions_mut()
+        .extend(std::mem::take(response.extensions_mut()));
     Ok(Response::from(rebuilt))
 }

@@ -115,21 +115,27 @@ impl CallLayer {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        let origin = request.url().clone();
         let refused = |e: RequestError| reqwest_middleware::Error::middleware(e);
         self.auth.apply(&mut request).map_err(refused)?;
         let mut hops = 0;
         let mut as_get = false;
+        // Where the request in flight went: the origin until a hop moves it
+        // (kept apart so a request that is not redirected copies no URL).
+        let mut moved: Option<reqwest::Url> = None;
         loop {
-            let from = request.url().clone();
             let response = next.clone().run(request, extensions).await?;
-            let hop = (hops < MAX_REDIRECTS)
-                .then(|| template.and_then(Request::try_clone))
-                .flatten()
-                .and_then(|t| {
+            // Only a redirect status costs a copy of the request.
+            // A request that cannot be copied (a streamed body) is never
+            // redirected; one that can was copied from the original, whose
+            // URL is the origin.
+            let template = template.filter(|_| response.status().is_redirection());
+            let hop = template
+                .filter(|_| hops < MAX_REDIRECTS)
+                .and_then(|t| Some((t.url(), t.try_clone()?)))
+                .and_then(|(origin, t)| {
                     next_hop(
-                        &from,
-                        &origin,
+                        moved.as_ref().unwrap_or(origin),
+                        origin,
                         &response,
                         t,
                         as_get,
@@ -141,11 +147,12 @@ impl CallLayer {
             };
             as_get = hop.method() == reqwest::Method::GET;
             // Credentials go to their own origin only.
-            if same_origin(&origin, hop.url()) {
+            if template.is_some_and(|t| same_origin(t.url(), hop.url())) {
                 self.auth.apply(&mut hop).map_err(refused)?;
             }
             tracing::debug!(status = response.status().as_u16(), "following a redirect");
             hops += 1;
+            moved = Some(hop.url().clone());
             request = hop;
         }
     }

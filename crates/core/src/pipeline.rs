@@ -244,9 +244,9 @@ impl<E> Error<E> {
     }
 }
 
-async fn read<E>(response: reqwest::Response) -> Result<RawResponse, Error<E>> {
+async fn read<E>(mut response: reqwest::Response) -> Result<RawResponse, Error<E>> {
     let status = response.status();
-    let headers = response.headers().clone();
+    let headers = std::mem::take(response.headers_mut());
     let context = Context::of(&response);
     let body = response
         .bytes()
