@@ -1016,10 +1016,10 @@ async fn registry_create(
         }
         let tier = tier_of(Some(&body.subscription_tier_slug))?;
         let region = body.region.as_ref().map(|r| r.as_str().to_string());
-        if let Some(r) = &region {
-            if !LEGACY_REGIONS.contains(&r.as_str()) {
-                return Err(Refusal::invalid(format!("invalid region {r:?}")));
-            }
+        if let Some(r) = &region
+            && !LEGACY_REGIONS.contains(&r.as_str())
+        {
+            return Err(Refusal::invalid(format!("invalid region {r:?}")));
         }
         st.create_registry(&body.name, region.as_deref(), tier, now)?;
         let r = st.registry(&body.name)?;
@@ -1357,7 +1357,7 @@ fn manifest_body(
 }
 
 /// Tags of a repository, newest first (ties by name): (tag, manifest).
-fn tags_newest_first<'a>(repo: &'a crate::content::Repository) -> Vec<(&'a String, &'a Manifest)> {
+fn tags_newest_first(repo: &crate::content::Repository) -> Vec<(&String, &Manifest)> {
     let mut tags: Vec<(&String, &Manifest)> = repo
         .tags
         .iter()
@@ -1455,11 +1455,11 @@ async fn list_tags(
             .repositories
             .get(&repository)
             .ok_or_else(Refusal::not_found)?;
-        let all: Vec<types::RepositoryTag> = tags_newest_first(repo)
+        let (page, links, meta) = paged(&tags_newest_first(repo), &p, &url, false);
+        let tags = page
             .into_iter()
             .map(|(t, m)| tag_body(&name, &repository, t, m))
             .collect();
-        let (tags, links, meta) = paged(&all, &p, &url, false);
         ok(&types::RepositoryTagList { links, meta, tags })
     })
 }
@@ -1478,11 +1478,11 @@ async fn list_manifests(
             .repositories
             .get(&repository)
             .ok_or_else(Refusal::not_found)?;
-        let all: Vec<types::RepositoryManifest> = manifests_newest_first(repo)
+        let (page, links, meta) = paged(&manifests_newest_first(repo), &p, &url, false);
+        let manifests = page
             .into_iter()
             .map(|m| manifest_body(&name, &repository, repo, m))
             .collect();
-        let (manifests, links, meta) = paged(&all, &p, &url, false);
         ok(&types::RepositoryManifestList {
             links,
             manifests,
