@@ -212,23 +212,23 @@ fn secrets_of(map: &types::ClusterSecretsMap) -> BTreeMap<String, SecretRef> {
 
 /// The schema checks serde cannot do: an open enum's unknown value, and
 /// the expiry's form (UTC, at most millisecond precision).
-fn check(op: &Op, req: &types::RegistryRequest) -> Result<(), Response> {
+fn check(req: &types::RegistryRequest) -> Result<(), String> {
     if !req.type_.is_known() {
-        return Err(op.invalid(&format!(
+        return Err(format!(
             "Invalid registry type '{}': expected one of {}.",
             req.type_,
             types::RegistryType::KNOWN.join(", ")
-        )));
+        ));
     }
     if req.registry.trim().is_empty() {
-        return Err(op.invalid("Property 'registry' must not be empty."));
+        return Err("Property 'registry' must not be empty.".to_string());
     }
-    if let Some(expires) = req.creds.as_ref().and_then(|c| c.expires.as_ref()) {
-        if expires.0.timestamp_subsec_nanos() % 1_000_000 != 0 {
-            return Err(
-                op.invalid("Property 'creds.expires' must have at most millisecond precision.")
-            );
-        }
+    if let Some(expires) = req.creds.as_ref().and_then(|c| c.expires.as_ref())
+        && expires.0.timestamp_subsec_nanos() % 1_000_000 != 0
+    {
+        return Err(
+            "Property 'creds.expires' must have at most millisecond precision.".to_string(),
+        );
     }
     Ok(())
 }
@@ -253,8 +253,8 @@ async fn create_registry(
     Path(org): Path<String>,
     Body(req): Body<types::RegistryRequest>,
 ) -> Response {
-    if let Err(r) = check(&op, &req) {
-        return r;
+    if let Err(why) = check(&req) {
+        return op.invalid(&why);
     }
     let now = shared.now();
     let mut world = shared.world();
@@ -308,8 +308,8 @@ async fn update_registry(
     Path((org, reg_id)): Path<(String, String)>,
     Body(req): Body<types::RegistryRequest>,
 ) -> Response {
-    if let Err(r) = check(&op, &req) {
-        return r;
+    if let Err(why) = check(&req) {
+        return op.invalid(&why);
     }
     let mut world = shared.world();
     let Some(org) = world.humanitec.orgs.get_mut(&org) else {
