@@ -727,6 +727,8 @@ async fn bad_input_and_bad_credentials_get_digitaloceans_error_bodies() {
         ("/v2/registries/acme/repositoriesV2?page_token=%25%25", 400),
         ("/v2/registries/acme/repositories/nope/tags", 404),
         ("/v2/registries/nope/repositoriesV2", 404),
+        ("/v2/registries/%FF", 400),
+        ("/v2/registries/acme/repositories/%FF%FE/tags", 400),
     ];
     for (path, status) in queries {
         let res = raw
@@ -749,6 +751,7 @@ async fn bad_input_and_bad_credentials_get_digitaloceans_error_bodies() {
         assert_eq!(res.status(), 401);
         let err: types::Error = res.json().await.unwrap();
         assert_eq!(err.id, "unauthorized");
+        assert_eq!(err.message, "Unable to authenticate you.");
     }
 }
 

@@ -40,7 +40,8 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::{Path, State as AxumState};
+use axum::extract::{FromRequestParts, Path, State as AxumState};
+use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{delete, get, post, put};
@@ -56,7 +57,7 @@ use crate::server::Shared;
 /// The status of a request that breaks the schema.
 pub(crate) const INVALID: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
 /// The message of the 401 answer.
-pub(crate) const UNAUTHORIZED: &str = "Unable to authenticate you";
+pub(crate) const UNAUTHORIZED: &str = "Unable to authenticate you.";
 
 /// How long a garbage collection stays `requested` before it starts.
 pub const GC_REQUESTED: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
@@ -678,6 +679,28 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     )
 }
 
+/// Path parameters (percent-decoded by axum); a parameter that does not
+/// decode (say, `%FF`) is DO's `400 bad_request`, not axum's plain text.
+struct PathOf<T>(T);
+
+impl<T, S> FromRequestParts<S> for PathOf<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PathOf(value)),
+            Err(e) => Err(error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid path parameter: {}", e.body_text()),
+            )),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Routes
 // ---------------------------------------------------------------------------
@@ -967,7 +990,7 @@ async fn registries_create(
 
 async fn registries_get(
     AxumState(shared): AxumState<Shared>,
-    Path(name): Path<String>,
+    PathOf(name): PathOf<String>,
 ) -> Response {
     with_state(&shared, |st, now| {
         let r = st.registry(&name)?;
@@ -979,7 +1002,7 @@ async fn registries_get(
 
 async fn registries_delete(
     AxumState(shared): AxumState<Shared>,
-    Path(name): Path<String>,
+    PathOf(name): PathOf<String>,
 ) -> Response {
     with_state(&shared, |st, _| {
         st.registries.remove(&name).ok_or_else(Refusal::not_found)?;
@@ -1171,7 +1194,7 @@ fn docker_credentials(shared: &Shared, registry: Option<String>, q: CredentialsQ
 
 async fn registries_docker_credentials(
     AxumState(shared): AxumState<Shared>,
-    Path(name): Path<String>,
+    PathOf(name): PathOf<String>,
     Query(q): Query<CredentialsQuery>,
 ) -> Response {
     docker_credentials(&shared, Some(name), q)
@@ -1384,7 +1407,7 @@ fn manifests_newest_first(repo: &crate::content::Repository) -> Vec<&Manifest> {
 
 async fn list_repositories_v1(
     AxumState(shared): AxumState<Shared>,
-    Path(name): Path<String>,
+    PathOf(name): PathOf<String>,
     Query(q): Query<PageQuery>,
     url: RequestUrl,
 ) -> Response {
@@ -1413,7 +1436,7 @@ async fn list_repositories_v1(
 
 async fn list_repositories_v2(
     AxumState(shared): AxumState<Shared>,
-    Path(name): Path<String>,
+    PathOf(name): PathOf<String>,
     Query(q): Query<PageQuery>,
     url: RequestUrl,
 ) -> Response {
@@ -1443,7 +1466,7 @@ async fn list_repositories_v2(
 
 async fn list_tags(
     AxumState(shared): AxumState<Shared>,
-    Path((name, repository)): Path<(String, String)>,
+    PathOf((name, repository)): PathOf<(String, String)>,
     Query(q): Query<PageQuery>,
     url: RequestUrl,
 ) -> Response {
@@ -1466,7 +1489,7 @@ async fn list_tags(
 
 async fn list_manifests(
     AxumState(shared): AxumState<Shared>,
-    Path((name, repository)): Path<(String, String)>,
+    PathOf((name, repository)): PathOf<(String, String)>,
     Query(q): Query<PageQuery>,
     url: RequestUrl,
 ) -> Response {
@@ -1493,7 +1516,7 @@ async fn list_manifests(
 
 async fn delete_repository(
     AxumState(shared): AxumState<Shared>,
-    Path((name, repository)): Path<(String, String)>,
+    PathOf((name, repository)): PathOf<(String, String)>,
 ) -> Response {
     with_state(&shared, |st, _| {
         let r = st.registry_mut(&name)?;
@@ -1507,7 +1530,7 @@ async fn delete_repository(
 
 async fn delete_tag(
     AxumState(shared): AxumState<Shared>,
-    Path((name, repository, tag)): Path<(String, String, String)>,
+    PathOf((name, repository, tag)): PathOf<(String, String, String)>,
 ) -> Response {
     with_state(&shared, |st, _| {
         let r = st.registry_mut(&name)?;
@@ -1524,7 +1547,7 @@ async fn delete_tag(
 
 async fn delete_manifest(
     AxumState(shared): AxumState<Shared>,
-    Path((name, repository, digest)): Path<(String, String, String)>,
+    PathOf((name, repository, digest)): PathOf<(String, String, String)>,
 ) -> Response {
     with_state(&shared, |st, _| {
         let r = st.registry_mut(&name)?;
@@ -1546,7 +1569,7 @@ async fn delete_manifest(
 
 async fn run_gc(
     AxumState(shared): AxumState<Shared>,
-    Path(name): Path<String>,
+    PathOf(name): PathOf<String>,
     OptionalBody(body): OptionalBody<types::RegistryRunGc>,
 ) -> Response {
     let uuid = shared.ids().uuid().to_string();
@@ -1582,7 +1605,7 @@ async fn run_gc(
     })
 }
 
-async fn get_gc(AxumState(shared): AxumState<Shared>, Path(name): Path<String>) -> Response {
+async fn get_gc(AxumState(shared): AxumState<Shared>, PathOf(name): PathOf<String>) -> Response {
     with_state(&shared, |st, now| {
         let r = st.registry(&name)?;
         let gc = r.active_gc(now).ok_or_else(Refusal::not_found)?;
@@ -1594,7 +1617,7 @@ async fn get_gc(AxumState(shared): AxumState<Shared>, Path(name): Path<String>) 
 
 async fn list_gcs(
     AxumState(shared): AxumState<Shared>,
-    Path(name): Path<String>,
+    PathOf(name): PathOf<String>,
     Query(q): Query<PageQuery>,
     url: RequestUrl,
 ) -> Response {
@@ -1619,7 +1642,7 @@ async fn list_gcs(
 
 async fn update_gc(
     AxumState(shared): AxumState<Shared>,
-    Path((name, uuid)): Path<(String, String)>,
+    PathOf((name, uuid)): PathOf<(String, String)>,
     Body(body): Body<types::UpdateGarbageCollection>,
 ) -> Response {
     with_state(&shared, |st, now| {
