@@ -788,6 +788,9 @@ async fn bad_input_and_bad_credentials_get_ionos_error_bodies() {
     let emu = frozen().await;
     let base = emu.url(Provider::Ionos);
     let token = emu.token(Provider::Ionos).expose_secret().to_string();
+    // Building a regkit client first installs the rustls crypto provider
+    // that a plain reqwest client needs too.
+    let _ = emu.ionos();
     let raw = reqwest::Client::new();
     emu.seed(|world, _, now| {
         world.ionos.add_registry("r1", "raw", "de/fra", now);

@@ -850,9 +850,7 @@ async fn registries_get(
         type_: Some("collection".into()),
         items: Some(items),
         links: types::PaginationLinks {
-            self_: at(start
-                .as_deref()
-                .map(|_| q.token.clone().unwrap_or_default())),
+            self_: at(q.token.clone().filter(|t| !t.is_empty())),
             previous,
             next: if next_token.is_empty() {
                 String::new()
