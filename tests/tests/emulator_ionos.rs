@@ -783,6 +783,82 @@ async fn names_are_unique_and_replacing_keeps_what_is_fixed() {
     }
 }
 
+fn storage(registry: &types::RegistryResponse) -> (i64, Option<chrono::DateTime<chrono::Utc>>) {
+    let usage = registry
+        .properties
+        .as_ref()
+        .and_then(|p| p.storage_usage.as_ref())
+        .expect("storage usage is reported");
+    (usage.bytes.expect("bytes"), usage.updated_at)
+}
+
+#[tokio::test]
+async fn a_deleted_repository_takes_storage_until_the_scheduled_garbage_collection() {
+    // Thursday 2026-01-01; the registry collects on Saturdays at 02:30 UTC.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let emu = Emulator::builder()
+        .clock(ClockMode::Frozen)
+        .start_time(start)
+        .start()
+        .await
+        .unwrap();
+    let ionos = emu.ionos();
+    let id = ionos
+        .registries_post()
+        .body(registry_input("gc-test", "de/txl"))
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .id
+        .unwrap();
+    emu.seed(|world, ids, now| {
+        let r = world.ionos.registries.get_mut(&id).unwrap();
+        ids.repository(&mut r.content, "keep", 2, now);
+        ids.repository(&mut r.content, "drop", 3, now);
+    });
+    let get = || async {
+        ionos
+            .registries_find_by_id()
+            .registry_id(&id)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let (before, _) = storage(&get().await);
+    assert!(before > 0);
+    ionos
+        .registries_repositories_delete()
+        .registry_id(&id)
+        .repository_name("drop")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        storage(&get().await).0,
+        before,
+        "deleting frees nothing by itself"
+    );
+    emu.advance(Duration::from_secs(24 * 3600)); // Friday
+    assert_eq!(storage(&get().await).0, before);
+    emu.advance(Duration::from_secs(2 * 24 * 3600)); // Sunday
+    let (after, updated) = storage(&get().await);
+    let keep_only = emu.world().ionos.registries[&id].content.storage_bytes();
+    assert!(after < before, "{after} < {before}");
+    assert_eq!(
+        after as u64, keep_only,
+        "only what `keep` references is left"
+    );
+    assert_eq!(
+        updated.map(|t| t.to_rfc3339()),
+        Some("2026-01-03T02:30:00+00:00".to_string()),
+        "the figure dates from the collection"
+    );
+}
+
 #[tokio::test]
 async fn bad_input_and_bad_credentials_get_ionos_error_bodies() {
     let emu = frozen().await;

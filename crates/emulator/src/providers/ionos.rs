@@ -16,6 +16,9 @@
 //!   vulnerabilities with `offset`/`limit` and `_links.next` while more follow.
 //! - A token's password is only in the response that creates it; the state
 //!   never holds it.
+//! - Deleting a repository frees no storage by itself: the registry's weekly
+//!   garbage collection (off unless scheduled) frees the layers nothing
+//!   references, when the virtual clock passes one of its runs.
 //! - Errors are `{httpStatus, messages: [{errorCode, message}]}`.
 
 use std::collections::BTreeMap;
@@ -103,6 +106,9 @@ pub struct Registry {
     pub content: Store,
     /// Vulnerability ids the scanner found, by artifact digest.
     pub findings: BTreeMap<String, Vec<String>>,
+    /// When the scheduled garbage collection last ran.
+    #[serde(default)]
+    pub last_garbage_collection: Option<DateTime<Utc>>,
 }
 
 impl Registry {
@@ -121,6 +127,7 @@ impl Registry {
             tokens: BTreeMap::new(),
             content: Store::default(),
             findings: BTreeMap::new(),
+            last_garbage_collection: None,
         }
     }
 
@@ -664,6 +671,59 @@ fn is_null(value: &serde_json::Value, field: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------
+// Scheduled garbage collection, on the virtual clock.
+
+/// The latest run of `schedule` in `(after, upto]`, if any.
+fn latest_run(
+    schedule: &Schedule,
+    after: DateTime<Utc>,
+    upto: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if upto <= after || schedule.days.is_empty() {
+        return None;
+    }
+    let time = chrono::NaiveTime::parse_from_str(schedule.time.get(..8)?, "%H:%M:%S").ok()?;
+    let first = after.date_naive();
+    let mut date = upto.date_naive();
+    // A weekly schedule runs within any eight days that hold one of its days.
+    for _ in 0..8 {
+        if date < first {
+            break;
+        }
+        let at = date.and_time(time).and_utc();
+        let day = date.format("%A").to_string();
+        if schedule.days.contains(&day) && at > after && at <= upto {
+            return Some(at);
+        }
+        date = date.pred_opt()?;
+    }
+    None
+}
+
+/// Runs every garbage collection that fell due up to `now`: layers that no
+/// artifact references any more are freed.
+fn collect_due(state: &mut State, now: DateTime<Utc>) {
+    for r in state.registries.values_mut() {
+        let Some(schedule) = &r.garbage_collection else {
+            continue;
+        };
+        let since = r.last_garbage_collection.unwrap_or(r.created_at);
+        if let Some(at) = latest_run(schedule, since, now) {
+            r.content.collect(false, true);
+            r.last_garbage_collection = Some(at);
+        }
+    }
+}
+
+/// The world, with IONOS's scheduled garbage collections brought up to now.
+fn settled(shared: &Shared) -> std::sync::MutexGuard<'_, crate::world::World> {
+    let now = shared.now();
+    let mut world = shared.world();
+    collect_due(&mut world.ionos, now);
+    world
+}
+
+// ---------------------------------------------------------------------------
 // Registries.
 
 fn registry_json(r: &Registry, base: &str, now: DateTime<Utc>) -> types::RegistryResponse {
@@ -703,7 +763,11 @@ fn registry_json(r: &Registry, base: &str, now: DateTime<Utc>) -> types::Registr
             name: r.name.clone(),
             storage_usage: Some(types::StorageUsage {
                 bytes: Some(i64::try_from(storage).unwrap_or(i64::MAX)),
-                updated_at: content_time.map(|t| t.max(r.created_at)),
+                updated_at: content_time
+                    .into_iter()
+                    .chain(r.last_garbage_collection)
+                    .max()
+                    .map(|t| t.max(r.created_at)),
             }),
         }),
     }
@@ -748,7 +812,7 @@ async fn names_check_usage(
     if types::PostRegistryPropertiesName::try_from(name.as_str()).is_err() {
         return StatusCode::BAD_REQUEST.into_response();
     }
-    let taken = shared.world().ionos.registry_named(&name).is_some();
+    let taken = settled(&shared).ionos.registry_named(&name).is_some();
     if taken {
         StatusCode::OK
     } else {
@@ -801,7 +865,7 @@ async fn registries_get(
     };
     let now = shared.now();
     let base = base_of(&url);
-    let world = shared.world();
+    let world = settled(&shared);
     let mut all: Vec<&Registry> = world
         .ionos
         .registries
@@ -927,7 +991,7 @@ async fn registries_post(
     let now = shared.now();
     let id = shared.ids().uuid().to_string();
     let base = base_of(&url);
-    let mut world = shared.world();
+    let mut world = settled(&shared);
     let r = create_registry(&mut world.ionos, id, &input.properties, now)?;
     let body = registry_json(r, &base, now);
     let href = registry_href(&base, &r.id);
@@ -940,7 +1004,7 @@ async fn registries_find_by_id(
     Path(id): Path<String>,
 ) -> Result<Response, Fail> {
     let now = shared.now();
-    let world = shared.world();
+    let world = settled(&shared);
     match find_registry(&world.ionos, &id) {
         Ok(r) => Ok(api::json(
             StatusCode::OK,
@@ -958,7 +1022,7 @@ async fn registries_patch(
 ) -> Result<Response, Fail> {
     let input: types::PatchRegistryInput = decode(&raw)?;
     let now = shared.now();
-    let mut world = shared.world();
+    let mut world = settled(&shared);
     let r = find_registry_mut(&mut world.ionos, &id)?;
     let schedule = match &input.garbage_collection_schedule {
         Some(s) => match schedule_from(s) {
@@ -999,7 +1063,7 @@ async fn registries_put(
     let base = base_of(&url);
     let href = registry_href(&base, &id);
     let p = &input.properties;
-    let mut world = shared.world();
+    let mut world = settled(&shared);
     let state = &mut world.ionos;
     let Some(existing) = state.registries.get_mut(&id) else {
         let r = create_registry(state, id, p, now)?;
@@ -1025,7 +1089,7 @@ async fn registries_delete(
     AppState(shared): AppState<Shared>,
     Path(id): Path<String>,
 ) -> Result<Response, Fail> {
-    match shared.world().ionos.registries.remove(&id) {
+    match settled(&shared).ionos.registries.remove(&id) {
         Some(_) => Ok(api::no_content()),
         None => Err(not_found("registry", &id)),
     }
@@ -1269,7 +1333,7 @@ async fn repositories_get(
         ],
     )?;
     let base = base_of(&url);
-    let world = shared.world();
+    let world = settled(&shared);
     let state = &world.ionos;
     let r = find_registry(state, &id)?;
     let mut all: Vec<types::RepositoryRead> = r
@@ -1317,7 +1381,7 @@ async fn repositories_find_by_name(
     url: RequestUrl,
     Path((id, name)): Path<(String, String)>,
 ) -> Result<Response, Fail> {
-    let world = shared.world();
+    let world = settled(&shared);
     let state = &world.ionos;
     let r = find_registry(state, &id)?;
     match repository_json(state, r, &name, &base_of(&url)) {
@@ -1330,12 +1394,13 @@ async fn repositories_delete(
     AppState(shared): AppState<Shared>,
     Path((id, name)): Path<(String, String)>,
 ) -> Result<Response, Fail> {
-    let mut world = shared.world();
+    let mut world = settled(&shared);
     let r = find_registry_mut(&mut world.ionos, &id)?;
     let Some(repo) = r.content.repositories.remove(&name) else {
         return Err(not_found("repository", &name));
     };
-    // Its manifests and the blobs only they referenced go with it.
+    // Its artifacts go; their layers keep taking storage until the next
+    // scheduled garbage collection frees what nothing references.
     for digest in repo.manifests.keys() {
         let elsewhere = r
             .content
@@ -1346,7 +1411,6 @@ async fn repositories_delete(
             r.findings.remove(digest);
         }
     }
-    r.content.collect(false, true);
     Ok(api::no_content())
 }
 
@@ -1375,7 +1439,7 @@ async fn registries_artifacts_get(
     )?;
     let (field, desc) = order_by(q.order_by.as_deref(), "-pullCount", ARTIFACT_ORDER)?;
     let base = base_of(&url);
-    let world = shared.world();
+    let world = settled(&shared);
     let state = &world.ionos;
     let r = find_registry(state, &id)?;
     let mut all = artifacts_of(state, r, None, &base);
@@ -1423,7 +1487,7 @@ async fn repository_artifacts_get(
     )?;
     let (field, desc) = order_by(q.order_by.as_deref(), "-lastPush", ARTIFACT_ORDER)?;
     let base = base_of(&url);
-    let world = shared.world();
+    let world = settled(&shared);
     let state = &world.ionos;
     let r = find_registry(state, &id)?;
     if !r.content.repositories.contains_key(&name) {
@@ -1452,7 +1516,7 @@ async fn artifact_find_by_digest(
     url: RequestUrl,
     Path((id, name, digest)): Path<(String, String, String)>,
 ) -> Result<Response, Fail> {
-    let world = shared.world();
+    let world = settled(&shared);
     let state = &world.ionos;
     let r = find_registry(state, &id)?;
     let Some(repo) = r.content.repositories.get(&name) else {
@@ -1529,7 +1593,7 @@ async fn artifact_vulnerabilities_get(
         &["score", "severity", "publishedAt", "id"],
     )?;
     let base = base_of(&url);
-    let world = shared.world();
+    let world = settled(&shared);
     let state = &world.ionos;
     let r = find_registry(state, &id)?;
     let Some(repo) = r.content.repositories.get(&name) else {
@@ -1592,7 +1656,7 @@ async fn vulnerabilities_find_by_id(
     url: RequestUrl,
     Path(id): Path<String>,
 ) -> Result<Response, Fail> {
-    let world = shared.world();
+    let world = settled(&shared);
     match world.ionos.vulnerabilities.get(&id) {
         Some(a) => Ok(api::json(
             StatusCode::OK,
@@ -1672,7 +1736,7 @@ async fn tokens_get(
 ) -> Result<Response, Fail> {
     let (offset, limit) = offset_limit(&q, i64::from(i32::MAX))?;
     let base = base_of(&url);
-    let world = shared.world();
+    let world = settled(&shared);
     let r = find_registry(&world.ionos, &id)?;
     let all = tokens_sorted(r);
     let items: Vec<types::TokenResponse> = page(&all, offset, limit)
@@ -1741,7 +1805,7 @@ async fn tokens_post(
     let token_id = shared.ids().uuid().to_string();
     let password = new_password(&shared);
     let base = base_of(&url);
-    let mut world = shared.world();
+    let mut world = settled(&shared);
     let r = find_registry_mut(&mut world.ionos, &id)?;
     let token = new_token(r, token_id.clone(), &input.properties, now)?;
     let body = token_json(&r.id, &token, &base, Some(&password));
@@ -1755,7 +1819,7 @@ async fn tokens_find_by_id(
     url: RequestUrl,
     Path((id, token_id)): Path<(String, String)>,
 ) -> Result<Response, Fail> {
-    let world = shared.world();
+    let world = settled(&shared);
     let r = find_registry(&world.ionos, &id)?;
     match r.tokens.get(&token_id) {
         Some(t) => Ok(api::json(
@@ -1785,7 +1849,7 @@ async fn tokens_patch(
     if let Some(Some(t)) = expiry {
         check_expiry(Some(t), now)?;
     }
-    let mut world = shared.world();
+    let mut world = settled(&shared);
     let r = find_registry_mut(&mut world.ionos, &id)?;
     let registry_id = r.id.clone();
     let Some(t) = r.tokens.get_mut(&token_id) else {
@@ -1817,14 +1881,14 @@ async fn tokens_put(
     let base = base_of(&url);
     let p = &input.properties;
     let exists = {
-        let world = shared.world();
+        let world = settled(&shared);
         match find_registry(&world.ionos, &id) {
             Ok(r) => r.tokens.contains_key(&token_id),
             Err(e) => return Err(e),
         }
     };
     let password = (!exists).then(|| new_password(&shared));
-    let mut world = shared.world();
+    let mut world = settled(&shared);
     let r = find_registry_mut(&mut world.ionos, &id)?;
     let registry_id = r.id.clone();
     let token = match r.tokens.get(&token_id) {
@@ -1854,7 +1918,7 @@ async fn tokens_delete(
     AppState(shared): AppState<Shared>,
     Path((id, token_id)): Path<(String, String)>,
 ) -> Result<Response, Fail> {
-    let mut world = shared.world();
+    let mut world = settled(&shared);
     let r = find_registry_mut(&mut world.ionos, &id)?;
     match r.tokens.remove(&token_id) {
         Some(_) => Ok(api::no_content()),
@@ -1895,6 +1959,46 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_weekly_schedule_runs_on_its_days_at_its_time() {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap()
+        };
+        let saturdays = Schedule {
+            days: vec!["Saturday".into()],
+            time: "02:30:00+00:00".into(),
+        };
+        // 2026-01-03 and 2026-01-31 are Saturdays.
+        let friday = at("2026-01-02T00:00:00Z");
+        assert_eq!(
+            latest_run(&saturdays, friday, at("2026-01-03T03:00:00Z")),
+            Some(at("2026-01-03T02:30:00Z"))
+        );
+        assert_eq!(
+            latest_run(&saturdays, friday, at("2026-01-03T02:00:00Z")),
+            None
+        );
+        assert_eq!(
+            latest_run(
+                &saturdays,
+                at("2026-01-03T02:30:00Z"),
+                at("2026-01-10T02:30:00Z")
+            ),
+            Some(at("2026-01-10T02:30:00Z"))
+        );
+        assert_eq!(
+            latest_run(&saturdays, friday, at("2026-02-01T00:00:00Z")),
+            Some(at("2026-01-31T02:30:00Z"))
+        );
+        let never = Schedule {
+            days: Vec::new(),
+            ..saturdays
+        };
+        assert_eq!(latest_run(&never, friday, at("2026-02-01T00:00:00Z")), None);
     }
 
     #[test]
