@@ -91,20 +91,29 @@ pub struct Registry {
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When its settings last changed.
+    #[serde(default)]
     pub modified_at: Option<DateTime<Utc>>,
-    /// When provisioning ends (`BUSY` until then, `AVAILABLE` after).
+    /// When provisioning ends (`BUSY` until then, `AVAILABLE` after; a
+    /// state file that leaves it out means long ago).
+    #[serde(default)]
     pub ready_at: DateTime<Utc>,
     /// Weekly garbage-collection schedule, if any.
+    #[serde(default)]
     pub garbage_collection: Option<Schedule>,
     /// Whether the scanner runs (findings are reported only then).
+    #[serde(default = "yes")]
     pub vulnerability_scanning: bool,
     /// Addresses or CIDR ranges allowed to reach the registry API (empty: all).
+    #[serde(default)]
     pub api_subnet_allow_list: Vec<String>,
     /// Tokens by id (no passwords: the service shows them once).
+    #[serde(default)]
     pub tokens: BTreeMap<String, Token>,
     /// Repositories, manifests (artifacts) and blobs.
+    #[serde(default)]
     pub content: Store,
     /// Vulnerability ids the scanner found, by artifact digest.
+    #[serde(default)]
     pub findings: BTreeMap<String, Vec<String>>,
     /// When the scheduled garbage collection last ran.
     #[serde(default)]
@@ -160,12 +169,16 @@ pub struct Token {
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(default)]
     pub modified_at: Option<DateTime<Utc>>,
     /// When it stops working, if ever.
+    #[serde(default)]
     pub expiry: Option<DateTime<Utc>>,
     /// `enabled` or `disabled`.
+    #[serde(default = "yes")]
     pub enabled: bool,
     /// Permissions, if any were given.
+    #[serde(default)]
     pub scopes: Option<Vec<Scope>>,
 }
 
@@ -205,6 +218,10 @@ pub struct Advisory {
     pub published_at: DateTime<Utc>,
     /// When it was last updated.
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The status of a request that breaks the schema.
@@ -1999,6 +2016,20 @@ mod tests {
             ..saturdays
         };
         assert_eq!(latest_run(&never, friday, at("2026-02-01T00:00:00Z")), None);
+    }
+
+    #[test]
+    fn a_hand_written_state_needs_only_the_essentials() {
+        let state: State = serde_json::from_value(serde_json::json!({
+            "registries": {"r1": {"id": "r1", "name": "hand", "location": "de/fra",
+                                  "created_at": "2026-01-01T00:00:00Z",
+                                  "tokens": {"t1": {"id": "t1", "name": "ci",
+                                                    "created_at": "2026-01-01T00:00:00Z"}}}}
+        }))
+        .unwrap();
+        let r = &state.registries["r1"];
+        assert!(r.vulnerability_scanning && r.tokens["t1"].enabled);
+        assert!(r.ready_at < r.created_at, "provisioned long ago");
     }
 
     #[test]
