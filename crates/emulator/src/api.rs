@@ -254,10 +254,11 @@ pub(crate) fn link_header(url: &RequestUrl, page: u64, pages: u64, per_page: u64
         links.push(format!("<{}>; rel=\"last\"", at(pages)));
     }
     let mut headers = HeaderMap::new();
-    if !links.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
-            headers.insert(header::LINK, v);
-        }
+    if let Some(v) = (!links.is_empty())
+        .then(|| HeaderValue::from_str(&links.join(", ")).ok())
+        .flatten()
+    {
+        headers.insert(header::LINK, v);
     }
     headers
 }

@@ -243,10 +243,12 @@ impl ContentGen {
             let newest = i + 1 == tags;
             let digest = manifest.digest.clone();
             store.push(repository, Some(&tag), manifest);
-            if newest {
-                if let Some(repo) = store.repositories.get_mut(repository) {
-                    repo.tags.insert("latest".to_string(), digest);
-                }
+            if let Some(repo) = store
+                .repositories
+                .get_mut(repository)
+                .filter(|_| newest)
+            {
+                repo.tags.insert("latest".to_string(), digest);
             }
         }
     }

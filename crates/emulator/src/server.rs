@@ -54,12 +54,15 @@ impl Shared {
             clock,
             faults: Mutex::new(Faults::new(seed)),
             auth: Mutex::new(auth),
-            ids: Mutex::new(ContentGen::new(seed ^ 0x6964_73)),
+            ids: Mutex::new(ContentGen::new(seed ^ 0x0069_6473)),
         }))
     }
 
     /// The whole emulated world, locked. Take it, change it, drop it: never
     /// hold it across an `.await`.
+    ///
+    /// Lock order: `ids()` before `world()` when both are needed (as
+    /// [`crate::Emulator::seed`] takes them), never the other way round.
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         lock(&self.0.world)
     }
