@@ -75,6 +75,7 @@ const PORT_ATTEMPTS: u32 = 3;
 
 /// A running `prism mock` or `prism proxy` for one spec. Dropping it kills Prism,
 /// on success and on panic alike.
+#[derive(Debug)]
 pub struct Prism {
     /// The spec it serves (`specs/<provider>.yaml`).
     pub provider: &'static str,

@@ -1,0 +1,162 @@
+//! The one error type of the workflows, and the capabilities a provider may
+//! lack.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Something a registry view, lease or waiter may be asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Capability {
+    /// List the account's registries.
+    ListRegistries,
+    /// List a registry's repositories.
+    ListRepositories,
+    /// List a repository's images (tags and manifests).
+    ListImages,
+    /// Delete one tag, leaving its manifest.
+    DeleteTag,
+    /// Delete a manifest by digest.
+    DeleteManifest,
+    /// Start (and watch) a garbage collection.
+    GarbageCollection,
+    /// Mint short-lived Docker credentials.
+    DockerCredentials,
+    /// Revoke credentials before they expire.
+    RevokeCredentials,
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Capability::ListRegistries => "list registries",
+            Capability::ListRepositories => "list repositories",
+            Capability::ListImages => "list images",
+            Capability::DeleteTag => "delete a tag",
+            Capability::DeleteManifest => "delete a manifest",
+            Capability::GarbageCollection => "garbage collection",
+            Capability::DockerCredentials => "mint Docker credentials",
+            Capability::RevokeCredentials => "revoke credentials",
+        })
+    }
+}
+
+/// What went wrong in a workflow. Never carries a secret: API errors keep
+/// regkit-core's redacted text, status and request id.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The provider cannot do this (ask first with `supports`).
+    Unsupported {
+        /// The provider's short name (`ionos`, …).
+        provider: &'static str,
+        /// What was asked.
+        capability: Capability,
+    },
+    /// A provider API call failed.
+    Api {
+        /// The provider's short name.
+        provider: &'static str,
+        /// The operation, as the client names it (`registry_get`, …).
+        operation: &'static str,
+        /// HTTP status, when the provider answered.
+        status: Option<u16>,
+        /// regkit-core's error (its text never shows credentials).
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The provider answered, but not with what the workflow needs (a
+    /// registry without a host name, say).
+    Unexpected(String),
+    /// A garbage collection stopped moving.
+    GcStalled {
+        /// The status it sat in.
+        status: String,
+        /// For how long (virtual or real time, as the clock says).
+        for_secs: u64,
+    },
+    /// Waiting ran out of its time budget.
+    Timeout {
+        /// What was being waited for.
+        what: String,
+        /// The budget, in seconds.
+        budget_secs: u64,
+    },
+    /// Reading or writing a file failed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A file holds something this cannot merge into (e.g. `config.json`
+    /// that is not a JSON object).
+    InvalidFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// A rule or argument is invalid (a bad pattern, say).
+    InvalidInput(String),
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps a generated client's error.
+    pub fn api<E>(provider: &'static str, operation: &'static str, e: regkit_core::Error<E>) -> Self
+    where
+        E: regkit_core::ErrorMetadata + fmt::Debug + Send + Sync + 'static,
+    {
+        Error::Api {
+            provider,
+            operation,
+            status: e.status().map(|s| s.as_u16()),
+            source: Box::new(e),
+        }
+    }
+
+    /// Whether the provider said the thing does not exist (404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Api { status: Some(404), .. })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Unsupported {
+                provider,
+                capability,
+            } => write!(f, "{provider} cannot {capability}"),
+            Error::Api {
+                provider,
+                operation,
+                source,
+                ..
+            } => write!(f, "{provider} {operation}: {source}"),
+            Error::Unexpected(why) => write!(f, "unexpected answer: {why}"),
+            Error::GcStalled { status, for_secs } => write!(
+                f,
+                "garbage collection stalled: still `{status}` after {for_secs} s without a change"
+            ),
+            Error::Timeout { what, budget_secs } => {
+                write!(f, "gave up waiting for {what} after {budget_secs} s")
+            }
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::InvalidFile { path, why } => write!(f, "{}: {why}", path.display()),
+            Error::InvalidInput(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Api { source, .. } => Some(source.as_ref()),
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

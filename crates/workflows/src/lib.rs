@@ -1,0 +1,34 @@
+//! What every registry user writes by hand, once, for every provider:
+//!
+//! - [`view`]: one view of a container registry — registries,
+//!   repositories, and images (repository, tag, digest, size, updated
+//!   time) as one stream — over DigitalOcean, IONOS, ABEJA, Buildkite and
+//!   Humanitec, with what a provider cannot do reported as
+//!   [`Error::Unsupported`] and askable first ([`view::RegistryView::supports`]).
+//! - [`lease`]: short-lived Docker credentials (one [`lease::DockerCredential`]
+//!   type), refreshed before they expire and revoked where the provider can
+//!   revoke; [`docker_config`] merges them into Docker's `config.json`
+//!   (atomically, mode 0600, keeping everything else) and renders a
+//!   Kubernetes `dockerconfigjson` Secret.
+//! - [`gc`]: start a garbage collection or join the one running, wait for
+//!   it with backoff within a budget, report progress, detect a stall.
+//! - [`retention`]: rules (keep the newest N, delete older than, include or
+//!   exclude by pattern, protect tags and what they point to) turned into a
+//!   deterministic plan that deletes nothing, and an `apply` that reports
+//!   exactly what was and was not done.
+//!
+//! Everything here goes through the generated clients; time comes from a
+//! [`clock::Clock`] so tests (and the emulator's virtual clock) decide it.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![allow(clippy::result_large_err)]
+
+pub mod clock;
+pub mod docker_config;
+mod error;
+pub mod gc;
+pub mod lease;
+pub mod retention;
+pub mod view;
+
+pub use error::{Capability, Error, Result};

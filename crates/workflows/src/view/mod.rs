@@ -1,0 +1,157 @@
+//! One view of a container registry, whoever hosts it.
+//!
+//! Each provider's implementation goes through its generated client only.
+//! What a provider cannot do is an [`Error::Unsupported`](crate::Error)
+//! naming the provider and the [`Capability`]; ask first with
+//! [`RegistryView::supports`].
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use serde::Serialize;
+
+use crate::{Capability, Result};
+
+mod abeja;
+mod buildkite;
+mod digitalocean;
+mod humanitec;
+mod ionos;
+
+pub use abeja::AbejaView;
+pub use buildkite::BuildkiteView;
+pub use digitalocean::DigitalOceanView;
+pub use humanitec::HumanitecView;
+pub use ionos::IonosView;
+
+/// A registry as the view names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Registry {
+    /// What the provider's API calls it by (a name, an id or a slug).
+    pub id: String,
+    /// Its human name.
+    pub name: String,
+    /// The host Docker logs in to (`registry.digitalocean.com`, …), when the
+    /// provider says.
+    pub host: Option<String>,
+    /// Bytes stored, when the provider says.
+    pub storage_bytes: Option<u64>,
+}
+
+/// A repository of a registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Repository {
+    /// Its name (may hold `/`).
+    pub name: String,
+    /// Number of tags, when the provider says.
+    pub tag_count: Option<u64>,
+    /// Last change, when the provider says.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// One image: a tag and the manifest it names, or an untagged manifest
+/// (`tag: None`). Every provider's listing comes in this one shape.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Image {
+    /// The repository.
+    pub repository: String,
+    /// The tag, or `None` for an untagged manifest.
+    pub tag: Option<String>,
+    /// The manifest digest (`sha256:…`).
+    pub digest: String,
+    /// Size in bytes, when the provider says.
+    pub size_bytes: Option<u64>,
+    /// When it was pushed or last changed, when the provider says.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// What kind of garbage collection to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GcKind {
+    /// Untagged manifests, then the blobs nothing references.
+    UntaggedManifestsAndUnreferencedBlobs,
+    /// Untagged manifests only (their blobs stay until a blob collection).
+    UntaggedManifestsOnly,
+    /// Blobs nothing references (untagged manifests stay).
+    UnreferencedBlobsOnly,
+}
+
+impl GcKind {
+    /// Whether this kind leaves untagged manifests (and their storage)
+    /// behind.
+    pub fn leaves_untagged_manifests(self) -> bool {
+        self == GcKind::UnreferencedBlobsOnly
+    }
+}
+
+/// Where a garbage collection is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GcStatus {
+    /// The provider's id of this run.
+    pub id: String,
+    /// The provider's status text (`requested`, `scanning manifests`, …).
+    pub status: String,
+    /// Whether it has ended (succeeded, failed or cancelled).
+    pub finished: bool,
+    /// Whether it ended well.
+    pub succeeded: bool,
+    /// Bytes freed so far, when the provider says.
+    pub freed_bytes: Option<u64>,
+    /// Blobs deleted so far, when the provider says.
+    pub blobs_deleted: Option<u64>,
+    /// Its kind, when the provider says.
+    pub kind: Option<GcKind>,
+}
+
+/// A container registry, whoever hosts it.
+#[async_trait::async_trait]
+pub trait RegistryView: Send + Sync + fmt::Debug {
+    /// The provider's short name (`digitalocean`, …), as its crate's
+    /// `PROVIDER.name`.
+    fn provider(&self) -> &'static str;
+
+    /// Whether this provider can do `capability` at all.
+    fn supports(&self, capability: Capability) -> bool;
+
+    /// The account's registries (one, for single-registry accounts).
+    async fn registries(&self) -> Result<Vec<Registry>>;
+
+    /// Every repository of `registry`, page by page as consumed.
+    fn repositories<'a>(&'a self, registry: &'a Registry) -> BoxStream<'a, Result<Repository>>;
+
+    /// Every image of `repository`: each tag with its manifest, and each
+    /// untagged manifest once, page by page as consumed.
+    fn images<'a>(
+        &'a self,
+        registry: &'a Registry,
+        repository: &'a str,
+    ) -> BoxStream<'a, Result<Image>>;
+
+    /// Deletes one tag (its manifest stays).
+    async fn delete_tag(&self, registry: &Registry, repository: &str, tag: &str) -> Result<()>;
+
+    /// Deletes a manifest by digest (and, on most registries, its tags).
+    async fn delete_manifest(
+        &self,
+        registry: &Registry,
+        repository: &str,
+        digest: &str,
+    ) -> Result<()>;
+
+    /// Starts a garbage collection, or returns the one already running.
+    async fn start_gc(&self, registry: &Registry, kind: GcKind) -> Result<GcStatus>;
+
+    /// The running garbage collection, or the latest one when none runs
+    /// (`None` when there has never been one).
+    async fn gc_status(&self, registry: &Registry, id: &str) -> Result<Option<GcStatus>>;
+}
+
+/// `Error::Unsupported` for `view`'s provider.
+pub(crate) fn unsupported<T>(provider: &'static str, capability: Capability) -> Result<T> {
+    Err(crate::Error::Unsupported {
+        provider,
+        capability,
+    })
+}
