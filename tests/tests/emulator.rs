@@ -43,6 +43,13 @@ fn every_operation_of_every_spec_is_served_at_its_method_and_path() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// A bare reqwest client, for requests no generated client would send.
+/// Building a regkit client first installs the TLS provider reqwest needs.
+fn raw(emu: &Emulator) -> reqwest::Client {
+    drop(emu.digitalocean());
+    reqwest::Client::new()
+}
+
 /// A client that does not retry, so each fault is seen as it was sent.
 fn once(emu: &Emulator) -> regkit_digitalocean::Client {
     emu.client_builder::<regkit_digitalocean::Client>()
@@ -54,7 +61,7 @@ fn once(emu: &Emulator) -> regkit_digitalocean::Client {
 #[tokio::test]
 async fn every_provider_answers_missing_or_foreign_credentials_with_its_own_401() {
     let emu = Emulator::start().await.unwrap();
-    let raw = reqwest::Client::new();
+    let raw = raw(&emu);
     // One cheap GET per provider (any operation: credentials are checked first).
     let probes = [
         (Provider::DigitalOcean, "/v2/registries/options"),
@@ -99,7 +106,7 @@ async fn every_provider_answers_missing_or_foreign_credentials_with_its_own_401(
 #[tokio::test]
 async fn an_unknown_path_is_the_providers_own_404() {
     let emu = Emulator::start().await.unwrap();
-    let res = reqwest::Client::new()
+    let res = raw(&emu)
         .get(format!("{}/v2/nothing-here", emu.url(Provider::DigitalOcean)))
         .bearer_auth(emu.token(Provider::DigitalOcean).expose_secret())
         .send()
