@@ -250,3 +250,90 @@ async fn the_virtual_clock_moves_only_when_told_when_frozen() {
     emu.advance(Duration::from_secs(3600));
     assert_eq!(emu.now() - t0, chrono::Duration::hours(1));
 }
+
+/// An emulator with DigitalOcean registry `acme` holding `team/api` with
+/// `tags` tags (plus `latest`).
+async fn with_tags(tags: usize) -> Emulator {
+    let emu = Emulator::start().await.unwrap();
+    emu.seed(|world, ids, now| {
+        let state = &mut world.digitalocean;
+        state
+            .create_registry(
+                "acme",
+                None,
+                Some(regkit_emulator::providers::digitalocean::Tier::Professional),
+                now,
+            )
+            .unwrap();
+        state
+            .seed_repository("acme", "team/api", tags, ids, now)
+            .unwrap();
+    });
+    emu
+}
+
+async fn walk_tags(client: &regkit_digitalocean::Client) -> Result<Vec<String>, String> {
+    use futures::TryStreamExt as _;
+    client
+        .registries_list_repository_tags()
+        .registry_name("acme")
+        .repository_name("team/api")
+        .per_page(std::num::NonZeroU64::new(50).unwrap())
+        .stream()
+        .map_ok(|t| t.tag.unwrap_or_default())
+        .try_collect()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn a_listing_walks_through_a_fault_on_a_middle_page_when_retries_allow() {
+    let emu = with_tags(499).await; // 500 with `latest`: ten pages of 50
+    let retrying = emu
+        .client_builder::<regkit_digitalocean::Client>()
+        .retry(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    for rule in [
+        FaultRule::status(503),
+        FaultRule::reset(),
+        FaultRule::truncate(),
+        FaultRule::rate_limit(Duration::ZERO),
+    ] {
+        emu.inject(
+            rule.clone()
+                .operation("registries_list_repositoryTags")
+                .after(4)
+                .times(2),
+        );
+        let tags = walk_tags(&retrying).await.unwrap_or_else(|e| panic!("{rule:?}: {e}"));
+        let unique: BTreeSet<&String> = tags.iter().collect();
+        assert_eq!((tags.len(), unique.len()), (500, 500), "{rule:?}");
+        assert!(emu.faults().is_empty(), "{rule:?} was hit");
+    }
+}
+
+#[tokio::test]
+async fn without_retries_a_fault_mid_listing_ends_the_stream_with_one_error() {
+    use futures::StreamExt as _;
+    let emu = with_tags(499).await;
+    emu.inject(
+        FaultRule::status(500)
+            .operation("registries_list_repositoryTags")
+            .after(3)
+            .times(1),
+    );
+    let client = once(&emu);
+    let items: Vec<_> = client
+        .registries_list_repository_tags()
+        .registry_name("acme")
+        .repository_name("team/api")
+        .per_page(std::num::NonZeroU64::new(50).unwrap())
+        .stream()
+        .collect()
+        .await;
+    let (ok, err): (Vec<_>, Vec<_>) = items.into_iter().partition(Result::is_ok);
+    assert_eq!(ok.len(), 150, "three pages arrived before the fault");
+    assert_eq!(err.len(), 1, "the error is yielded once and ends the stream");
+    assert_eq!(err[0].as_ref().unwrap_err().status().map(|s| s.as_u16()), Some(500));
+}
