@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use crate::{Capability, Result};
 
-// Provider implementations (one module each) are declared here.
+mod digitalocean;
+
+pub use digitalocean::DigitalOceanView;
 
 /// A registry as the view names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -1,0 +1,361 @@
+//! DigitalOcean Container Registry through the multi-registry API
+//! (`/v2/registries/{registry_name}/…`).
+//!
+//! The multi-registry operations address a registry by name and also work
+//! for an account with a single registry, so they are the only ones used;
+//! the deprecated `/v2/registry` operations (which answer 412 once an
+//! account has two registries) are not needed.
+
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use regkit_digitalocean::{Client, types};
+
+use super::{GcKind, GcStatus, Image, Registry, RegistryView, Repository};
+use crate::{Capability, Error, Result};
+
+const PROVIDER: &str = "digitalocean";
+/// The host Docker logs in to for every DigitalOcean registry.
+const DOCKER_HOST: &str = "registry.digitalocean.com";
+/// DO's largest page.
+const MAX_PAGE: u64 = 200;
+
+/// [`RegistryView`] over a DigitalOcean client.
+///
+/// Supports everything the view offers: registries, repositories
+/// (`repositoriesV2`), images, tag and manifest deletion, and garbage
+/// collection (start-or-join). Docker credentials belong to leases, not to
+/// this view, so [`Capability::DockerCredentials`] and
+/// [`Capability::RevokeCredentials`] are `false` here.
+///
+/// Image sizes are DigitalOcean's `compressed_size_bytes`: what the
+/// manifest's blobs take in storage, the number storage use and garbage
+/// collection's freed bytes count (the uncompressed `size_bytes` when the
+/// compressed one is missing).
+#[derive(Clone, Debug)]
+pub struct DigitalOceanView {
+    client: Client,
+    per_page: u64,
+}
+
+impl DigitalOceanView {
+    /// A view over `client`, reading 100 items a page.
+    pub fn new(client: Client) -> Self {
+        DigitalOceanView {
+            client,
+            per_page: 100,
+        }
+    }
+
+    /// Reads `per_page` items a page (1 to 200; out-of-range values are
+    /// clamped).
+    pub fn per_page(mut self, per_page: u64) -> Self {
+        self.per_page = per_page.clamp(1, MAX_PAGE);
+        self
+    }
+
+    /// The client this view calls.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn active_gc(&self, registry: &str) -> Result<Option<GcStatus>> {
+        match self
+            .client
+            .registries_get_garbage_collection()
+            .registry_name(registry)
+            .send()
+            .await
+        {
+            Ok(info) => info
+                .into_inner()
+                .garbage_collection
+                .map(|gc| gc_status(&gc))
+                .transpose(),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(Error::api(PROVIDER, "registries_get_garbage_collection", e)),
+        }
+    }
+}
+
+fn size(n: Option<i64>) -> Option<u64> {
+    n.and_then(|n| u64::try_from(n).ok())
+}
+
+fn gc_type(kind: GcKind) -> types::GarbageCollectionType {
+    match kind {
+        GcKind::UntaggedManifestsAndUnreferencedBlobs => {
+            types::GarbageCollectionType::UntaggedManifestsAndUnreferencedBlobs
+        }
+        GcKind::UntaggedManifestsOnly => types::GarbageCollectionType::UntaggedManifestsOnly,
+        GcKind::UnreferencedBlobsOnly => types::GarbageCollectionType::UnreferencedBlobsOnly,
+    }
+}
+
+fn gc_kind(kind: &types::GarbageCollectionType) -> Option<GcKind> {
+    match kind {
+        types::GarbageCollectionType::UntaggedManifestsAndUnreferencedBlobs => {
+            Some(GcKind::UntaggedManifestsAndUnreferencedBlobs)
+        }
+        types::GarbageCollectionType::UntaggedManifestsOnly => Some(GcKind::UntaggedManifestsOnly),
+        types::GarbageCollectionType::UnreferencedBlobsOnly => Some(GcKind::UnreferencedBlobsOnly),
+        _ => None,
+    }
+}
+
+/// DO's run in the view's shape: `succeeded`, `failed` and `cancelled`
+/// are finished (`cancelling` is not yet), only `succeeded` ended well.
+fn gc_status(gc: &types::GarbageCollection) -> Result<GcStatus> {
+    let id = gc.uuid.clone().ok_or_else(|| {
+        Error::Unexpected("a DigitalOcean garbage collection without a uuid".into())
+    })?;
+    let status = gc.status.as_ref();
+    let finished = matches!(
+        status,
+        Some(
+            types::GarbageCollectionStatus::Succeeded
+                | types::GarbageCollectionStatus::Failed
+                | types::GarbageCollectionStatus::Cancelled
+        )
+    );
+    Ok(GcStatus {
+        id,
+        status: status.map_or_else(String::new, |s| s.as_str().to_string()),
+        finished,
+        succeeded: matches!(status, Some(types::GarbageCollectionStatus::Succeeded)),
+        freed_bytes: size(gc.freed_bytes),
+        blobs_deleted: size(gc.blobs_deleted),
+        kind: gc.type_.as_ref().and_then(gc_kind),
+    })
+}
+
+fn tag_image(repository: &str, tag: types::RepositoryTag) -> Result<Image> {
+    let name = tag
+        .tag
+        .ok_or_else(|| Error::Unexpected(format!("a tag of {repository} without a name")))?;
+    let digest = tag.manifest_digest.ok_or_else(|| {
+        Error::Unexpected(format!("tag {repository}:{name} without a manifest digest"))
+    })?;
+    Ok(Image {
+        repository: repository.to_string(),
+        tag: Some(name),
+        digest,
+        size_bytes: size(tag.compressed_size_bytes).or(size(tag.size_bytes)),
+        updated_at: tag.updated_at,
+    })
+}
+
+fn untagged_image(repository: &str, manifest: types::RepositoryManifest) -> Option<Result<Image>> {
+    if !manifest.tags.is_empty() {
+        return None;
+    }
+    Some(match manifest.digest {
+        Some(digest) => Ok(Image {
+            repository: repository.to_string(),
+            tag: None,
+            digest,
+            size_bytes: size(manifest.compressed_size_bytes).or(size(manifest.size_bytes)),
+            updated_at: manifest.updated_at,
+        }),
+        None => Err(Error::Unexpected(format!(
+            "a manifest of {repository} without a digest"
+        ))),
+    })
+}
+
+#[async_trait::async_trait]
+impl RegistryView for DigitalOceanView {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn supports(&self, capability: Capability) -> bool {
+        !matches!(
+            capability,
+            Capability::DockerCredentials | Capability::RevokeCredentials
+        )
+    }
+
+    async fn registries(&self) -> Result<Vec<Registry>> {
+        self.client
+            .registries_list()
+            .stream()
+            .map_err(|e| Error::api(PROVIDER, "registries_list", e))
+            .and_then(|r| async move {
+                let name = r.name.ok_or_else(|| {
+                    Error::Unexpected("a DigitalOcean registry without a name".into())
+                })?;
+                Ok(Registry {
+                    id: name.clone(),
+                    name,
+                    host: Some(DOCKER_HOST.to_string()),
+                    storage_bytes: size(r.storage_usage_bytes),
+                })
+            })
+            .try_collect()
+            .await
+    }
+
+    fn repositories<'a>(&'a self, registry: &'a Registry) -> BoxStream<'a, Result<Repository>> {
+        self.client
+            .registries_list_repositories_v2()
+            .registry_name(registry.id.as_str())
+            .per_page(self.per_page)
+            .stream()
+            .map(|item| {
+                let repo =
+                    item.map_err(|e| Error::api(PROVIDER, "registries_list_repositories_v2", e))?;
+                let name = repo.name.ok_or_else(|| {
+                    Error::Unexpected("a DigitalOcean repository without a name".into())
+                })?;
+                Ok(Repository {
+                    name,
+                    tag_count: size(repo.tag_count),
+                    updated_at: repo.latest_manifest.and_then(|m| m.updated_at),
+                })
+            })
+            .boxed()
+    }
+
+    /// Tags first (DigitalOcean's order: newest first), then the untagged
+    /// manifests (from the manifest listing: those with no tag).
+    fn images<'a>(
+        &'a self,
+        registry: &'a Registry,
+        repository: &'a str,
+    ) -> BoxStream<'a, Result<Image>> {
+        let tags = self
+            .client
+            .registries_list_repository_tags()
+            .registry_name(registry.id.as_str())
+            .repository_name(repository)
+            .per_page(self.per_page)
+            .stream()
+            .map(move |item| {
+                item.map_err(|e| Error::api(PROVIDER, "registries_list_repository_tags", e))
+                    .and_then(|tag| tag_image(repository, tag))
+            });
+        // Built only once the tags are through, so an error there ends the
+        // stream before any manifest page is asked for.
+        let untagged = stream::once(async move {
+            self.client
+                .registries_list_repository_manifests()
+                .registry_name(registry.id.as_str())
+                .repository_name(repository)
+                .per_page(self.per_page)
+                .stream()
+                .filter_map(move |item| {
+                    std::future::ready(match item {
+                        Ok(manifest) => untagged_image(repository, manifest),
+                        Err(e) => Some(Err(Error::api(
+                            PROVIDER,
+                            "registries_list_repository_manifests",
+                            e,
+                        ))),
+                    })
+                })
+        })
+        .flatten();
+        stop_after_error(tags.chain(untagged)).boxed()
+    }
+
+    async fn delete_tag(&self, registry: &Registry, repository: &str, tag: &str) -> Result<()> {
+        self.client
+            .registries_delete_repository_tag()
+            .registry_name(registry.id.as_str())
+            .repository_name(repository)
+            .repository_tag(tag)
+            .send()
+            .await
+            .map_err(|e| Error::api(PROVIDER, "registries_delete_repository_tag", e))?;
+        Ok(())
+    }
+
+    async fn delete_manifest(
+        &self,
+        registry: &Registry,
+        repository: &str,
+        digest: &str,
+    ) -> Result<()> {
+        self.client
+            .registries_delete_repository_manifest()
+            .registry_name(registry.id.as_str())
+            .repository_name(repository)
+            .manifest_digest(digest)
+            .send()
+            .await
+            .map_err(|e| Error::api(PROVIDER, "registries_delete_repository_manifest", e))?;
+        Ok(())
+    }
+
+    /// Runs a collection of `kind`; when DigitalOcean refuses because one is
+    /// already active (409), returns that one instead (whatever its kind).
+    async fn start_gc(&self, registry: &Registry, kind: GcKind) -> Result<GcStatus> {
+        let started = self
+            .client
+            .registries_run_garbage_collection()
+            .registry_name(registry.id.as_str())
+            .body(types::RegistryRunGc {
+                type_: Some(gc_type(kind)),
+            })
+            .send()
+            .await;
+        match started {
+            Ok(info) => info.into_inner().garbage_collection.as_ref().map_or_else(
+                || {
+                    Err(Error::Unexpected(
+                        "DigitalOcean started a garbage collection but did not describe it".into(),
+                    ))
+                },
+                gc_status,
+            ),
+            Err(e) if e.status().is_some_and(|s| s.as_u16() == 409) => {
+                match self.active_gc(&registry.id).await? {
+                    Some(active) => Ok(active),
+                    // It ended between the refusal and the look-up.
+                    None => Err(Error::api(PROVIDER, "registries_run_garbage_collection", e)),
+                }
+            }
+            Err(e) => Err(Error::api(PROVIDER, "registries_run_garbage_collection", e)),
+        }
+    }
+
+    /// The run `id`: the active one when it is that run, else found in the
+    /// list of past runs (newest first). An empty `id` asks for the active
+    /// run, or the latest when none is active.
+    async fn gc_status(&self, registry: &Registry, id: &str) -> Result<Option<GcStatus>> {
+        if let Some(active) = self.active_gc(&registry.id).await?
+            && (id.is_empty() || active.id == id)
+        {
+            return Ok(Some(active));
+        }
+        let mut runs = self
+            .client
+            .registries_list_garbage_collections()
+            .registry_name(registry.id.as_str())
+            .per_page(self.per_page)
+            .stream();
+        while let Some(gc) = runs.next().await {
+            let gc =
+                gc.map_err(|e| Error::api(PROVIDER, "registries_list_garbage_collections", e))?;
+            if id.is_empty() || gc.uuid.as_deref() == Some(id) {
+                return gc_status(&gc).map(Some);
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Ends `s` after its first error (so a failed tag page does not go on to
+/// the manifests).
+fn stop_after_error<'a, T: Send + 'a>(
+    s: impl futures::Stream<Item = Result<T>> + Send + 'a,
+) -> impl futures::Stream<Item = Result<T>> + Send + 'a {
+    s.scan(false, |failed, item| {
+        let out = if *failed {
+            None
+        } else {
+            *failed = item.is_err();
+            Some(item)
+        };
+        std::future::ready(out)
+    })
+}
