@@ -13,9 +13,17 @@ use serde::Serialize;
 
 use crate::{Capability, Result};
 
+mod abeja;
+mod buildkite;
 mod digitalocean;
+mod humanitec;
+mod ionos;
 
+pub use abeja::AbejaView;
+pub use buildkite::BuildkiteView;
 pub use digitalocean::DigitalOceanView;
+pub use humanitec::HumanitecView;
+pub use ionos::IonosView;
 
 /// A registry as the view names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

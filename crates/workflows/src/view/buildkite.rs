@@ -1,0 +1,252 @@
+//! Buildkite Package Registries of the `container` ecosystem.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use regkit_buildkite::{Client, types};
+
+use super::{GcKind, GcStatus, Image, Registry, RegistryView, Repository, unsupported};
+use crate::{Capability, Error, Result};
+
+const PROVIDER: &str = "buildkite";
+/// The ecosystem of container (OCI image) registries.
+const CONTAINER: &str = "container";
+/// The host Docker logs in to for every Buildkite package registry.
+const DOCKER_HOST: &str = "packages.buildkite.com";
+/// Buildkite's largest page.
+const MAX_PAGE: i32 = 100;
+
+/// [`RegistryView`] over a Buildkite client, for one organization.
+///
+/// Only registries of the `container` ecosystem are listed (the others hold
+/// gems, wheels, charts, …). In a container registry each image tag is a
+/// package: its `name` is the repository and its `version` the tag. So:
+///
+/// - repositories are the package names (walking every package of the
+///   registry once, then sorted by name), with the number of versions as
+///   `tag_count` and the newest package's time as `updated_at`;
+/// - images are the packages of one name, newest first: tag = version,
+///   digest = `sha256:` and the package's SHA-256 (its id when Buildkite
+///   gives no digest), updated time = creation time, no size; there are
+///   no untagged manifests;
+/// - deleting a tag deletes the package of that name and version; deleting
+///   a manifest deletes every package of the repository with that digest
+///   (or that id).
+///
+/// Garbage collection is not supported: Buildkite has no such operation.
+#[derive(Clone, Debug)]
+pub struct BuildkiteView {
+    client: Client,
+    org_slug: String,
+    per_page: i32,
+}
+
+impl BuildkiteView {
+    /// A view of organization `org_slug` over `client`, reading 100 items a
+    /// page.
+    pub fn new(client: Client, org_slug: impl Into<String>) -> Self {
+        BuildkiteView {
+            client,
+            org_slug: org_slug.into(),
+            per_page: MAX_PAGE,
+        }
+    }
+
+    /// Reads `per_page` items a page (1 to 100; out-of-range values are
+    /// clamped).
+    pub fn per_page(mut self, per_page: u32) -> Self {
+        self.per_page = i32::try_from(per_page)
+            .unwrap_or(MAX_PAGE)
+            .clamp(1, MAX_PAGE);
+        self
+    }
+
+    /// The client this view calls.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The organization this view shows.
+    pub fn org_slug(&self) -> &str {
+        &self.org_slug
+    }
+
+    /// Packages of `registry`, only those named `name` when given, newest
+    /// first.
+    fn packages<'a>(
+        &'a self,
+        registry: &'a Registry,
+        name: Option<&'a str>,
+    ) -> BoxStream<'a, Result<types::PackageListItem>> {
+        let mut list = self
+            .client
+            .list_packages()
+            .org_slug(self.org_slug.as_str())
+            .registry_slug(registry.id.as_str())
+            .per_page(self.per_page);
+        if let Some(name) = name {
+            list = list.name(name);
+        }
+        list.stream()
+            .map_err(|e| Error::api(PROVIDER, "list_packages", e))
+            .boxed()
+    }
+
+    async fn delete_package(&self, registry: &Registry, id: &str) -> Result<()> {
+        self.client
+            .delete_package()
+            .org_slug(self.org_slug.as_str())
+            .registry_slug(registry.id.as_str())
+            .package_id(id)
+            .send()
+            .await
+            .map_err(|e| Error::api(PROVIDER, "delete_package", e))?;
+        Ok(())
+    }
+
+    /// Deletes every package of `repository` that `matches`; an error when
+    /// none does.
+    async fn delete_where(
+        &self,
+        registry: &Registry,
+        repository: &str,
+        what: &str,
+        matches: impl Fn(&types::PackageListItem) -> bool + Send + Sync,
+    ) -> Result<()> {
+        // Collected first: deleting while paging would shift the pages.
+        let doomed: Vec<String> = self
+            .packages(registry, Some(repository))
+            .try_filter_map(|p| std::future::ready(Ok(matches(&p).then_some(p.id))))
+            .try_collect()
+            .await?;
+        if doomed.is_empty() {
+            return Err(Error::Unexpected(format!(
+                "Buildkite registry {} has no package {repository} {what}",
+                registry.id
+            )));
+        }
+        for id in doomed {
+            self.delete_package(registry, &id).await?;
+        }
+        Ok(())
+    }
+}
+
+fn digest_of(p: &types::PackageListItem) -> String {
+    match &p.digests {
+        Some(d) if !d.sha256.is_empty() => format!("sha256:{}", d.sha256),
+        _ => p.id.clone(),
+    }
+}
+
+#[async_trait::async_trait]
+impl RegistryView for BuildkiteView {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn supports(&self, capability: Capability) -> bool {
+        matches!(
+            capability,
+            Capability::ListRegistries
+                | Capability::ListRepositories
+                | Capability::ListImages
+                | Capability::DeleteTag
+                | Capability::DeleteManifest
+        )
+    }
+
+    /// The organization's registries of the `container` ecosystem.
+    async fn registries(&self) -> Result<Vec<Registry>> {
+        self.client
+            .list_registries()
+            .org_slug(self.org_slug.as_str())
+            .per_page(self.per_page)
+            .stream()
+            .map_err(|e| Error::api(PROVIDER, "list_registries", e))
+            .try_filter_map(|r| {
+                std::future::ready(Ok((r.ecosystem == CONTAINER).then(|| Registry {
+                    id: r.slug,
+                    name: r.name,
+                    host: Some(DOCKER_HOST.to_string()),
+                    storage_bytes: None,
+                })))
+            })
+            .try_collect()
+            .await
+    }
+
+    /// The package names, in name order, once every package has been read.
+    fn repositories<'a>(&'a self, registry: &'a Registry) -> BoxStream<'a, Result<Repository>> {
+        let grouped = async move {
+            let mut by_name: BTreeMap<String, (u64, DateTime<Utc>)> = BTreeMap::new();
+            let mut all = self.packages(registry, None);
+            while let Some(p) = all.try_next().await? {
+                let entry = by_name.entry(p.name).or_insert((0, p.created_at));
+                entry.0 += 1;
+                entry.1 = entry.1.max(p.created_at);
+            }
+            Ok::<_, Error>(stream::iter(by_name.into_iter().map(
+                |(name, (count, newest))| {
+                    Ok(Repository {
+                        name,
+                        tag_count: Some(count),
+                        updated_at: Some(newest),
+                    })
+                },
+            )))
+        };
+        stream::once(grouped).try_flatten().boxed()
+    }
+
+    fn images<'a>(
+        &'a self,
+        registry: &'a Registry,
+        repository: &'a str,
+    ) -> BoxStream<'a, Result<Image>> {
+        self.packages(registry, Some(repository))
+            // The name filter is exact; checked again all the same.
+            .try_filter(move |p| std::future::ready(p.name == repository))
+            .map_ok(move |p| Image {
+                repository: repository.to_string(),
+                digest: digest_of(&p),
+                tag: Some(p.version),
+                size_bytes: None,
+                updated_at: Some(p.created_at),
+            })
+            .boxed()
+    }
+
+    /// Deletes the package `repository` at version `tag`.
+    async fn delete_tag(&self, registry: &Registry, repository: &str, tag: &str) -> Result<()> {
+        self.delete_where(registry, repository, &format!("version {tag}"), |p| {
+            p.name == repository && p.version == tag
+        })
+        .await
+    }
+
+    /// Deletes every package of `repository` with this digest (or id).
+    async fn delete_manifest(
+        &self,
+        registry: &Registry,
+        repository: &str,
+        digest: &str,
+    ) -> Result<()> {
+        self.delete_where(
+            registry,
+            repository,
+            &format!("with digest {digest}"),
+            |p| p.name == repository && (digest_of(p) == digest || p.id == digest),
+        )
+        .await
+    }
+
+    async fn start_gc(&self, _: &Registry, _: GcKind) -> Result<GcStatus> {
+        unsupported(PROVIDER, Capability::GarbageCollection)
+    }
+
+    async fn gc_status(&self, _: &Registry, _: &str) -> Result<Option<GcStatus>> {
+        unsupported(PROVIDER, Capability::GarbageCollection)
+    }
+}
