@@ -1,0 +1,869 @@
+//! The retention planner and its apply: a rules table against an in-memory
+//! view (keep N, older than, both, include/exclude, protected tags sharing
+//! a manifest, ties, unknown ages, untagged manifests, determinism), apply's
+//! order and partial-failure report, then end to end against
+//! regkit-emulator's DigitalOcean: the exact plan over 1 000 tags with mixed
+//! ages and protected tags, apply and a garbage collection on the virtual
+//! clock, a fault midway, and no secret in any output.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+use regkit_emulator::providers::digitalocean::Tier;
+use regkit_emulator::{ClockMode, Emulator, FaultRule, Provider};
+use regkit_workflows::clock::Clock;
+use regkit_workflows::gc::GcWaiter;
+use regkit_workflows::retention::{self, ApplyOptions, Deletion, Plan, Rule, Rules};
+use regkit_workflows::view::{
+    DigitalOceanView, GcKind, GcStatus, Image, Registry, RegistryView, Repository,
+};
+use regkit_workflows::{Capability, Error, Result};
+
+type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+// --- an in-memory view ------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct Fake {
+    repos: Mutex<BTreeMap<String, Vec<Image>>>,
+    no_manifest_delete: bool,
+    no_tag_delete: bool,
+    /// Deletions (tag or `@digest`) in the order asked.
+    calls: Mutex<Vec<String>>,
+    /// The n-th deletion call (0-based) fails.
+    fail_at: Option<usize>,
+}
+
+impl Fake {
+    fn with(images: Vec<Image>) -> Self {
+        let fake = Fake::default();
+        {
+            let mut repos = fake.repos.lock().unwrap();
+            for i in images {
+                repos.entry(i.repository.clone()).or_default().push(i);
+            }
+        }
+        fake
+    }
+
+    fn record(&self, what: String) -> Result<()> {
+        let mut calls = self.calls.lock().unwrap();
+        if self.fail_at == Some(calls.len()) {
+            return Err(Error::Unexpected(format!("injected failure on {what}")));
+        }
+        calls.push(what);
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl RegistryView for Fake {
+    fn provider(&self) -> &'static str {
+        "fake"
+    }
+
+    fn supports(&self, capability: Capability) -> bool {
+        match capability {
+            Capability::DeleteManifest => !self.no_manifest_delete,
+            Capability::DeleteTag => !self.no_tag_delete,
+            _ => true,
+        }
+    }
+
+    async fn registries(&self) -> Result<Vec<Registry>> {
+        Ok(vec![registry()])
+    }
+
+    fn repositories<'a>(&'a self, _: &'a Registry) -> BoxStream<'a, Result<Repository>> {
+        let names: Vec<String> = self.repos.lock().unwrap().keys().cloned().collect();
+        // Listed in reverse, to show the plan does not depend on it.
+        stream::iter(names.into_iter().rev().map(|name| {
+            Ok(Repository {
+                name,
+                tag_count: None,
+                updated_at: None,
+            })
+        }))
+        .boxed()
+    }
+
+    fn images<'a>(&'a self, _: &'a Registry, repository: &'a str) -> BoxStream<'a, Result<Image>> {
+        let mut images = self
+            .repos
+            .lock()
+            .unwrap()
+            .get(repository)
+            .cloned()
+            .unwrap_or_default();
+        images.reverse();
+        stream::iter(images.into_iter().map(Ok)).boxed()
+    }
+
+    async fn delete_tag(&self, _: &Registry, repository: &str, tag: &str) -> Result<()> {
+        self.record(format!("{repository}:{tag}"))?;
+        if let Some(images) = self.repos.lock().unwrap().get_mut(repository) {
+            images.retain(|i| i.tag.as_deref() != Some(tag));
+        }
+        Ok(())
+    }
+
+    async fn delete_manifest(&self, _: &Registry, repository: &str, digest: &str) -> Result<()> {
+        self.record(format!("{repository}@{digest}"))?;
+        if let Some(images) = self.repos.lock().unwrap().get_mut(repository) {
+            images.retain(|i| i.digest != digest);
+        }
+        Ok(())
+    }
+
+    async fn start_gc(&self, _: &Registry, kind: GcKind) -> Result<GcStatus> {
+        Ok(GcStatus {
+            id: "gc".into(),
+            status: "succeeded".into(),
+            finished: true,
+            succeeded: true,
+            freed_bytes: Some(1),
+            blobs_deleted: None,
+            kind: Some(kind),
+        })
+    }
+
+    async fn gc_status(&self, r: &Registry, _: &str) -> Result<Option<GcStatus>> {
+        self.start_gc(r, GcKind::UntaggedManifestsAndUnreferencedBlobs)
+            .await
+            .map(Some)
+    }
+}
+
+fn registry() -> Registry {
+    Registry {
+        id: "r".into(),
+        name: "r".into(),
+        host: None,
+        storage_bytes: None,
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+fn days(n: i64) -> Duration {
+    Duration::from_secs(n as u64 * 86_400)
+}
+
+/// An image `age_days` old; `digest` defaults to one of its own.
+fn img(repo: &str, tag: Option<&str>, digest: &str, age_days: i64) -> Image {
+    Image {
+        repository: repo.into(),
+        tag: tag.map(str::to_string),
+        digest: digest.into(),
+        size_bytes: Some(100),
+        updated_at: Some(now() - TimeDelta::days(age_days)),
+    }
+}
+
+/// `n` tags `t0`… of `repo`, `t{i}` `i` days old, each on its own manifest
+/// `d-t{i}`.
+fn aged(repo: &str, n: i64) -> Vec<Image> {
+    (0..n)
+        .map(|i| img(repo, Some(&format!("t{i}")), &format!("d-t{i}"), i))
+        .collect()
+}
+
+async fn plan_of(view: &Fake, rules: &Rules) -> Plan {
+    retention::plan(view, &registry(), rules, now())
+        .await
+        .unwrap()
+}
+
+fn tags(plan: &Plan) -> Vec<String> {
+    plan.deletions
+        .iter()
+        .filter_map(|d| d.tag.as_ref().map(|t| format!("{}:{t}", d.repository)))
+        .collect()
+}
+
+fn manifests(plan: &Plan) -> Vec<String> {
+    plan.deletions
+        .iter()
+        .filter(|d| d.tag.is_none())
+        .map(|d| format!("{}@{}", d.repository, d.digest))
+        .collect()
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+// --- rules ------------------------------------------------------------------------------
+
+#[test]
+fn rules_new_protects_latest_and_semver_releases_only() {
+    let rules = Rules::new();
+    for tag in ["latest", "1.2.3", "v1.2.3", "v10.20.30"] {
+        assert!(rules.is_protected(tag), "{tag}");
+    }
+    for tag in ["latest-dev", "v1.2", "v1.2.3-rc1", "main", "v1", "xlatest"] {
+        assert!(!rules.is_protected(tag), "{tag}");
+    }
+    assert!(Rules::unprotected().protect.is_empty());
+    assert!(matches!(
+        Rules::new().include("(").unwrap_err(),
+        Error::InvalidInput(_)
+    ));
+}
+
+#[tokio::test]
+async fn keep_newest_only_deletes_what_is_beyond_n_with_its_manifests() {
+    let view = Fake::with(aged("app", 6));
+    let plan = plan_of(&view, &Rules::new().keep_newest(2)).await;
+    assert_eq!(tags(&plan), strs(&["app:t2", "app:t3", "app:t4", "app:t5"]));
+    assert_eq!(
+        manifests(&plan),
+        strs(&["app@d-t2", "app@d-t3", "app@d-t4", "app@d-t5"])
+    );
+    for d in &plan.deletions {
+        match d.tag {
+            Some(_) => {
+                assert_eq!(d.rule, Rule::KeepNewest { n: 2 });
+                assert_eq!(d.freed_bytes, Some(0), "a tag frees nothing itself");
+            }
+            None => {
+                assert_eq!(d.rule, Rule::Untagged);
+                assert_eq!(d.freed_bytes, Some(100));
+            }
+        }
+    }
+    let t = &plan.totals;
+    assert_eq!(
+        (
+            t.repositories,
+            t.tags_seen,
+            t.tags_kept,
+            t.tags_deleted,
+            t.manifests_deleted
+        ),
+        (1, 6, 2, 4, 4)
+    );
+    assert_eq!((t.freed_bytes, t.unknown_sizes), (400, 0));
+}
+
+#[tokio::test]
+async fn older_than_only_deletes_what_is_older_than_the_cutoff() {
+    let view = Fake::with(aged("app", 6));
+    let plan = plan_of(
+        &view,
+        &Rules::new().older_than(days(3) + Duration::from_secs(1)),
+    )
+    .await;
+    let cutoff = now() - TimeDelta::days(3) - TimeDelta::seconds(1);
+    assert_eq!(plan.cutoff, Some(cutoff));
+    assert_eq!(tags(&plan), strs(&["app:t4", "app:t5"]));
+    assert!(
+        plan.deletions
+            .iter()
+            .filter(|d| d.tag.is_some())
+            .all(|d| d.rule == Rule::OlderThan { cutoff })
+    );
+}
+
+#[tokio::test]
+async fn both_rules_delete_only_what_is_beyond_n_and_older_so_n_is_a_floor() {
+    let view = Fake::with(aged("app", 6));
+    let cutoff = now() - TimeDelta::hours(36);
+    let rules = Rules::new()
+        .keep_newest(3)
+        .older_than(Duration::from_secs(36 * 3600));
+    let plan = plan_of(&view, &rules).await;
+    // Older than 36 h: t2…t5; beyond the newest 3: t3…t5.
+    assert_eq!(tags(&plan), strs(&["app:t3", "app:t4", "app:t5"]));
+    assert!(
+        plan.deletions
+            .iter()
+            .filter(|d| d.tag.is_some())
+            .all(|d| d.rule == Rule::KeepNewestAndOlderThan { n: 3, cutoff })
+    );
+
+    // A dormant repository (everything old) keeps its newest 3.
+    let old: Vec<Image> = (0..6)
+        .map(|i| img("app", Some(&format!("t{i}")), &format!("d{i}"), 400 + i))
+        .collect();
+    let plan = plan_of(&Fake::with(old), &rules).await;
+    assert_eq!(tags(&plan), strs(&["app:t3", "app:t4", "app:t5"]));
+
+    // Neither rule: nothing.
+    let plan = plan_of(&view, &Rules::new()).await;
+    assert!(plan.is_empty());
+}
+
+#[tokio::test]
+async fn include_and_exclude_choose_candidates_and_n_counts_candidates_only() {
+    let mut images = aged("app", 4); // t0..t3
+    for (i, tag) in ["pr-1", "pr-2", "pr-keep-3", "pr-4"].iter().enumerate() {
+        images.push(img("app", Some(tag), &format!("d-{tag}"), 10 + i as i64));
+    }
+    let view = Fake::with(images);
+    let rules = Rules::new()
+        .keep_newest(1)
+        .include("^pr-")
+        .unwrap()
+        .exclude("keep")
+        .unwrap();
+    let plan = plan_of(&view, &rules).await;
+    // Candidates pr-1 (newest, kept), pr-2, pr-4; t* are not included.
+    assert_eq!(tags(&plan), strs(&["app:pr-2", "app:pr-4"]));
+    assert_eq!(plan.totals.tags_kept, 6);
+}
+
+#[tokio::test]
+async fn a_protected_tag_keeps_its_manifest_while_another_tag_on_it_goes() {
+    let view = Fake::with(vec![
+        img("app", Some("latest"), "d-shared", 50),
+        img("app", Some("build-50"), "d-shared", 50),
+        img("app", Some("v1.2.3"), "d-release", 60),
+        img("app", Some("v1.2.3-rc1"), "d-release", 61),
+        img("app", Some("v1.2.3-rc0"), "d-rc0", 62),
+        img("app", Some("other"), "d-other", 1),
+    ]);
+    let plan = plan_of(&view, &Rules::new().older_than(days(30))).await;
+    assert_eq!(
+        tags(&plan),
+        strs(&["app:build-50", "app:v1.2.3-rc0", "app:v1.2.3-rc1"])
+    );
+    assert_eq!(
+        manifests(&plan),
+        strs(&["app@d-rc0"]),
+        "protected manifests are never deleted"
+    );
+    // A manifest one of whose tags is kept (too new) stays too.
+    let view = Fake::with(vec![
+        img("app", Some("old"), "d", 90),
+        Image {
+            updated_at: Some(now()),
+            ..img("app", Some("new"), "d", 0)
+        },
+    ]);
+    let plan = plan_of(&view, &Rules::new().older_than(days(30))).await;
+    assert_eq!(tags(&plan), strs(&["app:old"]));
+    assert!(manifests(&plan).is_empty());
+}
+
+#[tokio::test]
+async fn ties_go_by_tag_name_and_unknown_ages_rank_newest_and_never_old() {
+    let same = |tag: &str| img("app", Some(tag), &format!("d-{tag}"), 5);
+    let view = Fake::with(vec![same("c"), same("a"), same("b")]);
+    let plan = plan_of(&view, &Rules::new().keep_newest(1)).await;
+    assert_eq!(tags(&plan), strs(&["app:b", "app:c"]), "a is first by name");
+
+    let unknown = Image {
+        updated_at: None,
+        size_bytes: None,
+        ..img("app", Some("mystery"), "d-m", 0)
+    };
+    let view = Fake::with(vec![unknown, img("app", Some("old"), "d-o", 100)]);
+    let plan = plan_of(&view, &Rules::new().keep_newest(1)).await;
+    assert_eq!(tags(&plan), strs(&["app:old"]), "unknown age ranks newest");
+    let plan = plan_of(&view, &Rules::new().older_than(days(1))).await;
+    assert_eq!(tags(&plan), strs(&["app:old"]), "unknown age is never old");
+    // An unknown size is counted apart.
+    let view = Fake::with(vec![Image {
+        size_bytes: None,
+        ..img("app", Some("x"), "d-x", 100)
+    }]);
+    let plan = plan_of(&view, &Rules::new().older_than(days(1))).await;
+    assert_eq!(plan.totals.unknown_sizes, 1);
+}
+
+#[tokio::test]
+async fn untagged_manifests_already_there_go_when_older_than_the_cutoff() {
+    let view = Fake::with(vec![
+        img("app", None, "d-old", 40),
+        img("app", None, "d-new", 2),
+        img("app", Some("t"), "d-t", 1),
+    ]);
+    let rules = Rules::new().older_than(days(30));
+    let plan = plan_of(&view, &rules).await;
+    let cutoff = now() - TimeDelta::days(30);
+    assert_eq!(
+        plan.deletions,
+        vec![Deletion {
+            repository: "app".into(),
+            tag: None,
+            digest: "d-old".into(),
+            rule: Rule::UntaggedOlderThan { cutoff },
+            freed_bytes: Some(100),
+        }]
+    );
+    assert!(
+        plan_of(&view, &rules.delete_untagged(false))
+            .await
+            .is_empty()
+    );
+    assert!(
+        plan_of(&view, &Rules::new().keep_newest(0))
+            .await
+            .deletions
+            .len()
+            == 2,
+        "without older_than, only the tag and its manifest"
+    );
+}
+
+#[tokio::test]
+async fn without_manifest_deletion_the_first_tag_of_an_emptied_manifest_carries_its_bytes() {
+    let mut view = Fake::with(vec![
+        img("app", Some("a"), "d1", 10),
+        img("app", Some("b"), "d1", 10),
+        img("app", Some("c"), "d2", 10),
+        img("app", None, "d3", 10),
+    ]);
+    view.no_manifest_delete = true;
+    let plan = plan_of(&view, &Rules::new().older_than(days(1))).await;
+    let freed: Vec<(String, Option<u64>)> = plan
+        .deletions
+        .iter()
+        .map(|d| (d.tag.clone().unwrap_or_default(), d.freed_bytes))
+        .collect();
+    assert_eq!(
+        freed,
+        vec![
+            ("a".into(), Some(100)),
+            ("b".into(), Some(0)),
+            ("c".into(), Some(100))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_same_state_gives_the_same_plan_ordered_tags_then_manifests() {
+    let mut images = aged("web", 30);
+    images.extend(aged("api/v2", 30));
+    images.extend(aged("zz", 3));
+    images.push(img("api/v2", Some("latest"), "d-t29", 0));
+    let view = Fake::with(images);
+    let rules = Rules::new()
+        .keep_newest(5)
+        .older_than(days(10))
+        .repository("^(web|api/)")
+        .unwrap();
+    let a = plan_of(&view, &rules).await;
+    let b = plan_of(&view, &rules).await;
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+    assert_eq!(a.to_string(), b.to_string());
+    assert_eq!(a.totals.repositories, 2, "zz is not covered");
+
+    let first_manifest = a.deletions.iter().position(|d| d.tag.is_none()).unwrap();
+    assert!(
+        a.deletions[..first_manifest]
+            .iter()
+            .all(|d| d.tag.is_some())
+    );
+    assert!(
+        a.deletions[first_manifest..]
+            .iter()
+            .all(|d| d.tag.is_none())
+    );
+    let key = |d: &Deletion| (d.repository.clone(), d.tag.clone(), d.digest.clone());
+    for part in [
+        &a.deletions[..first_manifest],
+        &a.deletions[first_manifest..],
+    ] {
+        let keys: Vec<_> = part.iter().map(key).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+    }
+    // api/v2's t29 shares its manifest with `latest`: the tag goes, the
+    // manifest stays.
+    assert!(tags(&a).contains(&"api/v2:t29".to_string()));
+    assert!(!manifests(&a).contains(&"api/v2@d-t29".to_string()));
+
+    // The JSON names the rule of each deletion.
+    let json: serde_json::Value = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["provider"], "fake");
+    assert_eq!(
+        json["deletions"][0]["rule"]["rule"],
+        "keep_newest_and_older_than"
+    );
+    assert_eq!(json["rules"]["protect"][0], "^latest$");
+    assert_eq!(json["rules"]["older_than"], 864_000);
+    let text = a.to_string();
+    assert!(text.contains("delete tag api/v2:t11 (d-t11)"), "{text}");
+}
+
+// --- apply --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn apply_deletes_tags_then_manifests_then_collects() {
+    let view = Fake::with(aged("app", 4));
+    let plan = plan_of(&view, &Rules::new().keep_newest(2)).await;
+    let waiter = GcWaiter::new();
+    let report = retention::apply(
+        &view,
+        &plan,
+        ApplyOptions::new().gc(GcKind::UntaggedManifestsAndUnreferencedBlobs, waiter),
+    )
+    .await
+    .unwrap();
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(
+        *view.calls.lock().unwrap(),
+        strs(&["app:t2", "app:t3", "app@d-t2", "app@d-t3"])
+    );
+    assert_eq!(report.done, plan.deletions);
+    assert!(report.gc.as_ref().is_some_and(|s| s.succeeded));
+    // Applied, the same rules plan nothing more.
+    assert!(
+        plan_of(&view, &Rules::new().keep_newest(2))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn apply_stops_at_the_first_failure_and_says_what_was_and_was_not_done() {
+    let mut view = Fake::with(aged("app", 6));
+    view.fail_at = Some(2);
+    let plan = plan_of(&view, &Rules::new().keep_newest(1)).await;
+    assert_eq!(plan.deletions.len(), 10);
+    let report = retention::apply(
+        &view,
+        &plan,
+        ApplyOptions::new().gc(
+            GcKind::UntaggedManifestsAndUnreferencedBlobs,
+            GcWaiter::new(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(!report.is_complete());
+    assert_eq!(report.done, plan.deletions[..2]);
+    let (failed, err) = report.failed.as_ref().unwrap();
+    assert_eq!(failed, &plan.deletions[2]);
+    assert!(err.to_string().contains("injected"));
+    assert_eq!(report.not_attempted, plan.deletions[3..]);
+    assert!(report.gc.is_none(), "no collection after a failure");
+    assert_eq!(view.calls.lock().unwrap().len(), 2, "no retry");
+}
+
+#[tokio::test]
+async fn apply_refuses_up_front_what_it_cannot_do() {
+    let view = Fake::with(aged("app", 3));
+    let plan = plan_of(&view, &Rules::new().keep_newest(1)).await;
+    let mut no_tags = Fake::with(aged("app", 3));
+    no_tags.no_tag_delete = true;
+    let err = retention::apply(&no_tags, &plan, ApplyOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Unsupported {
+            capability: Capability::DeleteTag,
+            ..
+        }
+    ));
+    assert!(no_tags.calls.lock().unwrap().is_empty());
+
+    let mut other = plan.clone();
+    other.provider = "digitalocean".into();
+    let err = retention::apply(&view, &other, ApplyOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+}
+
+// --- end to end: DigitalOcean on the emulator ------------------------------------------------
+
+#[derive(Debug)]
+struct EmuClock(regkit_emulator::Clock);
+
+#[async_trait::async_trait]
+impl Clock for EmuClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.now()
+    }
+
+    async fn sleep(&self, d: Duration) {
+        self.0.advance(d);
+    }
+}
+
+/// `acme` with `team/app`: 1 000 tags — `v1`…`v989` one a day going back
+/// (`v989` today, each up to an hour older), `latest` on `v989`'s manifest,
+/// and ten releases `v1.0.0`…`v1.0.9` on the manifests of `v10`, `v20`, …,
+/// `v100`; and `web`: `v1`…`v300` and `latest`, with `v1`, `v2` and `v299`
+/// untagged.
+async fn seeded() -> std::result::Result<Emulator, Box<dyn std::error::Error>> {
+    let emu = Emulator::builder().clock(ClockMode::Frozen).start().await?;
+    emu.seed(|world, ids, now| -> std::result::Result<(), String> {
+        let account = &mut world.digitalocean;
+        account
+            .create_registry("acme", Some("fra1"), Some(Tier::Professional), now)
+            .map_err(|e| e.to_string())?;
+        account
+            .seed_repository("acme", "team/app", 989, ids, now)
+            .map_err(|e| e.to_string())?;
+        account
+            .seed_repository("acme", "web", 300, ids, now)
+            .map_err(|e| e.to_string())?;
+        let store = &mut account
+            .registries
+            .get_mut("acme")
+            .ok_or("registry acme")?
+            .store;
+        let app = store.repositories.get_mut("team/app").ok_or("team/app")?;
+        for k in 0..10 {
+            let digest = app.tags[&format!("v{}", (k + 1) * 10)].clone();
+            app.tags.insert(format!("v1.0.{k}"), digest);
+        }
+        let web = store.repositories.get_mut("web").ok_or("web")?;
+        for tag in ["v1", "v2", "v299"] {
+            web.tags.remove(tag);
+        }
+        Ok(())
+    })?;
+    let tags = emu.world().digitalocean.registries["acme"]
+        .store
+        .repositories["team/app"]
+        .tags
+        .len();
+    assert_eq!(tags, 1000);
+    Ok(emu)
+}
+
+/// Keep the newest 100 candidates, delete what is older than 200½ days
+/// (the half day keeps clear of the seeded ages' up-to-an-hour jitter).
+fn e2e_rules() -> Rules {
+    Rules::new()
+        .keep_newest(100)
+        .older_than(Duration::from_secs(200 * 86_400 + 12 * 3600))
+}
+
+async fn do_view(view: DigitalOceanView) -> (DigitalOceanView, Registry) {
+    let registry = view
+        .registries()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "acme")
+        .unwrap();
+    (view, registry)
+}
+
+fn digest_of(emu: &Emulator, repo: &str, tag: &str) -> String {
+    emu.world().digitalocean.registries["acme"]
+        .store
+        .repositories[repo]
+        .tags[tag]
+        .clone()
+}
+
+#[tokio::test]
+async fn emulator_the_plan_over_1000_tags_is_exact_then_applied_and_collected() -> TestResult {
+    let emu = seeded().await?;
+    let (view, registry) = do_view(DigitalOceanView::new(emu.digitalocean())).await;
+    let now = emu.now();
+    let rules = e2e_rules();
+    let cutoff = now - TimeDelta::days(200) - TimeDelta::hours(12);
+    let plan = retention::plan(&view, &registry, &rules, now).await?;
+
+    // team/app: candidates are v1…v989 (latest and v1.0.x are protected);
+    // the newest 100 are v890…v989; older than 200½ days are v1…v788.
+    // web: candidates v3…v298 and v300; the newest 100 are v300 and
+    // v200…v298; older: v3…v99. v1 and v2 were untagged and are old; v299
+    // is untagged but new.
+    let mut want_tags: BTreeSet<String> = (1..=788).map(|i| format!("team/app:v{i}")).collect();
+    want_tags.extend((3..=99).map(|i| format!("web:v{i}")));
+    let got_tags: BTreeSet<String> = tags(&plan).into_iter().collect();
+    assert_eq!(got_tags, want_tags);
+    assert_eq!(tags(&plan).len(), 788 + 97, "each once");
+
+    let protected: BTreeSet<usize> = (1..=10).map(|k| k * 10).collect();
+    let mut want_manifests: BTreeMap<String, Rule> = (1..=788)
+        .filter(|i| !protected.contains(i))
+        .map(|i| {
+            (
+                format!("team/app@{}", digest_of(&emu, "team/app", &format!("v{i}"))),
+                Rule::Untagged,
+            )
+        })
+        .collect();
+    // web's v1, v2 are untagged now: their digests from the snapshot.
+    let web = &emu.world().digitalocean.registries["acme"]
+        .store
+        .repositories["web"];
+    let untagged = web.untagged();
+    assert_eq!(untagged.len(), 3);
+    for digest in &untagged {
+        let age = now - web.manifests[digest].updated_at;
+        if age > TimeDelta::days(200) {
+            want_manifests.insert(format!("web@{digest}"), Rule::UntaggedOlderThan { cutoff });
+        }
+    }
+    for i in 3..=99 {
+        want_manifests.insert(
+            format!("web@{}", digest_of(&emu, "web", &format!("v{i}"))),
+            Rule::Untagged,
+        );
+    }
+    assert_eq!(want_manifests.len(), 778 + 2 + 97);
+    let got_manifests: BTreeMap<String, Rule> = plan
+        .deletions
+        .iter()
+        .filter(|d| d.tag.is_none())
+        .map(|d| (format!("{}@{}", d.repository, d.digest), d.rule))
+        .collect();
+    assert_eq!(got_manifests, want_manifests);
+    assert!(
+        plan.deletions
+            .iter()
+            .filter(|d| d.tag.is_some())
+            .all(|d| d.rule == Rule::KeepNewestAndOlderThan { n: 100, cutoff })
+    );
+    assert_eq!(plan.totals.tags_seen, 1000 + 298);
+    assert_eq!(plan.totals.unknown_sizes, 0);
+    assert!(plan.totals.freed_bytes > 0);
+
+    // The same state: the same plan.
+    let again = retention::plan(&view, &registry, &rules, now).await?;
+    assert_eq!(
+        serde_json::to_string(&plan)?,
+        serde_json::to_string(&again)?
+    );
+    let nothing_deleted = emu.world().digitalocean.registries["acme"]
+        .store
+        .repositories["team/app"]
+        .tags
+        .len();
+    assert_eq!(nothing_deleted, 1000, "plan deletes nothing");
+
+    // Apply, with a garbage collection on the virtual clock.
+    let storage_before = emu.world().digitalocean.registries["acme"]
+        .store
+        .storage_bytes();
+    let waiter = GcWaiter::new().clock(Arc::new(EmuClock(emu.clock().clone())));
+    let report = retention::apply(
+        &view,
+        &plan,
+        ApplyOptions::new().gc(GcKind::UntaggedManifestsAndUnreferencedBlobs, waiter),
+    )
+    .await?;
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.done.len(), plan.deletions.len());
+    let gc = report.gc.as_ref().ok_or("a garbage collection ran")?;
+    assert!(gc.succeeded);
+    let world = emu.world();
+    let store = &world.digitalocean.registries["acme"].store;
+    let app = &store.repositories["team/app"];
+    let left: BTreeSet<&str> = app.tags.keys().map(String::as_str).collect();
+    let mut want_left: BTreeSet<String> = (789..=989).map(|i| format!("v{i}")).collect();
+    want_left.insert("latest".into());
+    want_left.extend((0..10).map(|k| format!("v1.0.{k}")));
+    assert_eq!(left, want_left.iter().map(String::as_str).collect());
+    assert_eq!(
+        app.manifests.len(),
+        201 + 10,
+        "kept manifests and the releases'"
+    );
+    assert!(
+        store.repositories["web"].untagged().is_empty(),
+        "the collection took v299's untagged manifest too"
+    );
+    let freed = storage_before - store.storage_bytes();
+    assert_eq!(gc.freed_bytes, Some(freed));
+    assert!(
+        freed > 0 && freed <= plan.totals.freed_bytes,
+        "shared layers stay"
+    );
+
+    // Nothing more to do.
+    let after = retention::plan(&view, &registry, &rules, emu.now()).await?;
+    assert!(after.is_empty(), "{after}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn emulator_a_fault_midway_reports_five_done_one_failed_and_the_rest_not_attempted()
+-> TestResult {
+    let emu = seeded().await?;
+    let client = emu
+        .client_builder::<regkit_digitalocean::Client>()
+        .retry(regkit_core::RetryPolicy::none())
+        .build()?;
+    let (view, registry) = do_view(DigitalOceanView::new(client)).await;
+    let plan = retention::plan(&view, &registry, &e2e_rules(), emu.now()).await?;
+    emu.inject(
+        FaultRule::status(500)
+            .operation("registries_delete_repositoryTag")
+            .after(5)
+            .times(1),
+    );
+    let report = retention::apply(&view, &plan, ApplyOptions::new()).await?;
+    assert!(!report.is_complete());
+    assert_eq!(report.done, plan.deletions[..5]);
+    let (failed, err) = report.failed.as_ref().ok_or("a failure")?;
+    assert_eq!(failed, &plan.deletions[5]);
+    assert!(
+        matches!(
+            err,
+            Error::Api {
+                status: Some(500),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(report.not_attempted, plan.deletions[6..]);
+    assert_eq!(
+        report.done.len() + 1 + report.not_attempted.len(),
+        plan.deletions.len()
+    );
+
+    let world = emu.world();
+    let app = &world.digitalocean.registries["acme"].store.repositories["team/app"];
+    for d in &plan.deletions[..5] {
+        assert!(!app.tags.contains_key(d.tag.as_deref().unwrap_or_default()));
+    }
+    let failed_tag = failed.tag.as_deref().ok_or("a tag deletion")?;
+    assert!(
+        app.tags.contains_key(failed_tag),
+        "the failed tag is still there"
+    );
+    assert_eq!(app.tags.len(), 1000 - 5);
+    Ok(())
+}
+
+#[tokio::test]
+async fn emulator_no_secret_in_plan_or_report_output() -> TestResult {
+    let emu = seeded().await?;
+    let (view, registry) = do_view(DigitalOceanView::new(emu.digitalocean())).await;
+    let plan = retention::plan(&view, &registry, &e2e_rules(), emu.now()).await?;
+    emu.inject(
+        FaultRule::status(401)
+            .operation("registries_delete_repositoryTag")
+            .times(1),
+    );
+    let report = retention::apply(&view, &plan, ApplyOptions::new()).await?;
+    assert!(report.failed.is_some());
+    let token = emu.token(Provider::DigitalOcean);
+    let secret = token.expose_secret();
+    assert!(secret.len() >= 8);
+    for text in [
+        plan.to_string(),
+        format!("{plan:?}"),
+        serde_json::to_string(&plan)?,
+        report.to_string(),
+        format!("{report:?}"),
+        format!("{view:?}"),
+    ] {
+        assert!(!text.contains(secret), "a secret leaked: {text:.200}");
+    }
+    Ok(())
+}
