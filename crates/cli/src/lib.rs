@@ -1,0 +1,6 @@
+//! The `regkit` command line and the `docker-credential-regkit` helper, as a
+//! library so both binaries share one implementation.
+#![forbid(unsafe_code)]
+
+pub mod call;
+mod generated_calls;
