@@ -867,3 +867,128 @@ async fn emulator_no_secret_in_plan_or_report_output() -> TestResult {
     }
     Ok(())
 }
+
+// --- planning on providers that cannot delete: IONOS and ABEJA ---------------------------
+
+const IONOS_ID: &str = "8f0c6a2e-3b1d-4c55-9a7e-2d4f6b8c1e90";
+const ABEJA_ORG: &str = "1410000000000";
+
+/// Keep the newest 10, delete what is older than 30½ days.
+fn small_rules() -> Rules {
+    Rules::new()
+        .keep_newest(10)
+        .older_than(Duration::from_secs(30 * 86_400 + 12 * 3600))
+}
+
+#[tokio::test]
+async fn emulator_ionos_plans_tags_only_and_apply_is_unsupported() -> TestResult {
+    let emu = Emulator::builder().clock(ClockMode::Frozen).start().await?;
+    emu.seed(|world, ids, now| {
+        let r = world.ionos.add_registry(IONOS_ID, "main", "de/fra", now);
+        // v1…v60 (v60 today, one a day back), latest on v60.
+        ids.repository(&mut r.content, "team/api", 60, now);
+        if let Some(repo) = r.content.repositories.get_mut("team/api") {
+            let v5 = repo.tags["v5"].clone();
+            repo.tags.insert("v1.2.3".into(), v5);
+        }
+        let old = ids.manifest(1, now - TimeDelta::days(100));
+        r.content.push("team/api", None, old);
+    });
+    let view = regkit_workflows::view::IonosView::new(emu.ionos());
+    let registry = view
+        .registries()
+        .await?
+        .into_iter()
+        .find(|r| r.id == IONOS_ID)
+        .ok_or("main")?;
+    let plan = retention::plan(&view, &registry, &small_rules(), emu.now()).await?;
+    // Older than 30½ days: v1…v29 (all beyond the newest 10).
+    let want: BTreeSet<String> = (1..=29).map(|i| format!("team/api:v{i}")).collect();
+    assert_eq!(tags(&plan).into_iter().collect::<BTreeSet<_>>(), want);
+    assert!(manifests(&plan).is_empty(), "IONOS cannot delete manifests");
+    // IONOS gives no sizes: each emptied manifest's bytes are unknown
+    // (v5's manifest is kept by v1.2.3).
+    assert_eq!(plan.totals.unknown_sizes, 28);
+    assert_eq!(plan.provider, "ionos");
+
+    let err = retention::apply(&view, &plan, ApplyOptions::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Unsupported {
+                provider: "ionos",
+                capability: Capability::DeleteTag
+            }
+        ),
+        "{err:?}"
+    );
+    let tags_left = emu.world().ionos.registries[IONOS_ID].content.repositories["team/api"]
+        .tags
+        .len();
+    assert_eq!(tags_left, 62, "nothing deleted");
+    Ok(())
+}
+
+#[tokio::test]
+async fn emulator_abeja_plans_with_sizes_and_protects_semver_tags() -> TestResult {
+    let emu = Emulator::builder().clock(ClockMode::Frozen).start().await?;
+    emu.seed(|world, ids, now| {
+        let a = &mut world.abeja;
+        let id = a.add_repository(ABEJA_ORG, "detector", None, ids, now);
+        for i in 0..40 {
+            a.add_tag(
+                ABEJA_ORG,
+                &id,
+                &format!("build-{i}"),
+                ids,
+                now - TimeDelta::days(i),
+            );
+        }
+        a.add_tag(ABEJA_ORG, &id, "1.0.0", ids, now - TimeDelta::days(300));
+        a.add_tag(ABEJA_ORG, &id, "latest", ids, now - TimeDelta::days(200));
+        let releases = a.add_repository(ABEJA_ORG, "releases", None, ids, now);
+        for i in 0..5 {
+            a.add_tag(
+                ABEJA_ORG,
+                &releases,
+                &format!("0.0.{i}"),
+                ids,
+                now - TimeDelta::days(90),
+            );
+        }
+    });
+    let view = regkit_workflows::view::AbejaView::new(emu.abeja(), ABEJA_ORG);
+    let registry = view.registries().await?.remove(0);
+    let plan = retention::plan(&view, &registry, &small_rules(), emu.now()).await?;
+    // build-i is i days old: the newest 10 are build-0…9; older than 30½
+    // days: build-31…39. Releases and latest are protected.
+    let want: BTreeSet<String> = (31..40).map(|i| format!("detector:build-{i}")).collect();
+    assert_eq!(tags(&plan).into_iter().collect::<BTreeSet<_>>(), want);
+    assert!(manifests(&plan).is_empty());
+    // Each tag is a manifest of its own, so each deletion carries its size.
+    let stored = emu.world().abeja.organizations[ABEJA_ORG]
+        .repositories
+        .iter()
+        .find(|r| r.name == "detector")
+        .ok_or("detector")?
+        .tags
+        .clone();
+    let want_bytes: u64 = stored
+        .iter()
+        .filter(|t| want.contains(&format!("detector:{}", t.name)))
+        .map(|t| t.size as u64)
+        .sum();
+    assert_eq!(plan.totals.freed_bytes, want_bytes);
+    assert_eq!(plan.totals.unknown_sizes, 0);
+    assert_eq!(plan.totals.tags_seen, 42 + 5);
+    assert!(matches!(
+        retention::apply(&view, &plan, ApplyOptions::new()).await,
+        Err(Error::Unsupported {
+            provider: "abeja",
+            ..
+        })
+    ));
+    Ok(())
+}
