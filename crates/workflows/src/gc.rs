@@ -38,6 +38,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::view::{GcKind, GcStatus, Registry, RegistryView};
 use crate::{Capability, Error, Result};
 
+/// The shortest wait between polls the waiter accepts.
+pub const MIN_POLL: Duration = Duration::from_millis(10);
+
 /// What happened while waiting for a garbage collection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "event", content = "data")]
@@ -142,9 +145,9 @@ impl GcWaiter {
     }
 
     /// The first wait between polls (doubles after each poll up to
-    /// [`poll_max`](Self::poll_max)).
+    /// [`poll_max`](Self::poll_max)); at least [`MIN_POLL`].
     pub fn poll_interval(mut self, start: Duration) -> Self {
-        self.poll_start = start;
+        self.poll_start = start.max(MIN_POLL);
         self
     }
 
@@ -366,7 +369,9 @@ impl Run<'_> {
         if next.blobs_deleted != current.blobs_deleted {
             changed_at = now;
         }
-        let delay = (delay * 2).min(self.waiter.poll_max.max(self.waiter.poll_start));
+        let delay = delay
+            .saturating_mul(2)
+            .min(self.waiter.poll_max.max(self.waiter.poll_start));
         self.after_poll(next, started_at, changed_at, delay)
     }
 
