@@ -224,7 +224,9 @@ pub(crate) fn page_of<T>(items: &[T], page: u64, per_page: u64) -> (&[T], u64) {
     let per_page = per_page.max(1);
     let pages = (items.len() as u64).div_ceil(per_page).max(1);
     let start = page.saturating_sub(1).saturating_mul(per_page);
-    let start = usize::try_from(start).unwrap_or(usize::MAX).min(items.len());
+    let start = usize::try_from(start)
+        .unwrap_or(usize::MAX)
+        .min(items.len());
     let end = start
         .saturating_add(usize::try_from(per_page).unwrap_or(usize::MAX))
         .min(items.len());
@@ -233,7 +235,9 @@ pub(crate) fn page_of<T>(items: &[T], page: u64, per_page: u64) -> (&[T], u64) {
 
 /// `offset`/`limit` slice of `items`.
 pub(crate) fn slice_of<T>(items: &[T], offset: u64, limit: u64) -> &[T] {
-    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(items.len());
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(items.len());
     let end = start
         .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX))
         .min(items.len());
@@ -268,7 +272,10 @@ pub(crate) fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Respons
     match serde_json::to_vec(body) {
         Ok(bytes) => (
             status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             bytes,
         )
             .into_response(),

@@ -83,8 +83,7 @@ impl Auth {
             let Ok(text) = String::from_utf8(decoded) else {
                 return false;
             };
-            return text.split_once(':')
-                == Some((user.as_str(), password.expose_secret()));
+            return text.split_once(':') == Some((user.as_str(), password.expose_secret()));
         }
         false
     }
@@ -104,7 +103,11 @@ mod tests {
     #[test]
     fn only_the_providers_own_credentials_pass() {
         let auth = Auth::from_seed(3);
-        let token = auth.credentials(Provider::Ionos).token.expose_secret().to_string();
+        let token = auth
+            .credentials(Provider::Ionos)
+            .token
+            .expose_secret()
+            .to_string();
         assert!(auth.allows(Provider::Ionos, &with(&format!("Bearer {token}"))));
         assert!(auth.allows(Provider::Ionos, &with(&format!("bearer {token}"))));
         assert!(!auth.allows(Provider::Abeja, &with(&format!("Bearer {token}"))));
@@ -124,7 +127,12 @@ mod tests {
         let a = Auth::from_seed(1);
         let b = Auth::from_seed(1);
         let c = Auth::from_seed(2);
-        let t = |x: &Auth| x.credentials(Provider::DigitalOcean).token.expose_secret().to_string();
+        let t = |x: &Auth| {
+            x.credentials(Provider::DigitalOcean)
+                .token
+                .expose_secret()
+                .to_string()
+        };
         assert_eq!(t(&a), t(&b));
         assert_ne!(t(&a), t(&c));
     }

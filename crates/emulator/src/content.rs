@@ -243,11 +243,7 @@ impl ContentGen {
             let newest = i + 1 == tags;
             let digest = manifest.digest.clone();
             store.push(repository, Some(&tag), manifest);
-            if let Some(repo) = store
-                .repositories
-                .get_mut(repository)
-                .filter(|_| newest)
-            {
+            if let Some(repo) = store.repositories.get_mut(repository).filter(|_| newest) {
                 repo.tags.insert("latest".to_string(), digest);
             }
         }
@@ -268,7 +264,10 @@ impl ContentGen {
 
     /// `len` random lowercase letters and digits (token secrets, ids).
     pub fn alphanumeric(&mut self, len: usize) -> String {
-        (0..len).map(|_| self.rng.alphanumeric()).collect::<String>().to_lowercase()
+        (0..len)
+            .map(|_| self.rng.alphanumeric())
+            .collect::<String>()
+            .to_lowercase()
     }
 }
 
@@ -295,7 +294,12 @@ mod tests {
             .map(|b| b.compressed_size_bytes)
             .sum();
 
-        store.repositories.get_mut("team/api").unwrap().tags.remove("v1");
+        store
+            .repositories
+            .get_mut("team/api")
+            .unwrap()
+            .tags
+            .remove("v1");
         assert_eq!(store.repositories["team/api"].untagged(), vec![v1.clone()]);
         // Blobs only: the untagged manifest still references its blobs.
         assert_eq!(store.collect(false, true).freed_bytes, 0);

@@ -238,10 +238,15 @@ impl Emulator {
 
     /// Reads or changes the world directly: seeding content, or checking
     /// what a test did.
-    pub fn seed<R>(&self, f: impl FnOnce(&mut World, &mut crate::content::ContentGen, DateTime<Utc>) -> R) -> R {
+    pub fn seed<R>(
+        &self,
+        f: impl FnOnce(&mut World, &mut crate::content::ContentGen, DateTime<Utc>) -> R,
+    ) -> R {
         let now = self.now();
         let mut ids = self.shared.ids();
-        f(&mut self.shared.world(), &mut ids, now)
+        let result = f(&mut self.shared.world(), &mut ids, now);
+        self.shared.touch();
+        result
     }
 
     /// A copy of the world.
@@ -260,10 +265,14 @@ impl Emulator {
     /// Replaces the world and sets the clock to the snapshot's time.
     pub fn restore(&self, snapshot: Snapshot) {
         *self.shared.world() = snapshot.world;
+        self.shared.touch();
         self.clock.set(snapshot.now);
     }
 
-    fn builder_for<C: regkit_core::GeneratedClient>(&self, p: Provider) -> regkit_core::ClientBuilder<C> {
+    fn builder_for<C: regkit_core::GeneratedClient>(
+        &self,
+        p: Provider,
+    ) -> regkit_core::ClientBuilder<C> {
         regkit_core::ClientBuilder::<C>::new()
             .base_url(self.url(p))
             .bearer_token(self.token(p))

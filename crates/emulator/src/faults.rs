@@ -201,7 +201,12 @@ mod tests {
     #[test]
     fn a_burst_is_spent_after_its_count_and_skips_what_it_should() {
         let mut f = Faults::new(1);
-        f.add(FaultRule::status(503).operation("registry_get").after(1).times(2));
+        f.add(
+            FaultRule::status(503)
+                .operation("registry_get")
+                .after(1)
+                .times(2),
+        );
         let drawn: Vec<usize> = (0..5)
             .map(|_| f.draw(Provider::DigitalOcean, "registry_get").len())
             .collect();

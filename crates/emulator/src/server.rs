@@ -2,15 +2,17 @@
 //! per-operation layer (operation tag, credentials, faults) and the accept
 //! loop, which can drop a connection on purpose.
 
-use std::collections::BTreeMap;
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
@@ -39,7 +41,17 @@ pub(crate) struct Inner {
     pub(crate) faults: Mutex<Faults>,
     pub(crate) auth: Mutex<Auth>,
     ids: Mutex<ContentGen>,
+    /// Bumped by every change to the world (any request but GET and HEAD,
+    /// seeding, restoring, a garbage collection taking effect): derived
+    /// data cached at an older generation is stale.
+    generation: AtomicU64,
+    /// Derived data (a listing's sort order, say) by key, with the
+    /// generation it was computed at.
+    cache: Mutex<HashMap<String, Cached>>,
 }
+
+/// A cached value and the world generation it was computed at.
+type Cached = (u64, Arc<dyn Any + Send + Sync>);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Handlers never leave the world half-changed across an await, so a
@@ -55,6 +67,8 @@ impl Shared {
             faults: Mutex::new(Faults::new(seed)),
             auth: Mutex::new(auth),
             ids: Mutex::new(ContentGen::new(seed ^ 0x0069_6473)),
+            generation: AtomicU64::new(0),
+            cache: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -74,6 +88,36 @@ impl Shared {
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.0.clock.now()
+    }
+
+    /// Marks the world changed: cached derived data is recomputed.
+    pub(crate) fn touch(&self) {
+        self.0.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `compute()`'s value for `key`, computed once per generation of the
+    /// world (a 100 000-tag listing is sorted once, not once per page).
+    /// Called with the world locked, so no change can slip in between.
+    pub(crate) fn cached<T: Send + Sync + 'static>(
+        &self,
+        key: &str,
+        compute: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        let generation = self.0.generation.load(Ordering::Relaxed);
+        let mut cache = lock(&self.0.cache);
+        let fresh = cache
+            .get(key)
+            .filter(|(at, _)| *at == generation)
+            .and_then(|(_, value)| Arc::clone(value).downcast::<T>().ok());
+        if let Some(value) = fresh {
+            return value;
+        }
+        let value = Arc::new(compute());
+        cache.insert(
+            key.to_string(),
+            (generation, value.clone() as Arc<dyn Any + Send + Sync>),
+        );
+        value
     }
 
     pub(crate) fn inner(&self) -> &Inner {
@@ -108,7 +152,8 @@ async fn operation(State(ctx): State<OpCtx>, mut req: Request, next: Next) -> Re
                 return r;
             }
             Fault::Status { status } => {
-                let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status =
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return op.error(status, "fault injected by regkit-emulator");
             }
             Fault::RateLimit { retry_after_secs } => {
@@ -120,7 +165,14 @@ async fn operation(State(ctx): State<OpCtx>, mut req: Request, next: Next) -> Re
     if !allowed {
         return providers::unauthorized(op.provider);
     }
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    if changes {
+        shared.touch();
+    }
     let response = next.run(req).await;
+    if changes {
+        shared.touch();
+    }
     if truncate {
         return truncated(response).await;
     }
@@ -197,7 +249,11 @@ pub(crate) fn router(shared: Shared) -> Router {
         }
         let api = api
             .fallback(move || async move {
-                providers::error(p, StatusCode::NOT_FOUND, "the resource you requested does not exist")
+                providers::error(
+                    p,
+                    StatusCode::NOT_FOUND,
+                    "the resource you requested does not exist",
+                )
             })
             .method_not_allowed_fallback(move || async move {
                 providers::error(p, StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
@@ -219,20 +275,21 @@ pub(crate) async fn serve(listener: TcpListener, app: Router) {
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let app = app.clone();
-                async move {
-                    let response = app
-                        .oneshot(req.map(Body::new))
-                        .await
-                        .unwrap_or_else(|never| match never {});
-                    if response.extensions().get::<Reset>().is_some() {
-                        // hyper closes the connection without answering.
-                        return Err(ResetConnection);
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let app = app.clone();
+                    async move {
+                        let response = app
+                            .oneshot(req.map(Body::new))
+                            .await
+                            .unwrap_or_else(|never| match never {});
+                        if response.extensions().get::<Reset>().is_some() {
+                            // hyper closes the connection without answering.
+                            return Err(ResetConnection);
+                        }
+                        Ok(response)
                     }
-                    Ok(response)
-                }
-            });
+                });
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service)

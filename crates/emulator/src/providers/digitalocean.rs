@@ -429,14 +429,18 @@ impl Registry {
             .find(|gc| gc.status_at(now).0.active())
     }
 
-    /// Applies every run that has reached `succeeded` and not been applied.
-    fn settle(&mut self, now: DateTime<Utc>) {
+    /// Applies every run that has reached `succeeded` and not been applied;
+    /// whether any was.
+    fn settle(&mut self, now: DateTime<Utc>) -> bool {
+        let mut changed = false;
         for gc in &mut self.garbage_collections {
             if gc.collected.is_none() && gc.status_at(now).0 == GcStatus::Succeeded {
                 let (manifests, blobs) = gc.kind.collects();
                 gc.collected = Some(self.store.collect(manifests, blobs));
+                changed = true;
             }
         }
+        changed
     }
 
     /// Repositories holding at least one manifest (an emptied repository
@@ -450,11 +454,14 @@ impl Registry {
 }
 
 impl State {
-    /// Brings every garbage collection up to `now`.
-    pub fn settle(&mut self, now: DateTime<Utc>) {
+    /// Brings every garbage collection up to `now`; whether that changed
+    /// any content.
+    pub fn settle(&mut self, now: DateTime<Utc>) -> bool {
+        let mut changed = false;
         for r in self.registries.values_mut() {
-            r.settle(now);
+            changed |= r.settle(now);
         }
+        changed
     }
 
     /// The subscription tier in force (Basic before any registry exists).
@@ -939,7 +946,9 @@ fn with_state(shared: &Shared, f: impl FnOnce(&mut State, DateTime<Utc>) -> Answ
     let now = shared.now();
     let mut world = shared.world();
     let state = &mut world.digitalocean;
-    state.settle(now);
+    if state.settle(now) {
+        shared.touch();
+    }
     f(state, now).unwrap_or_else(Refusal::into_response)
 }
 
@@ -1478,10 +1487,17 @@ async fn list_tags(
             .repositories
             .get(&repository)
             .ok_or_else(Refusal::not_found)?;
-        let (page, links, meta) = paged(&tags_newest_first(repo), &p, &url, false);
+        // Sorted once per change of the world, not once per page.
+        let order = shared.cached(&format!("digitalocean/tags/{name}/{repository}"), || {
+            tags_newest_first(repo)
+                .into_iter()
+                .map(|(t, m)| (t.clone(), m.digest.clone()))
+                .collect::<Vec<_>>()
+        });
+        let (page, links, meta) = paged(&order, &p, &url, false);
         let tags = page
-            .into_iter()
-            .map(|(t, m)| tag_body(&name, &repository, t, m))
+            .iter()
+            .filter_map(|(t, d)| Some(tag_body(&name, &repository, t, repo.manifests.get(d)?)))
             .collect();
         ok(&types::RepositoryTagList { links, meta, tags })
     })
@@ -1501,10 +1517,26 @@ async fn list_manifests(
             .repositories
             .get(&repository)
             .ok_or_else(Refusal::not_found)?;
-        let (page, links, meta) = paged(&manifests_newest_first(repo), &p, &url, false);
+        let order = shared.cached(
+            &format!("digitalocean/manifests/{name}/{repository}"),
+            || {
+                manifests_newest_first(repo)
+                    .into_iter()
+                    .map(|m| m.digest.clone())
+                    .collect::<Vec<_>>()
+            },
+        );
+        let (page, links, meta) = paged(&order, &p, &url, false);
         let manifests = page
-            .into_iter()
-            .map(|m| manifest_body(&name, &repository, repo, m))
+            .iter()
+            .filter_map(|d| {
+                Some(manifest_body(
+                    &name,
+                    &repository,
+                    repo,
+                    repo.manifests.get(d)?,
+                ))
+            })
             .collect();
         ok(&types::RepositoryManifestList {
             links,
