@@ -36,6 +36,15 @@ pub use regkit_buildkite as buildkite;
 #[cfg(feature = "abeja")]
 pub use regkit_abeja as abeja;
 
+/// Workflows across providers: one registry view, Docker credential
+/// leases, the garbage-collection waiter and the retention planner.
+#[cfg(feature = "workflows")]
+pub use regkit_workflows as workflows;
+
+/// The stateful local twin of all five providers' APIs, for tests.
+#[cfg(feature = "emulator")]
+pub use regkit_emulator as emulator;
+
 /// The README's Rust examples, compiled as doctests so they cannot drift.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
