@@ -11,7 +11,7 @@ use reqwest_middleware::Middleware;
 
 use crate::auth::Auth;
 use crate::call::CallLayer;
-use crate::pipeline::Inner;
+use crate::pipeline::{Inner, Transport};
 use crate::redact::Scrubber;
 use crate::{ConfigError, Credentials, ProviderInfo, RetryPolicy};
 
@@ -246,25 +246,30 @@ impl<C: GeneratedClient> ClientBuilder<C> {
         // regkit's call layer: retries of whole attempts (body read
         // included), credentials per attempt, redirects that keep
         // credentials on their origin.
-        let mut stack = reqwest_middleware::ClientBuilder::new(http.clone());
-        for layer in self.layers {
-            stack = stack.with_arc(layer);
-        }
-        let stack = stack
-            .with(CallLayer {
-                policy: self.retry,
-                rate_limit_reset: provider.rate_limit_reset,
-                attempt_timeout: own_client.then_some(self.timeout),
-                auth: Auth {
-                    credentials,
-                    allow_insecure_http: self.allow_insecure_http,
-                },
-                body_limit: self.max_response_bytes,
-            })
-            .build();
+        let call = Arc::new(CallLayer {
+            policy: self.retry,
+            rate_limit_reset: provider.rate_limit_reset,
+            attempt_timeout: own_client.then_some(self.timeout),
+            auth: Auth {
+                credentials,
+                allow_insecure_http: self.allow_insecure_http,
+            },
+            body_limit: self.max_response_bytes,
+        });
+        // Without caller layers, the call layer drives reqwest directly:
+        // layers cost only when present.
+        let transport = if self.layers.is_empty() {
+            Transport::Direct(http.clone(), call)
+        } else {
+            let mut stack = reqwest_middleware::ClientBuilder::new(http.clone());
+            for layer in self.layers {
+                stack = stack.with_arc(layer);
+            }
+            Transport::Layered(stack.with_arc(call).build())
+        };
 
         let inner = Inner {
-            http: stack,
+            transport,
             provider,
             max_response_bytes: self.max_response_bytes,
             scrubber,

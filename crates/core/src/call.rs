@@ -14,6 +14,7 @@
 //! credentials, redirects, body), each with its own boxed future and its
 //! own copy of the request.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,38 @@ pub(crate) struct CallLayer {
     pub(crate) body_limit: usize,
 }
 
+/// Where an attempt's request goes: straight to reqwest when the caller
+/// added no layers (no boxed future, no extension map), or down the
+/// caller's middleware chain.
+pub(crate) trait Sender: Sync {
+    fn send<'a>(
+        &'a self,
+        request: Request,
+        extensions: &'a mut Extensions,
+    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a;
+}
+
+impl Sender for reqwest::Client {
+    fn send<'a>(
+        &'a self,
+        request: Request,
+        _: &'a mut Extensions,
+    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
+        let sent = self.execute(request);
+        async move { sent.await.map_err(reqwest_middleware::Error::Reqwest) }
+    }
+}
+
+impl Sender for Next<'_> {
+    fn send<'a>(
+        &'a self,
+        request: Request,
+        extensions: &'a mut Extensions,
+    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
+        self.clone().run(request, extensions)
+    }
+}
+
 #[async_trait::async_trait]
 impl Middleware for CallLayer {
     async fn handle(
@@ -47,19 +80,20 @@ impl Middleware for CallLayer {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        self.call(request, extensions, next).await
+        let counter = extensions.get::<Attempts>().cloned().unwrap_or_default();
+        self.call(request, &counter, extensions, &next).await
     }
 }
 
 impl CallLayer {
-    async fn call(
+    pub(crate) async fn call<S: Sender>(
         &self,
         request: Request,
+        counter: &Attempts,
         extensions: &mut Extensions,
-        next: Next<'_>,
+        next: &S,
     ) -> reqwest_middleware::Result<Response> {
         let started = Instant::now();
-        let counter = extensions.get::<Attempts>().cloned().unwrap_or_default();
         let method = request.method().clone();
         let mut attempt = 1;
         let mut pending = request;
@@ -77,7 +111,7 @@ impl CallLayer {
             // sent once and redirects are not followed.
             let copy = pending.try_clone();
             let result = self
-                .attempt(pending, copy.as_ref(), extensions, next.clone())
+                .attempt(pending, copy.as_ref(), extensions, next)
                 .await;
             let Some(copy) = copy.filter(|_| attempt < self.policy.max_attempts) else {
                 return result;
@@ -108,12 +142,12 @@ impl CallLayer {
 
     /// One attempt: credentials, the hops of a redirect chain (credentials
     /// only on the original origin), the whole body.
-    async fn attempt(
+    async fn attempt<S: Sender>(
         &self,
         mut request: Request,
         template: Option<&Request>,
         extensions: &mut Extensions,
-        next: Next<'_>,
+        next: &S,
     ) -> reqwest_middleware::Result<Response> {
         let refused = |e: RequestError| reqwest_middleware::Error::middleware(e);
         self.auth.apply(&mut request).map_err(refused)?;
@@ -123,7 +157,7 @@ impl CallLayer {
         // (kept apart so a request that is not redirected copies no URL).
         let mut moved: Option<reqwest::Url> = None;
         loop {
-            let response = next.clone().run(request, extensions).await?;
+            let response = next.send(request, extensions).await?;
             // Only a redirect status costs a copy of the request.
             // A request that cannot be copied (a streamed body) is never
             // redirected; one that can was copied from the original, whose

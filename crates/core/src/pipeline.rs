@@ -6,6 +6,7 @@
 //! fits and kept raw otherwise.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -13,6 +14,7 @@ use reqwest_middleware::ClientWithMiddleware;
 use tracing::Instrument as _;
 
 use crate::ProviderInfo;
+use crate::call::CallLayer;
 use crate::error::{Error, RequestError};
 use crate::redact::Scrubber;
 use crate::response::{Context, RawResponse, ResponseValue};
@@ -22,10 +24,18 @@ use progenitor_client::ByteStream;
 /// The regkit state inside every generated client: its middleware stack and
 /// limits. Cheap to clone (shared). Codegen plumbing: generated clients hold
 /// one; callers never need to.
+/// How a request reaches the network: regkit's call layer straight onto
+/// reqwest, or the caller's middleware layers with the call layer last.
+#[derive(Clone)]
+pub(crate) enum Transport {
+    Direct(reqwest::Client, Arc<CallLayer>),
+    Layered(ClientWithMiddleware),
+}
+
 #[doc(hidden)]
 #[derive(Clone)]
 pub struct Inner {
-    pub(crate) http: ClientWithMiddleware,
+    pub(crate) transport: Transport,
     pub(crate) provider: &'static ProviderInfo,
     pub(crate) max_response_bytes: usize,
     /// Hides the configured credentials from error text.
@@ -71,12 +81,16 @@ impl Inner {
             let started = Instant::now();
             let attempts = Attempts::default();
             let mut extensions = http::Extensions::new();
-            extensions.insert(attempts.clone());
-            let mut result = self
-                .http
-                .execute_with_extensions(request, &mut extensions)
-                .await
-                .map_err(|e| RequestError::from_middleware(e, &method));
+            let sent = match &self.transport {
+                Transport::Direct(client, call) => {
+                    call.call(request, &attempts, &mut extensions, client).await
+                }
+                Transport::Layered(stack) => {
+                    extensions.insert(attempts.clone());
+                    stack.execute_with_extensions(request, &mut extensions).await
+                }
+            };
+            let mut result = sent.map_err(|e| RequestError::from_middleware(e, &method));
             if let Ok(response) = &mut result {
                 response.extensions_mut().insert(Context::new(
                     self.provider,
