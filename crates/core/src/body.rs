@@ -9,9 +9,18 @@ use reqwest::header::CONTENT_LENGTH;
 
 use crate::RequestError;
 
-/// Reads the whole body, refusing more than `limit` bytes, and hands back a
-/// response whose body is in memory (so errors can keep it). A transport
-/// failure stays a reqwest error, for the retry loop to classify.
+/// A response's whole body, read by [`buffer`]. It rides in the
+/// response's extensions (the response itself keeps its spent body), so
+/// regkit's own readers take it without a second pass through reqwest's
+/// body machinery; [`rebuild`] puts it back as a real body for callers'
+/// middleware layers.
+#[derive(Clone, Debug)]
+pub(crate) struct Buffered(pub(crate) Bytes);
+
+/// Reads the whole body, refusing more than `limit` bytes, and hands back
+/// the response with the body in memory (a [`Buffered`] extension), so
+/// errors can keep it. A transport failure stays a reqwest error, for the
+/// retry loop to classify.
 pub(crate) async fn buffer(
     mut response: Response,
     limit: usize,
@@ -45,6 +54,16 @@ pub(crate) async fn buffer(
         }
     }
     let body = first.unwrap_or_else(|| body.freeze());
+    response.extensions_mut().insert(Buffered(body));
+    Ok(response)
+}
+
+/// The buffered body back in place as the response's own body, for code
+/// that reads responses the ordinary way (callers' middleware layers).
+pub(crate) fn rebuild(mut response: Response) -> Response {
+    let Some(Buffered(body)) = response.extensions_mut().remove::<Buffered>() else {
+        return response;
+    };
     // The URL goes along as an extension, so reqwest does not parse a
     // placeholder URL for the rebuilt response.
     let mut rebuilt = http::Response::builder()
@@ -57,5 +76,14 @@ pub(crate) async fn buffer(
     rebuilt
         .extensions_mut()
         .extend(std::mem::take(response.extensions_mut()));
-    Ok(Response::from(rebuilt))
+    Response::from(rebuilt)
+}
+
+/// Takes the whole body: the buffered one, or (for a response that did
+/// not come through [`buffer`]) what reqwest reads.
+pub(crate) async fn take(mut r: Response) -> reqwest::Result<Bytes> {
+    match r.extensions_mut().remove::<Buffered>() {
+        Some(Buffered(body)) => Ok(body),
+        None => r.bytes().await,
+    }
 }

@@ -81,7 +81,10 @@ impl Middleware for CallLayer {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let counter = extensions.get::<Attempts>().cloned().unwrap_or_default();
-        self.call(request, &counter, extensions, &next).await
+        // Layers above this one read responses the ordinary way.
+        self.call(request, &counter, extensions, &next)
+            .await
+            .map(crate::body::rebuild)
     }
 }
 

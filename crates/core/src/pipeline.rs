@@ -14,6 +14,7 @@ use reqwest_middleware::ClientWithMiddleware;
 use tracing::Instrument as _;
 
 use crate::ProviderInfo;
+use crate::body::Buffered;
 use crate::call::CallLayer;
 use crate::error::{Error, RequestError};
 use crate::redact::Scrubber;
@@ -239,12 +240,14 @@ impl ResponseValue<ByteStream> {
         let status = response.status();
         let headers = response.headers().clone();
         let context = Context::of(&response);
-        ResponseValue::new(
-            ByteStream::new(Box::pin(response.bytes_stream())),
-            status,
-            headers,
-        )
-        .with_context(context)
+        let mut response = response;
+        let bytes: ByteStream = match response.extensions_mut().remove::<Buffered>() {
+            Some(Buffered(body)) => ByteStream::new(Box::pin(futures::stream::once(
+                std::future::ready(Ok(body)),
+            ))),
+            None => ByteStream::new(Box::pin(response.bytes_stream())),
+        };
+        ResponseValue::new(bytes, status, headers).with_context(context)
     }
 }
 
@@ -262,8 +265,7 @@ async fn read<E>(mut response: reqwest::Response) -> Result<RawResponse, Error<E
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
     let context = Context::of(&response);
-    let body = response
-        .bytes()
+    let body = crate::body::take(response)
         .await
         .map_err(|e| Error::Request(RequestError::transport(e, context.method().cloned())))?;
     Ok(RawResponse::new(status, headers, body, context))
@@ -271,8 +273,13 @@ async fn read<E>(mut response: reqwest::Response) -> Result<RawResponse, Error<E
 
 /// Status, headers and body of a response whose body the pipeline already
 /// buffered (so this needs no await).
-pub(crate) fn raw_from_buffered(response: reqwest::Response) -> RawResponse {
+pub(crate) fn raw_from_buffered(mut response: reqwest::Response) -> RawResponse {
     let context = Context::of(&response);
+    if let Some(Buffered(body)) = response.extensions_mut().remove::<Buffered>() {
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        return RawResponse::new(status, headers, body, context);
+    }
     let response: http::Response<reqwest::Body> = response.into();
     let (parts, body) = response.into_parts();
     let bytes = body

@@ -5,7 +5,6 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
@@ -17,8 +16,11 @@ use crate::redact::{REDACTED, Scrubber};
 /// Attached by the pipeline to every response it hands back, and kept by
 /// the values and errors made from it. One pointer wide, so errors stay small.
 #[derive(Clone, Default)]
-pub(crate) struct Context(Option<Arc<ContextData>>);
+pub(crate) struct Context(Option<ContextData>);
 
+// Cloning is cheap (the scrubber is shared, a standard method is inline),
+// so a context costs no allocation of its own.
+#[derive(Clone)]
 struct ContextData {
     provider: &'static ProviderInfo,
     method: Method,
@@ -35,12 +37,12 @@ impl Context {
         scrubber: Scrubber,
         withhold_body: bool,
     ) -> Self {
-        Self(Some(Arc::new(ContextData {
+        Self(Some(ContextData {
             provider,
             method,
             scrubber,
             withhold_body,
-        })))
+        }))
     }
 
     /// The context attached to `response` (none for a response that did not
