@@ -4,3 +4,10 @@
 
 pub mod call;
 mod generated_calls;
+pub mod app;
+mod cli;
+mod commands;
+mod context;
+pub mod credential_helper;
+mod fail;
+mod output;

@@ -1,0 +1,223 @@
+//! The `regkit` command line, as clap sees it.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::Format;
+
+/// One command line for the container registries of DigitalOcean, IONOS,
+/// Humanitec, Buildkite and ABEJA.
+#[derive(Debug, Parser)]
+#[command(
+    name = "regkit",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The provider.
+    #[command(subcommand)]
+    pub provider: ProviderCommand,
+}
+
+const AFTER_HELP: &str = concat!(
+    "Credentials come from the environment, as each provider crate's from_env() reads them:\n",
+    "  digitalocean  DIGITALOCEAN_TOKEN or DIGITALOCEAN_ACCESS_TOKEN\n",
+    "  ionos         IONOS_TOKEN, or IONOS_USERNAME and IONOS_PASSWORD\n",
+    "  humanitec     HUMANITEC_TOKEN\n",
+    "  buildkite     BUILDKITE_API_TOKEN\n",
+    "  abeja         PLATFORM_AUTH_TOKEN, or ABEJA_PLATFORM_USER_ID and ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN\n",
+    "With --emulator no credentials are needed: an embedded emulator with demo content answers.\n\n",
+    "Exit codes:\n",
+    "  0  success\n",
+    "  1  error (API error, missing credentials, unsupported by the provider, files)\n",
+    "  2  usage error (unknown flag, missing or invalid argument)\n",
+    "  3  partial failure during `prune --apply` (the report says what was done)",
+);
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// How to print results: aligned columns, or JSON (one document; one
+    /// object per line for listings).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    /// Talk to this URL instead of the provider's API (a proxy, an
+    /// emulator).
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Run against an embedded regkit-emulator seeded with demo content: no
+    /// account or credentials needed.
+    #[arg(long, global = true, conflicts_with = "base_url")]
+    pub emulator: bool,
+    /// Answer yes to confirmations (`prune --apply`).
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+}
+
+/// The provider to work with.
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// DigitalOcean Container Registry.
+    #[command(name = "digitalocean", alias = "do", after_help = AFTER_HELP)]
+    DigitalOcean(ProviderArgs),
+    /// IONOS Cloud Container Registry.
+    #[command(after_help = AFTER_HELP)]
+    Ionos(ProviderArgs),
+    /// Humanitec registry records (needs --org).
+    #[command(after_help = AFTER_HELP)]
+    Humanitec(ProviderArgs),
+    /// Buildkite Package Registries, container ecosystem (needs --org).
+    #[command(after_help = AFTER_HELP)]
+    Buildkite(ProviderArgs),
+    /// ABEJA Platform container registry (needs --org, the organization id).
+    #[command(after_help = AFTER_HELP)]
+    Abeja(ProviderArgs),
+}
+
+/// What a provider command needs besides the command.
+#[derive(Debug, Args)]
+pub struct ProviderArgs {
+    /// The organization: Humanitec's org id, Buildkite's org slug, ABEJA's
+    /// organization id (the emulator's demo organization by default with
+    /// --emulator).
+    #[arg(long, global = true, env = "REGKIT_ORG", value_name = "ORG")]
+    pub org: Option<String>,
+    /// The registry (name or id) when the account has several.
+    #[arg(long, global = true, env = "REGKIT_REGISTRY", value_name = "REGISTRY")]
+    pub registry: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List registries, or with a registry the repositories in it.
+    Ls {
+        /// A registry (name or id): list its repositories.
+        registry: Option<String>,
+    },
+    /// List a repository's images: each tag, and each untagged manifest.
+    Tags {
+        /// The repository (may hold `/`).
+        repository: String,
+    },
+    /// Mint a short-lived Docker credential for the registry.
+    Login(LoginArgs),
+    /// Print a Kubernetes Secret (type kubernetes.io/dockerconfigjson) with
+    /// a freshly minted credential. The output holds the password: pipe it
+    /// to `kubectl apply -f -`.
+    #[command(name = "k8s-secret")]
+    K8sSecret(K8sSecretArgs),
+    /// Plan (or with --apply, carry out) deleting old tags.
+    Prune(PruneArgs),
+    /// Start a garbage collection (or join the running one).
+    Gc(GcArgs),
+}
+
+/// `login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// How long the credential lasts (where the provider lets the caller
+    /// choose): 30m, 1h, 12h, …
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub ttl: Duration,
+    /// Merge the credential into Docker's config.json ($DOCKER_CONFIG, else
+    /// ~/.docker), keeping every other entry.
+    #[arg(long)]
+    pub write: bool,
+    /// Print the password (once, to stdout, nothing else).
+    #[arg(long, conflicts_with_all = ["write", "helper"])]
+    pub print: bool,
+    /// Instead of storing a password, make Docker ask
+    /// docker-credential-regkit for this registry's host (credHelpers).
+    #[arg(long, conflicts_with = "write")]
+    pub helper: bool,
+    /// Ask for a credential that can push as well as pull.
+    #[arg(long)]
+    pub push: bool,
+}
+
+/// `k8s-secret`.
+#[derive(Debug, Args)]
+pub struct K8sSecretArgs {
+    /// The Secret's name.
+    #[arg(long, default_value = "regkit-registry")]
+    pub name: String,
+    /// The Secret's namespace.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// How long the credential lasts.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub ttl: Duration,
+}
+
+/// `prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Keep the newest N tags of each repository.
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+    /// Delete tags older than this (30d, 12h, 45m).
+    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+    pub older_than: Option<Duration>,
+    /// Never delete tags matching this regular expression (repeatable;
+    /// `latest` and semantic-version releases are always protected).
+    #[arg(long, value_name = "REGEX")]
+    pub protect: Vec<String>,
+    /// Only repositories matching this regular expression (repeatable).
+    #[arg(long = "repository", value_name = "REGEX")]
+    pub repositories: Vec<String>,
+    /// Delete (asks first on a terminal unless --yes; needs --yes when
+    /// stdin is not a terminal). Without it, only the plan is shown.
+    #[arg(long)]
+    pub apply: bool,
+}
+
+/// `gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// What to collect.
+    #[arg(long = "type", value_enum, default_value_t = GcType::UntaggedManifestsAndUnreferencedBlobs)]
+    pub kind: GcType,
+    /// Follow the collection to its end.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// `gc --type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GcType {
+    /// Untagged manifests, then unreferenced blobs.
+    UntaggedManifestsAndUnreferencedBlobs,
+    /// Untagged manifests only.
+    UntaggedManifestsOnly,
+    /// Unreferenced blobs only.
+    UnreferencedBlobsOnly,
+}
+
+impl From<GcType> for regkit_workflows::view::GcKind {
+    fn from(t: GcType) -> Self {
+        use regkit_workflows::view::GcKind;
+        match t {
+            GcType::UntaggedManifestsAndUnreferencedBlobs => {
+                GcKind::UntaggedManifestsAndUnreferencedBlobs
+            }
+            GcType::UntaggedManifestsOnly => GcKind::UntaggedManifestsOnly,
+            GcType::UnreferencedBlobsOnly => GcKind::UnreferencedBlobsOnly,
+        }
+    }
+}
+
+/// `30d`, `12h`, `45m`, `90s` (and what humantime reads: `1h 30m`, …).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration like 30d, 12h or 45m: {e}"))
+}
