@@ -2,6 +2,7 @@
 //! binary and the codegen benchmark (`cargo bench -p xtask`) run the same code.
 
 pub mod bench_build;
+mod cli;
 mod crate_root;
 mod generate;
 pub mod manifest;
@@ -110,6 +111,28 @@ pub fn generate_provider(root: &Path, provider: &Provider) -> Result<Generated, 
     })
 }
 
+/// `crates/cli/src/generated_calls.rs` (`regkit <provider> call …`), from
+/// every provider's spec and its generated client (from [`generate_provider`]):
+/// `(path relative to the workspace root, contents)`.
+pub fn generate_calls(
+    root: &Path,
+    generated: &[(&Provider, Generated)],
+) -> Result<(PathBuf, String), String> {
+    let clients = generated
+        .iter()
+        .map(|(provider, output)| {
+            let client = provider.crate_dir.join("src/generated.rs");
+            output
+                .files
+                .iter()
+                .find(|(rel, _)| *rel == client)
+                .map(|(_, code)| (*provider, code.as_str()))
+                .ok_or_else(|| format!("{}: no generated client", provider.name))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    cli::generate(root, &clients)
+}
+
 #[cfg(test)]
 mod tests {
     /// The committed generated code is what the specs, the manifest and
@@ -120,13 +143,17 @@ mod tests {
         let root = super::workspace_root();
         let manifest = super::Manifest::load(&root).unwrap();
         let mut stale = Vec::new();
+        let mut outputs = Vec::new();
         for provider in &manifest.providers {
             let output = super::generate_provider(&root, provider).unwrap();
-            for (rel, code) in output.files {
-                let current = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
-                if current != code {
-                    stale.push(rel.display().to_string());
-                }
+            outputs.push((provider, output));
+        }
+        let calls = super::generate_calls(&root, &outputs).unwrap();
+        let files = outputs.iter().flat_map(|(_, o)| o.files.iter().cloned());
+        for (rel, code) in files.chain([calls]) {
+            let current = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
+            if current != code {
+                stale.push(rel.display().to_string());
             }
         }
         assert!(

@@ -107,6 +107,7 @@ fn codegen(root: &Path, check: bool, only: &[&str]) -> Result<(), String> {
     let started = Instant::now();
     let mut stale = Vec::new();
     let mut failures = Vec::new();
+    let mut outputs = Vec::new();
     for provider in manifest
         .providers
         .iter()
@@ -121,17 +122,7 @@ fn codegen(root: &Path, check: bool, only: &[&str]) -> Result<(), String> {
             }
         };
         for (rel, code) in &output.files {
-            let path = root.join(rel);
-            let current = std::fs::read_to_string(&path).ok();
-            if current.as_deref() == Some(code.as_str()) {
-                continue;
-            }
-            if check {
-                stale.push(rel.display().to_string());
-            } else {
-                std::fs::write(&path, code)
-                    .map_err(|e| format!("cannot write {}: {e}", rel.display()))?;
-            }
+            write_or_check(root, rel, code, check, &mut stale)?;
         }
         println!(
             "{:<14} {:>3} operations  {:>7.1} ms  {}",
@@ -143,6 +134,14 @@ fn codegen(root: &Path, check: bool, only: &[&str]) -> Result<(), String> {
                 .join("src/generated{,_mock}.rs")
                 .display()
         );
+        outputs.push((provider, output));
+    }
+    // `regkit <provider> call` covers every provider, so it is generated
+    // only when all of them are.
+    if only.is_empty() && failures.is_empty() {
+        let (rel, code) = xtask::generate_calls(root, &outputs)?;
+        write_or_check(root, &rel, &code, check, &mut stale)?;
+        println!("{:<14} {}", "cli", rel.display());
     }
     println!(
         "codegen: {} in {:.1} ms",
@@ -159,4 +158,23 @@ fn codegen(root: &Path, check: bool, only: &[&str]) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+fn write_or_check(
+    root: &Path,
+    rel: &Path,
+    code: &str,
+    check: bool,
+    stale: &mut Vec<String>,
+) -> Result<(), String> {
+    let path = root.join(rel);
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(code) {
+        return Ok(());
+    }
+    if check {
+        stale.push(rel.display().to_string());
+        Ok(())
+    } else {
+        std::fs::write(&path, code).map_err(|e| format!("cannot write {}: {e}", rel.display()))
+    }
 }

@@ -1,0 +1,311 @@
+//! `regkit <provider> call`: the generated operation tables against the
+//! specs, and calls through the library against the in-process emulator.
+
+use regkit_cli::call::{self, CallError, CallOutput};
+use regkit_emulator::{Emulator, Provider};
+
+/// Parses `argv` (after `call`) with the provider's `call` command.
+fn parse(provider: &str, argv: &[&str]) -> Result<clap::ArgMatches, clap::Error> {
+    let ops = call::operations(provider).expect("known provider");
+    call::command(provider, ops)
+        .try_get_matches_from(std::iter::once("call").chain(argv.iter().copied()))
+}
+
+async fn run(emu: &Emulator, provider: &str, argv: &[&str]) -> Result<CallOutput, CallError> {
+    let matches = parse(provider, argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    let (op, args) = matches.subcommand().expect("an operation");
+    match provider {
+        "digitalocean" => call::call_digitalocean(&emu.digitalocean(), op, args).await,
+        "ionos" => call::call_ionos(&emu.ionos(), op, args).await,
+        "humanitec" => call::call_humanitec(&emu.humanitec(), op, args).await,
+        "buildkite" => call::call_buildkite(&emu.buildkite(), op, args).await,
+        "abeja" => call::call_abeja(&emu.abeja(), op, args).await,
+        other => panic!("no provider {other}"),
+    }
+}
+
+async fn demo() -> Emulator {
+    Emulator::builder()
+        .demo(true)
+        .start()
+        .await
+        .expect("emulator starts")
+}
+
+#[test]
+fn every_operation_of_every_spec_is_in_the_table_with_its_parameters() {
+    let root = xtask::workspace_root();
+    let manifest = xtask::Manifest::load(&root).unwrap();
+    assert_eq!(
+        call::PROVIDERS
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>(),
+        manifest
+            .providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+    );
+    for provider in &manifest.providers {
+        let table = call::operations(&provider.name).unwrap();
+        let spec = xtask::operations(&root, provider).unwrap();
+        let ours: Vec<(&str, &str, &str)> =
+            table.iter().map(|op| (op.id, op.method, op.path)).collect();
+        let theirs: Vec<(&str, &str, &str)> = spec
+            .iter()
+            .map(|op| (op.id.as_str(), op.method.as_str(), op.path.as_str()))
+            .collect();
+        assert_eq!(ours, theirs, "{}", provider.name);
+        for op in table {
+            // Every `{param}` of the path is a required path parameter.
+            let in_path: Vec<&str> = op
+                .path
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+                .collect();
+            let path_params: Vec<&str> = op
+                .params
+                .iter()
+                .filter(|p| p.location == "path")
+                .map(|p| p.name)
+                .collect();
+            assert_eq!(path_params, in_path, "{} {}", provider.name, op.id);
+            assert!(
+                op.params
+                    .iter()
+                    .filter(|p| p.location == "path")
+                    .all(|p| p.required)
+            );
+            assert!(
+                op.params
+                    .iter()
+                    .all(|p| !p.flag.is_empty() && !p.flag.contains('_'))
+            );
+        }
+        // The command is valid clap and has one subcommand per operation.
+        let cmd = call::command(&provider.name, table);
+        cmd.clone().debug_assert();
+        let subcommands: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        assert_eq!(
+            subcommands,
+            table.iter().map(|op| op.id).collect::<Vec<_>>()
+        );
+    }
+    // The one hand-written operation is listed, and marked.
+    let handwritten: Vec<&str> = call::PROVIDERS
+        .iter()
+        .flat_map(|(_, ops)| ops.iter())
+        .filter(|op| op.handwritten)
+        .map(|op| op.id)
+        .collect();
+    assert_eq!(handwritten, ["publish_package"]);
+}
+
+#[tokio::test]
+async fn a_get_answers_with_the_spec_type_as_json() {
+    let emu = demo().await;
+    let out = run(&emu, "digitalocean", &["registry_get"]).await.unwrap();
+    assert_eq!(out.status, 200);
+    let info: regkit_digitalocean::types::RegistryInfo = serde_json::from_value(out.body).unwrap();
+    assert_eq!(info.registry.unwrap().name.as_deref(), Some("demo"));
+
+    let out = run(
+        &emu,
+        "digitalocean",
+        &[
+            "registries_list_repositoryTags",
+            "--registry-name",
+            "demo",
+            "--repository-name",
+            "web",
+            "--per-page",
+            "5",
+        ],
+    )
+    .await
+    .unwrap();
+    let tags: regkit_digitalocean::types::RepositoryTagList =
+        serde_json::from_value(out.body).unwrap();
+    assert_eq!(tags.tags.len(), 5);
+}
+
+#[tokio::test]
+async fn every_operation_without_required_parameters_answers_on_every_provider() {
+    let emu = demo().await;
+    let mut called = 0;
+    for (provider, ops) in call::PROVIDERS {
+        for op in ops.iter().filter(|op| {
+            op.method == "GET" && !op.handwritten && op.params.iter().all(|p| !p.required)
+        }) {
+            let out = run(&emu, provider, &[op.id])
+                .await
+                .unwrap_or_else(|e| panic!("{provider} {}: {e}", op.id));
+            assert!((200..300).contains(&out.status), "{provider} {}", op.id);
+            called += 1;
+        }
+    }
+    assert!(called >= 5, "only {called} parameterless listings");
+}
+
+#[tokio::test]
+async fn a_create_takes_its_json_body_from_a_file() {
+    let emu = demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("registry.json");
+    std::fs::write(&body, r#"{"name": "second", "region": "fra1"}"#).unwrap();
+    let out = run(
+        &emu,
+        "digitalocean",
+        &["registries_create", "--body", body.to_str().unwrap()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, 201);
+    let created: regkit_digitalocean::types::MultiregistryInfo =
+        serde_json::from_value(out.body).unwrap();
+    assert_eq!(created.registry.unwrap().name.as_deref(), Some("second"));
+    // It is there.
+    let out = run(
+        &emu,
+        "digitalocean",
+        &["registries_get", "--registry-name", "second"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.body["registry"]["name"], "second");
+
+    // A body that is not the operation's type: the file and serde's
+    // message, without the quoted value.
+    std::fs::write(&body, r#"{"name": 5, "region": "hunter2-secret"}"#).unwrap();
+    let err = run(
+        &emu,
+        "digitalocean",
+        &["registries_create", "--body", body.to_str().unwrap()],
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, CallError::InvalidBody { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("registry.json") && text.contains("invalid type"),
+        "{text}"
+    );
+    // A missing file.
+    let err = run(
+        &emu,
+        "digitalocean",
+        &["registries_create", "--body", "/nonexistent/body.json"],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("cannot read"), "{err}");
+}
+
+#[tokio::test]
+async fn bad_and_missing_parameters_name_the_flag() {
+    let emu = demo().await;
+    let err = run(
+        &emu,
+        "digitalocean",
+        &[
+            "registries_list_repositoryTags",
+            "--registry-name",
+            "demo",
+            "--repository-name",
+            "web",
+            "--per-page",
+            "zero",
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, CallError::InvalidParam { flag, .. } if flag == "per-page"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("invalid value for --per-page: "),
+        "{err}"
+    );
+
+    let err = parse("digitalocean", &["registries_get"]).unwrap_err();
+    assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    assert!(err.to_string().contains("--registry-name"), "{err}");
+
+    let err = parse("digitalocean", &["no_such_operation"]).unwrap_err();
+    assert_eq!(err.kind(), clap::error::ErrorKind::InvalidSubcommand);
+}
+
+#[tokio::test]
+async fn api_errors_keep_the_status_and_the_provider_message() {
+    let emu = demo().await;
+    let err = run(
+        &emu,
+        "digitalocean",
+        &["registries_get", "--registry-name", "nope"],
+    )
+    .await
+    .unwrap_err();
+    match &err {
+        CallError::Api { status, message } => {
+            assert_eq!(*status, Some(404));
+            assert!(message.starts_with("404 Not Found"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn secrets_in_answers_are_redacted_unless_asked() {
+    let emu = demo().await;
+    let argv = [
+        "registries_get_dockerCredentials",
+        "--registry-name",
+        "demo",
+    ];
+    let out = run(&emu, "digitalocean", &argv).await.unwrap();
+    assert!(out.redacted);
+    let auths = out.body["auths"].as_object().unwrap();
+    assert!(!auths.is_empty());
+    for auth in auths.values() {
+        assert_eq!(auth["auth"], "[REDACTED]");
+    }
+    let token = emu.token(Provider::DigitalOcean);
+    assert!(!out.body.to_string().contains(token.expose_secret()));
+
+    let shown = run(
+        &emu,
+        "digitalocean",
+        &[&argv[..], &["--show-secrets"]].concat(),
+    )
+    .await
+    .unwrap();
+    assert!(!shown.redacted);
+    let creds: regkit_digitalocean::types::DockerCredentials =
+        serde_json::from_value(shown.body).unwrap();
+    let auth = creds.auths.values().next().unwrap().auth.as_ref().unwrap();
+    assert!(!auth.is_empty() && auth.expose_secret() != "[REDACTED]");
+}
+
+#[tokio::test]
+async fn hand_written_operations_are_listed_but_not_callable() {
+    let emu = demo().await;
+    let err = run(
+        &emu,
+        "buildkite",
+        &[
+            "publish_package",
+            "--org-slug",
+            "acme",
+            "--registry-slug",
+            "gems",
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, CallError::Unavailable { .. }), "{err:?}");
+    assert!(err.to_string().contains("Client::publish_package"), "{err}");
+}
