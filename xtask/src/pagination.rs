@@ -78,8 +78,11 @@ pub fn stream_impl(
     // leaves a field untyped (free-form JSON) is the rest of the pointer
     // read from that value.
     let read = |pointer: &str| -> Result<TokenStream, String> {
-        typed_read(types_mod, &page_struct, pointer)
-            .ok_or_else(|| at(&format!("`{pointer}` does not name a field of `{page_struct}`")))
+        typed_read(types_mod, &page_struct, pointer).ok_or_else(|| {
+            at(&format!(
+                "`{pointer}` does not name a field of `{page_struct}`"
+            ))
+        })
     };
 
     let (items, item_ty) = match &p.items {
