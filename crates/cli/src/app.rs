@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use regkit_emulator::{Emulator, Provider};
 
-use crate::cli::{Cli, ProviderArgs, ProviderCommand};
+use crate::call_command;
+use crate::cli::{Cli, Command, ProviderArgs, ProviderCommand};
 use crate::commands::{self, Options};
 use crate::context::{Context, Endpoint};
 use crate::fail::{Fail, Result};
+use crate::output::Format;
 
 /// Runs `regkit` with this process's arguments.
 pub fn main() -> ExitCode {
@@ -34,7 +36,49 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<()> {
+/// regkit's global flags given after `call <operation>` (where clap hands
+/// everything to the generated command): taken out and applied.
+fn take_globals(cli_global: &mut crate::cli::Global, args: Vec<String>) -> Result<Vec<String>> {
+    let mut rest = Vec::with_capacity(args.len());
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |flag: &str| {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| Fail::usage(format!("{flag} needs a value")))
+        };
+        match name.as_str() {
+            "--output" => {
+                cli_global.output = match value("--output")?.as_str() {
+                    "json" => Format::Json,
+                    "table" => Format::Table,
+                    other => {
+                        return Err(Fail::usage(format!(
+                            "invalid value {other:?} for --output: table or json"
+                        )));
+                    }
+                }
+            }
+            "--base-url" => cli_global.base_url = Some(value("--base-url")?),
+            "--emulator" if inline.is_none() => cli_global.emulator = true,
+            "--yes" | "-y" if inline.is_none() => cli_global.yes = true,
+            _ => rest.push(arg),
+        }
+    }
+    if cli_global.emulator && cli_global.base_url.is_some() {
+        return Err(Fail::usage(
+            "--emulator and --base-url cannot be used together",
+        ));
+    }
+    Ok(rest)
+}
+
+async fn run(mut cli: Cli) -> Result<()> {
     let (provider, args) = match cli.provider {
         ProviderCommand::DigitalOcean(a) => (Provider::DigitalOcean, a),
         ProviderCommand::Ionos(a) => (Provider::Ionos, a),
@@ -47,6 +91,12 @@ async fn run(cli: Cli) -> Result<()> {
         registry,
         command,
     } = args;
+    let command = match command {
+        Command::Call { args } => Command::Call {
+            args: take_globals(&mut cli.global, args)?,
+        },
+        other => other,
+    };
     let emulator = if cli.global.emulator {
         Some(
             Emulator::builder()
@@ -64,6 +114,9 @@ async fn run(cli: Cli) -> Result<()> {
             base_url: cli.global.base_url.as_deref(),
         },
     };
+    if let Command::Call { args } = command {
+        return call_command::run(provider, endpoint, args, cli.global.output).await;
+    }
     let ctx = Context::new(provider, endpoint, org, registry)?;
     let opts = Options {
         format: cli.global.output,

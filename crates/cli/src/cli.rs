@@ -120,6 +120,14 @@ pub enum Command {
     Prune(PruneArgs),
     /// Start a garbage collection (or join the running one).
     Gc(GcArgs),
+    /// Call any operation of the provider's API, its parameters as flags
+    /// and its JSON body from a file or stdin (`call --help` lists them).
+    #[command(disable_help_flag = true)]
+    Call {
+        /// The operation and its flags.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
 }
 
 /// `login`.

@@ -48,6 +48,8 @@ pub async fn run(ctx: &Context, command: Command, opts: Options) -> Result<()> {
         Command::K8sSecret(args) => k8s_secret(ctx, args).await,
         Command::Prune(args) => prune(ctx, args, opts).await,
         Command::Gc(args) => gc(ctx, args, opts).await,
+        // Dispatched before a context is built (no organization needed).
+        Command::Call { .. } => Err(Fail::error("`call` runs without a registry context")),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod call;
 mod generated_calls;
 pub mod app;
+mod call_command;
 mod cli;
 mod commands;
 mod context;

@@ -554,3 +554,60 @@ fn emulator_runs_every_command_without_credentials() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn call_reaches_generated_operations_from_each_provider() -> TestResult {
+    let env = start()?;
+    let out = env.run(
+        Provider::DigitalOcean,
+        &["call", "registries_get", "--registry-name", "demo"],
+    )?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let body: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(body["registry"]["name"], "demo");
+
+    // Global flags after the operation still count; secrets stay redacted.
+    let out = env.run(
+        Provider::DigitalOcean,
+        &[
+            "call",
+            "registries_get_dockerCredentials",
+            "--registry-name",
+            "demo",
+            "--output",
+            "json",
+        ],
+    )?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(answer["status"], 200);
+    assert_eq!(answer["redacted"], true);
+    assert_eq!(
+        answer["body"]["auths"]["registry.digitalocean.com"]["auth"],
+        "[REDACTED]"
+    );
+
+    // A missing required flag is a usage error.
+    let out = env.run(Provider::DigitalOcean, &["call", "registries_get"])?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--registry-name"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // No organization flag needed: it is the operation's parameter.
+    let out = emulated(&[
+        "humanitec",
+        "call",
+        "list_registries",
+        "--org-id",
+        "demo-org",
+    ])?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ecr-prod"));
+    let out = emulated(&["digitalocean", "call", "--help"])?;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("registries_list"));
+    Ok(())
+}
