@@ -339,7 +339,10 @@ async fn prune(ctx: &Context, args: PruneArgs, opts: Options) -> Result<()> {
     let rules = rules(&args)?;
     ctx.require(Capability::ListImages)?;
     let registry = ctx.pick_registry(None).await?;
-    let progress = Progress::new(opts.progress(), "planning");
+    let progress = Progress::spinner(
+        opts.progress(),
+        &format!("planning retention for {}", registry.name),
+    );
     let plan = retention::plan(ctx.view.as_ref(), &registry, &rules, ctx.clock.now()).await;
     progress.finish();
     let plan = plan?;
@@ -369,7 +372,7 @@ async fn prune(ctx: &Context, args: PruneArgs, opts: Options) -> Result<()> {
     if !opts.yes {
         confirm(&plan, opts)?;
     }
-    let progress = Progress::new(
+    let progress = Progress::spinner(
         opts.progress(),
         &format!("deleting {} tags and manifests", plan.deletions.len()),
     );

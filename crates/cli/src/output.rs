@@ -115,8 +115,18 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A progress indicator for `what` (`listing images of web`, …).
+    /// A progress indicator counting items for `what` (`listing images of
+    /// web`, …).
     pub fn new(enabled: bool, what: &str) -> Self {
+        Self::with_template(enabled, what, "{spinner} {msg}: {pos} [{elapsed}]")
+    }
+
+    /// A spinner for work without items to count (`planning`, …).
+    pub fn spinner(enabled: bool, what: &str) -> Self {
+        Self::with_template(enabled, what, "{spinner} {msg} [{elapsed}]")
+    }
+
+    fn with_template(enabled: bool, what: &str, template: &str) -> Self {
         if !enabled {
             return Progress {
                 bar: None,
@@ -124,7 +134,7 @@ impl Progress {
             };
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}: {pos} [{elapsed}]") {
+        if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
         bar.set_message(what.to_string());

@@ -56,7 +56,12 @@ impl Env {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for p in [Provider::DigitalOcean, Provider::Ionos, Provider::Buildkite] {
+        for p in [
+            Provider::DigitalOcean,
+            Provider::Ionos,
+            Provider::Buildkite,
+            Provider::Humanitec,
+        ] {
             cmd.env(p.token_env(), self.emu.token(p).expose_secret())
                 .env(
                     format!("REGKIT_{}_BASE_URL", p.name().to_ascii_uppercase()),
@@ -158,7 +163,7 @@ fn get_mints_caches_reuses_and_mints_again_when_expired() -> TestResult {
 }
 
 #[test]
-fn ionos_and_buildkite_hosts_mint_through_their_providers() -> TestResult {
+fn ionos_buildkite_and_humanitec_hosts_mint_through_their_providers() -> TestResult {
     let env = start()?;
     let out = env.helper("get", "demo.cr.de-fra.ionos.com")?;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -181,6 +186,24 @@ fn ionos_and_buildkite_hosts_mint_through_their_providers() -> TestResult {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let answer: Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(answer["Username"], "buildkite");
+
+    // Humanitec: any host of the organization's registry records.
+    let ecr = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";
+    let out = env.helper_with(
+        "get",
+        ecr,
+        &[("REGKIT_HUMANITEC_ORG", Some("demo-org".to_string()))],
+    )?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let answer: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(answer["Username"], "AWS");
+    // Without the organization the host is unknown.
+    let out = env.helper("get", "other.example.com")?;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "credentials not found in native keychain"
+    );
     Ok(())
 }
 
