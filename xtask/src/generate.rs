@@ -156,6 +156,12 @@ fn run_passes(
     if passes::runtime_path(file) == 0 && target == Target::Client {
         return fail("runtime_path", "found no `progenitor_client` path".into());
     }
+    if passes::schemars_behind_feature(file) == 0 && target == Target::Client {
+        return fail(
+            "schemars_behind_feature",
+            "found no `schemars::JsonSchema` derive".into(),
+        );
+    }
     passes::tidy_conversion_messages(file);
     match target {
         Target::Client => {

@@ -13,6 +13,7 @@
 //! | `null_is_a_value` | an optional field whose type has a `Null` variant (a `oneOf` with `null`, e.g. Buildkite's OIDC `equals: null`) is `Option<T>`, and serde reads `null` as `None`, so the value is lost and not sent back; it must read `null` as `Some(T::Null)` and only a missing field as `None` | typify keeping `null` for option fields whose inner type is nullable |
 //! | `tidy_conversion_messages` | typify spells types in messages as token streams (``conversion to `:: uuid :: Uuid` ``) | progenitor formatting the type before quoting it |
 //! | `unlisted_status` | progenitor turns every status the spec does not list into `Error::UnexpectedResponse`, so a 204 for a documented 200 fails a call that worked; regkit makes any 2xx a success and decodes unlisted 4xx/5xx as the provider's error | progenitor accepting a custom catch-all (or a `2XX` fallback per operation) |
+//! | `schemars_behind_feature` | progenitor derives (and typify implements) `schemars::JsonSchema` for every type, unconditionally; nothing in regkit uses it, and it is a sizeable share of a provider crate's build, so it is compiled only with the crate's `schemars` feature | a progenitor setting to put a derive behind a `cfg_attr` |
 //! | `null_arrays` | typify's `Vec<T>` fields reject a JSON `null`, which real services send for empty lists | typify mapping nullable-by-default arrays, or a per-field deserializer setting |
 
 use proc_macro2::TokenStream;
@@ -368,6 +369,64 @@ fn is_vec(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"))
 }
 
+/// Every `derive(…, schemars::JsonSchema, …)` loses that derive and gains
+/// `#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]`;
+/// every `impl … JsonSchema for …` gains `#[cfg(feature = "schemars")]`.
+/// Returns how many types it changed.
+pub fn schemars_behind_feature(file: &mut syn::File) -> usize {
+    struct Gate(usize);
+    fn is_json_schema(path: &syn::Path) -> bool {
+        path.segments.last().is_some_and(|s| s.ident == "JsonSchema")
+            && path.segments.iter().any(|s| s.ident == "schemars")
+    }
+    fn gate_derives(attrs: &mut Vec<syn::Attribute>) -> bool {
+        let mut found = false;
+        for attr in attrs.iter_mut() {
+            if !attr.path().is_ident("derive") {
+                continue;
+            }
+            let Ok(paths) =
+                attr.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+            else {
+                continue;
+            };
+            if !paths.iter().any(is_json_schema) {
+                continue;
+            }
+            found = true;
+            let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_json_schema(p)).collect();
+            *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+        }
+        if found {
+            attrs.push(syn::parse_quote!(
+                #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+            ));
+        }
+        found
+    }
+    impl VisitMut for Gate {
+        fn visit_item_struct_mut(&mut self, s: &mut syn::ItemStruct) {
+            if gate_derives(&mut s.attrs) {
+                self.0 += 1;
+            }
+        }
+        fn visit_item_enum_mut(&mut self, e: &mut syn::ItemEnum) {
+            if gate_derives(&mut e.attrs) {
+                self.0 += 1;
+            }
+        }
+        fn visit_item_impl_mut(&mut self, i: &mut syn::ItemImpl) {
+            if i.trait_.as_ref().is_some_and(|(_, p, _)| is_json_schema(p)) {
+                i.attrs.push(syn::parse_quote!(#[cfg(feature = "schemars")]));
+                self.0 += 1;
+            }
+        }
+    }
+    let mut gate = Gate(0);
+    gate.visit_file_mut(file);
+    gate.0
+}
+
 const NULL_AS_EMPTY: &str = "regkit_core::runtime::null_as_empty";
 const NULL_IS_A_VALUE: &str = "regkit_core::runtime::null_is_a_value";
 
@@ -481,6 +540,31 @@ mod tests {
 
     fn text(f: &syn::File) -> String {
         f.to_token_stream().to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn json_schema_derives_and_impls_go_behind_the_feature() {
+        let mut f = file(
+            r#"
+            #[derive(Clone, Debug, schemars::JsonSchema)] pub struct A { x: u8 }
+            #[derive(::serde::Serialize, ::schemars::JsonSchema)] pub enum B { X }
+            impl ::schemars::JsonSchema for C { }
+            "#,
+        );
+        assert_eq!(schemars_behind_feature(&mut f), 3);
+        let out = text(&f);
+        assert!(out.contains("#[derive(Clone,Debug)]"), "{out}");
+        assert!(out.contains("#[derive(::serde::Serialize)]"), "{out}");
+        assert_eq!(
+            out.matches(r#"#[cfg_attr(feature="schemars",derive(::schemars::JsonSchema))]"#)
+                .count(),
+            2,
+            "{out}"
+        );
+        assert!(out.contains(r#"#[cfg(feature="schemars")]impl::schemars::JsonSchemafor"#), "{out}");
+        // Other derives and impls are not touched, so the count exposes it.
+        let mut f = file("#[derive(Clone)] struct D; impl Clone for E {}");
+        assert_eq!(schemars_behind_feature(&mut f), 0);
     }
 
     #[test]

@@ -14,13 +14,8 @@ pub mod types {
 the official SDK falls back to the response text when
 `error_description` is missing.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Error {
         ///Short machine-readable error code, e.g. `bad_request`.
         pub error: ::std::string::String,
@@ -39,13 +34,8 @@ field name to the messages about that field.
         }
     }
     ///A container image repository.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Repository {
         ///When the record was created; an RFC 3339 timestamp in every example, but not promised, so kept as text.
         pub created_at: ::std::string::String,
@@ -74,13 +64,8 @@ known of an element's shape: each is kept as the JSON value it is.
         }
     }
     ///Body for creating a repository.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryCreate {
         ///Free-text description; may be omitted or null.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -94,13 +79,8 @@ known of an element's shape: each is kept as the JSON value it is.
         }
     }
     ///One page of repositories.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryList {
         ///When the record was created; an RFC 3339 timestamp in every example, but not promised, so kept as text.
         pub created_at: ::std::string::String,
@@ -124,14 +104,9 @@ known of an element's shape: each is kept as the JSON value it is.
 sometimes as a JSON number (seen as a number on the repository list
 envelope; the tag list envelope is read the same way).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub enum StringOrIntegerId {
         String(::std::string::String),
         Int64(i64),
@@ -150,13 +125,8 @@ envelope; the tag list envelope is read the same way).
         }
     }
     ///An image tag pushed to a repository.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Tag {
         ///When the record was created; an RFC 3339 timestamp in every example, but not promised, so kept as text.
         pub created_at: ::std::string::String,
@@ -180,13 +150,8 @@ envelope; the tag list envelope is read the same way).
         }
     }
     ///One page of a repository's tags.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TagList {
         ///When the record was created; an RFC 3339 timestamp in every example, but not promised, so kept as text.
         pub created_at: ::std::string::String,
@@ -208,13 +173,8 @@ envelope; the tag list envelope is read the same way).
         }
     }
     ///A platform user, here the creator of a repository or tag.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct User {
         ///When the record was created; an RFC 3339 timestamp in every example, but not promised, so kept as text.
         pub created_at: ::std::string::String,

@@ -12,13 +12,8 @@ use regkit_core::runtime::{encode_path, ClientHooks, OperationInfo, RequestBuild
 #[allow(clippy::all)]
 pub mod types {
     ///Error body returned for every failed request.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Error {
         ///Requests made in the current window; 429 only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -50,14 +45,9 @@ each a message, or an object naming the field and an error code.
         }
     }
     ///One validation problem, as text or as a field and code.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub enum ErrorDetail {
         String(::std::string::String),
         FieldError(FieldError),
@@ -68,14 +58,8 @@ each a message, or an object naming the field and an error code.
         }
     }
     ///A validation problem tied to one request field.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct FieldError {
         ///Machine-readable reason, e.g. `invalid` or `missing`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -92,14 +76,9 @@ each a message, or an object naming the field and an error code.
     /**The rule for one claim: either a rule object of matchers, or a bare
 scalar, which Buildkite reads as `{equals: <scalar>}`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub enum OidcClaimCondition {
         Scalar(OidcScalar),
         ClaimRule(OidcClaimRule),
@@ -117,14 +96,8 @@ scalar, which Buildkite reads as `{equals: <scalar>}`.
     /**Matchers a single claim's value is checked with; every matcher given
 must match.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct OidcClaimRule {
         ///The claim must have exactly this value.
         #[serde(
@@ -167,14 +140,9 @@ must match.
 a string or several as a list; the claim must match at least one. Only
 applied to string claims.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub enum OidcGlobs {
         String(::std::string::String),
         Array(::std::vec::Vec<::std::string::String>),
@@ -187,14 +155,9 @@ applied to string claims.
     /**An OIDC publishing policy, given either as a YAML document in a string
 or as a JSON array of policy statements.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub enum OidcPolicy {
         String(::std::string::String),
         Array(::std::vec::Vec<OidcStatement>),
@@ -208,14 +171,9 @@ or as a JSON array of policy statements.
 null. `anyOf` because a whole number fits both numeric branches; it is
 kept as an integer so it is sent back unchanged.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub enum OidcScalar {
         String(::std::string::String),
         Int64(i64),
@@ -241,13 +199,8 @@ kept as an integer so it is sent back unchanged.
     /**One policy statement: tokens from issuer `iss` whose claims meet the
 conditions in `claims`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct OidcStatement {
         ///Conditions keyed by claim name.
         pub claims: ::std::collections::HashMap<
@@ -270,13 +223,8 @@ conditions in `claims`.
         }
     }
     ///Short reference to an organization.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct OrganizationSummary {
         ///Identifier, UUID-shaped in every example but not promised to be one.
         pub id: ::std::string::String,
@@ -290,13 +238,8 @@ conditions in `claims`.
         }
     }
     ///A package stored in a registry, as returned by publish, get and copy.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Package {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub digests: ::std::option::Option<PackageDigests>,
@@ -323,13 +266,8 @@ conditions in `claims`.
         }
     }
     ///Checksums of the package file, hex-encoded.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PackageDigests {
         pub sha256: ::std::string::String,
         pub sha512: ::std::string::String,
@@ -340,13 +278,8 @@ conditions in `claims`.
         }
     }
     ///One page of packages plus links to neighbouring pages.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PackageList {
         #[serde(default, deserialize_with = "regkit_core::runtime::null_as_empty")]
         pub items: ::std::vec::Vec<PackageListItem>,
@@ -358,13 +291,8 @@ conditions in `claims`.
         }
     }
     ///A package as it appears in a listing.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PackageListItem {
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -382,13 +310,8 @@ conditions in `claims`.
         }
     }
     ///Paging URLs. A missing `next` means this is the last page.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PackageListLinks {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first: ::std::option::Option<::std::string::String>,
@@ -405,13 +328,8 @@ conditions in `claims`.
         }
     }
     ///Instructions for uploading a package file straight to storage.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PresignedUpload {
         pub form: PresignedUploadForm,
         ///Storage location the file will end up at.
@@ -423,13 +341,8 @@ conditions in `claims`.
         }
     }
     ///The form to submit to object storage.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PresignedUploadForm {
         /**Form fields to send unchanged alongside the file. Always includes
 `key`, the object key, in which `${filename}` stands for the
@@ -452,13 +365,8 @@ uploaded file's name.
         }
     }
     ///A package registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Registry {
         ///Hex colour used for the registry in the web app, e.g. `#f0ccff`.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -509,13 +417,8 @@ UUIDs.
         }
     }
     ///Settings for a new registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryCreate {
         ///Hex colour, e.g. `#f0ccff`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -548,13 +451,8 @@ verbatim.
         }
     }
     ///Short reference to a registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistrySummary {
         pub graphql_id: ::std::string::String,
         ///Identifier, UUID-shaped in every example but not promised to be one.
@@ -569,13 +467,8 @@ verbatim.
         }
     }
     ///An access token scoped to one registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryToken {
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         pub created_by: UserSummary,
@@ -598,13 +491,8 @@ verbatim.
         }
     }
     ///Body for creating or renaming a registry token.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryTokenRequest {
         ///Label that says what the token is for.
         pub description: ::std::string::String,
@@ -615,14 +503,8 @@ verbatim.
         }
     }
     ///Registry fields to change; omitted fields keep their value.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryUpdate {
         /**Hex colour. Not listed in the REST reference for updates, but sent
 by the official Go client.
@@ -651,13 +533,8 @@ sent by the official Go client.
         }
     }
     ///The user who created a token.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UserSummary {
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub avatar_url: ::std::option::Option<::std::string::String>,

@@ -74,6 +74,7 @@ pub use reqwest_middleware as middleware;
 
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "schemars")]
     pub use schemars;
     pub use serde;
 }

@@ -100,6 +100,9 @@ macro_rules! open_enum {
             }
         }
 
+        // Compiled in the crate that invokes the macro: its own `schemars`
+        // feature (which turns on regkit-core's) decides.
+        #[cfg(feature = "schemars")]
         impl $crate::__private::schemars::JsonSchema for $name {
             fn schema_name() -> ::std::string::String {
                 stringify!($name).to_owned()

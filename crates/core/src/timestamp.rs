@@ -3,9 +3,12 @@
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use schemars::JsonSchema;
-use schemars::r#gen::SchemaGenerator;
-use schemars::schema::{InstanceType, Schema, SchemaObject};
+#[cfg(feature = "schemars")]
+use schemars::{
+    JsonSchema,
+    r#gen::SchemaGenerator,
+    schema::{InstanceType, Schema, SchemaObject},
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A UTC time that goes over the wire as RFC 3339 with exactly three
@@ -69,6 +72,7 @@ impl<'de> Deserialize<'de> for TimestampMillis {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl JsonSchema for TimestampMillis {
     fn schema_name() -> String {
         "TimestampMillis".into()

@@ -11,14 +11,8 @@ use regkit_core::runtime::{encode_path, ClientHooks, OperationInfo, RequestBuild
 #[allow(clippy::all)]
 pub mod types {
     ///`AllRegistriesInfo`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct AllRegistriesInfo {
         #[serde(
             default,
@@ -36,14 +30,8 @@ pub mod types {
         }
     }
     ///Docker client configuration (`config.json`) with registry credentials.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct DockerCredentials {
         ///Credentials keyed by registry hostname (`registry.digitalocean.com`).
         #[serde(
@@ -61,14 +49,8 @@ pub mod types {
         }
     }
     ///Credentials for one registry host.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct DockerCredentialsAuth {
         ///Base64 of `<username>:<password>`, as Docker expects in `config.json`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -80,13 +62,8 @@ pub mod types {
         }
     }
     ///Error body returned by every failing request.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Error {
         ///Short machine-readable error code, such as `not_found` or `too_many_requests`.
         pub id: ::std::string::String,
@@ -102,14 +79,8 @@ pub mod types {
         }
     }
     ///A garbage collection run.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct GarbageCollection {
         ///Number of blobs removed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -142,14 +113,8 @@ pub mod types {
         }
     }
     ///`GarbageCollectionInfo`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct GarbageCollectionInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub garbage_collection: ::std::option::Option<GarbageCollection>,
@@ -160,14 +125,8 @@ pub mod types {
         }
     }
     ///A page of garbage collections. The published schema lists only `garbage_collections`, but the endpoint pages with `page`/`per_page` and, like every DigitalOcean list, answers with `links` and `meta` (its published example shows `meta`); both are optional here.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct GarbageCollectionList {
         #[serde(
             default,
@@ -186,13 +145,8 @@ pub mod types {
         }
     }
     ///Information about the whole list.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct MetaProperties {
         ///Number of items across all pages.
         pub total: i64,
@@ -203,14 +157,8 @@ pub mod types {
         }
     }
     ///A container registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Multiregistry {
         ///When the registry was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -236,13 +184,8 @@ pub mod types {
         }
     }
     ///Settings of a new registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct MultiregistryCreate {
         ///Registry name; lowercase letters, digits and dashes, at most 63 characters.
         pub name: MultiregistryCreateName,
@@ -259,18 +202,9 @@ pub mod types {
         }
     }
     ///Registry name; lowercase letters, digits and dashes, at most 63 characters.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct MultiregistryCreateName(::std::string::String);
     impl ::std::ops::Deref for MultiregistryCreateName {
         type Target = ::std::string::String;
@@ -328,14 +262,8 @@ pub mod types {
         }
     }
     ///`MultiregistryInfo`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct MultiregistryInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub registry: ::std::option::Option<Multiregistry>,
@@ -346,14 +274,8 @@ pub mod types {
         }
     }
     ///Links to neighbouring pages of a list.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PageLinks {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pages: ::std::option::Option<Pages>,
@@ -364,14 +286,8 @@ pub mod types {
         }
     }
     ///Page URLs; each is present only when that page exists.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Pages {
         ///First page.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -392,14 +308,8 @@ pub mod types {
         }
     }
     ///A container registry together with the account's subscription.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Registry {
         ///When the registry was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -427,13 +337,8 @@ pub mod types {
         }
     }
     ///Settings of a new registry created through the deprecated endpoint.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryCreate {
         ///Registry name; lowercase letters, digits and dashes, at most 63 characters.
         pub name: RegistryCreateName,
@@ -447,18 +352,9 @@ pub mod types {
         }
     }
     ///Registry name; lowercase letters, digits and dashes, at most 63 characters.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryCreateName(::std::string::String);
     impl ::std::ops::Deref for RegistryCreateName {
         type Target = ::std::string::String;
@@ -516,14 +412,8 @@ pub mod types {
         }
     }
     ///`RegistryInfo`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub registry: ::std::option::Option<Registry>,
@@ -534,14 +424,8 @@ pub mod types {
         }
     }
     ///Choices available when creating a registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryOptions {
         ///Region slugs a new registry can be placed in.
         #[serde(
@@ -564,14 +448,8 @@ pub mod types {
         }
     }
     ///`RegistryOptionsInfo`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryOptionsInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub options: ::std::option::Option<RegistryOptions>,
@@ -582,14 +460,8 @@ pub mod types {
         }
     }
     ///Options of a garbage collection run. DigitalOcean's Go client sends `unreferenced blobs only` when the caller gives no type.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryRunGc {
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<crate::generated::types::GarbageCollectionType>,
@@ -600,14 +472,8 @@ pub mod types {
         }
     }
     ///A repository with its most recent tag.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Repository {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub latest_tag: ::std::option::Option<RepositoryTag>,
@@ -627,14 +493,8 @@ pub mod types {
         }
     }
     ///A blob (layer or config) referenced by a manifest.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryBlob {
         ///Compressed size of the blob, in bytes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -649,13 +509,8 @@ pub mod types {
         }
     }
     ///`RepositoryList`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryList {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<PageLinks>,
@@ -673,14 +528,8 @@ pub mod types {
         }
     }
     ///A manifest with its tags and blobs.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryManifest {
         ///Blobs the manifest references.
         #[serde(
@@ -721,13 +570,8 @@ pub mod types {
         }
     }
     ///`RepositoryManifestList`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryManifestList {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<PageLinks>,
@@ -745,14 +589,8 @@ pub mod types {
         }
     }
     ///A tag and the manifest it points to.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryTag {
         ///Compressed size of the image, in bytes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -782,13 +620,8 @@ pub mod types {
         }
     }
     ///`RepositoryTagList`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryTagList {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<PageLinks>,
@@ -806,14 +639,8 @@ pub mod types {
         }
     }
     ///A repository with its most recent manifest.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryV2 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub latest_manifest: ::std::option::Option<RepositoryManifest>,
@@ -836,13 +663,8 @@ pub mod types {
         }
     }
     ///`RepositoryV2List`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryV2List {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<PageLinks>,
@@ -860,14 +682,8 @@ pub mod types {
         }
     }
     ///The account's container registry subscription.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Subscription {
         ///When the subscription started.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -884,14 +700,8 @@ pub mod types {
         }
     }
     ///`SubscriptionInfo`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct SubscriptionInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subscription: ::std::option::Option<Subscription>,
@@ -902,14 +712,8 @@ pub mod types {
         }
     }
     ///A subscription tier and what it includes.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct SubscriptionTier {
         ///Whether storage beyond the included amount is allowed (and billed).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -942,14 +746,8 @@ pub mod types {
         }
     }
     ///A subscription tier offered to the account, with whether the account can switch to it.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct SubscriptionTierOption {
         ///Whether storage beyond the included amount is allowed (and billed).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -994,14 +792,8 @@ pub mod types {
         }
     }
     ///Subscription tier to switch to.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct SubscriptionUpdate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tier_slug: ::std::option::Option<
@@ -1014,14 +806,8 @@ pub mod types {
         }
     }
     ///Change to apply to a running garbage collection.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UpdateGarbageCollection {
         ///Set to true to cancel the garbage collection.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1033,13 +819,8 @@ pub mod types {
         }
     }
     ///Registry name to check.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ValidateRegistry {
         ///Candidate registry name.
         pub name: ValidateRegistryName,
@@ -1050,18 +831,9 @@ pub mod types {
         }
     }
     ///Candidate registry name.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ValidateRegistryName(::std::string::String);
     impl ::std::ops::Deref for ValidateRegistryName {
         type Target = ::std::string::String;

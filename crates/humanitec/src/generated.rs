@@ -11,13 +11,8 @@ use regkit_core::runtime::{encode_path, ClientHooks, OperationInfo, RequestBuild
 #[allow(clippy::all)]
 pub mod types {
     ///Login for the registry (user name and password, or key id and secret).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct AccountCredsRequest {
         ///When the credentials stop working. The service expects UTC (`Z`) with at most millisecond precision; the client sends exactly three fraction digits.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -33,13 +28,8 @@ pub mod types {
         }
     }
     ///Points at an existing Kubernetes secret to copy into target clusters.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ClusterSecret {
         ///Namespace holding the secret.
         pub namespace: ::std::string::String,
@@ -52,14 +42,9 @@ pub mod types {
         }
     }
     ///Secret references keyed by target cluster id; the key `*` applies to every cluster without its own entry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ClusterSecretsMap(
         pub ::std::collections::HashMap<::std::string::String, ClusterSecret>,
     );
@@ -87,13 +72,8 @@ pub mod types {
         }
     }
     ///Error body returned by the API.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ErrorInfoResponse {
         ///What went wrong.
         pub error: ::std::string::String,
@@ -104,13 +84,8 @@ pub mod types {
         }
     }
     ///What a client needs to pull from the registry right now: a login (`username`/`password`) or, for secret-backed registries, the secret references.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryCredsResponse {
         ///When the returned login stops working.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -132,13 +107,8 @@ pub mod types {
         }
     }
     ///A registry record as sent when creating or updating it.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryRequest {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub creds: ::std::option::Option<AccountCredsRequest>,
@@ -160,18 +130,9 @@ pub mod types {
         }
     }
     ///Identifier of the registry record; no two records of an organization share it.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryRequestId(::std::string::String);
     impl ::std::ops::Deref for RegistryRequestId {
         type Target = ::std::string::String;
@@ -228,13 +189,8 @@ pub mod types {
         }
     }
     ///A registry record as stored by Humanitec (credentials are never included).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryResponse {
         ///When the record was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]

@@ -11,14 +11,8 @@ use regkit_core::runtime::{encode_path, ClientHooks, OperationInfo, RequestBuild
 #[allow(clippy::all)]
 pub mod types {
     ///One reason why a request failed (API 1.2.1 marks both fields optional).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ApiErrorMessage {
         ///Service-specific error code.
         #[serde(
@@ -36,14 +30,8 @@ pub mod types {
         }
     }
     ///Error body returned with every failed request. API 1.2.1 marks both fields optional, so a body with either one (or neither) still decodes.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ApiErrorResponse {
         ///HTTP status code, repeated in the body.
         #[serde(
@@ -60,13 +48,8 @@ pub mod types {
         }
     }
     ///Bookkeeping data kept for every resource.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ApiResourceMetadata {
         ///Login of the user who created the resource.
         #[serde(rename = "createdBy")]
@@ -106,13 +89,8 @@ pub mod types {
         }
     }
     ///What identifies an artifact.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Artifact {
         ///Content digest of the artifact's manifest.
         pub digest: ::std::string::String,
@@ -135,13 +113,8 @@ pub mod types {
         }
     }
     ///Bookkeeping, usage and scan summary of an artifact. Times are ISO 8601 text, passed through as the service sends them.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ArtifactMetadata {
         ///Identity that created the artifact.
         #[serde(
@@ -235,13 +208,8 @@ pub mod types {
         }
     }
     ///An artifact.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ArtifactRead {
         pub href: ::std::string::String,
         ///The artifact's digest.
@@ -257,13 +225,8 @@ pub mod types {
         }
     }
     ///One page of the artifacts of a repository.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ArtifactReadList {
         pub href: ::std::string::String,
         pub id: ::std::string::String,
@@ -288,13 +251,8 @@ pub mod types {
         }
     }
     ///One page of the vulnerabilities found in an artifact.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ArtifactVulnerabilityReadList {
         pub href: ::std::string::String,
         pub id: ::std::string::String,
@@ -319,13 +277,8 @@ pub mod types {
         }
     }
     ///Login for `docker login` and similar clients.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Credentials {
         ///Token secret. Only filled in the response that creates the token; empty afterwards.
         pub password: ::regkit_core::SecretString,
@@ -338,13 +291,8 @@ pub mod types {
         }
     }
     ///Whether the registry scans its artifacts for known vulnerabilities (a paid feature; the service turns it on unless told otherwise).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct FeatureVulnerabilityScanning {
         pub enabled: bool,
         ///Feature settings, free-form.
@@ -357,14 +305,8 @@ pub mod types {
         }
     }
     ///URLs of this page and its neighbours, each with its `offset` and `limit`. `prev` is only there when `offset` is above 0, `next` only while items follow this page.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Links {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub next: ::std::option::Option<::std::string::String>,
@@ -379,14 +321,8 @@ pub mod types {
         }
     }
     ///A data center where registries can be placed.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Location {
         ///Location id, as used in `properties.location`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -398,14 +334,8 @@ pub mod types {
         }
     }
     ///All locations available for new registries.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct LocationsResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
@@ -422,13 +352,8 @@ pub mod types {
         }
     }
     ///Cursor information for the next page.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Pagination {
         ///Page size that was applied.
         pub limit: i32,
@@ -441,13 +366,8 @@ pub mod types {
         }
     }
     ///Links to this page and its neighbours (empty when there is none).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PaginationLinks {
         pub next: ::std::string::String,
         pub previous: ::std::string::String,
@@ -460,14 +380,8 @@ pub mod types {
         }
     }
     ///Registry fields that can be changed in place; omitted fields are left as they are.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PatchRegistryInput {
         ///IPv4 and IPv6 addresses or CIDR ranges allowed to reach the registry API (at most 25). An address without a prefix length means a single host (/32 or /128); `0.0.0.0/0` blocks everyone. Empty or absent: no restriction.
         #[serde(
@@ -491,14 +405,8 @@ pub mod types {
         }
     }
     ///Token fields to change; omitted fields are left as they are.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PatchTokenInput {
         ///New expiry time; `null` makes the token never expire.
         #[serde(
@@ -520,13 +428,8 @@ pub mod types {
         }
     }
     ///Body for creating a registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PostRegistryInput {
         pub properties: PostRegistryProperties,
     }
@@ -536,13 +439,8 @@ pub mod types {
         }
     }
     ///A registry as returned by the create call.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PostRegistryOutput {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
@@ -561,13 +459,8 @@ pub mod types {
         }
     }
     ///Settings of a registry supplied by the client.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PostRegistryProperties {
         ///IPv4 and IPv6 addresses or CIDR ranges allowed to reach the registry API (at most 25). An address without a prefix length means a single host (/32 or /128); `0.0.0.0/0` blocks everyone. Empty or absent: no restriction.
         #[serde(
@@ -595,18 +488,9 @@ pub mod types {
         }
     }
     ///Registry name; becomes part of the hostname and is fixed after creation.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PostRegistryPropertiesName(::std::string::String);
     impl ::std::ops::Deref for PostRegistryPropertiesName {
         type Target = ::std::string::String;
@@ -663,13 +547,8 @@ pub mod types {
         }
     }
     ///Body for creating a token.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PostTokenInput {
         pub properties: PostTokenProperties,
     }
@@ -679,13 +558,8 @@ pub mod types {
         }
     }
     ///A token as returned by the create call (password included).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PostTokenOutput {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
@@ -704,13 +578,8 @@ pub mod types {
         }
     }
     ///Settings of a token supplied by the client.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PostTokenProperties {
         ///Expiry time; null or absent means no expiry.
         #[serde(
@@ -733,18 +602,9 @@ pub mod types {
         }
     }
     ///Token name, also used as the login user name.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PostTokenPropertiesName(::std::string::String);
     impl ::std::ops::Deref for PostTokenPropertiesName {
         type Target = ::std::string::String;
@@ -807,13 +667,8 @@ pub mod types {
         }
     }
     ///A package affected by a vulnerability (package-URL parts).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Purl {
         pub name: ::std::string::String,
         ///Package ecosystem, e.g. `golang`, `deb`, `npm`.
@@ -827,13 +682,8 @@ pub mod types {
         }
     }
     ///Body for creating or replacing a registry under a given id.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PutRegistryInput {
         pub properties: PostRegistryProperties,
     }
@@ -843,13 +693,8 @@ pub mod types {
         }
     }
     ///A registry as returned by the create-or-replace call.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PutRegistryOutput {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
@@ -868,13 +713,8 @@ pub mod types {
         }
     }
     ///Body for creating or replacing a token under a given id.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PutTokenInput {
         pub properties: PostTokenProperties,
     }
@@ -884,13 +724,8 @@ pub mod types {
         }
     }
     ///A token as returned by the create-or-replace call.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PutTokenOutput {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
@@ -909,13 +744,8 @@ pub mod types {
         }
     }
     ///One page of registries.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistriesResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
@@ -935,13 +765,8 @@ pub mod types {
         }
     }
     ///One page of the artifacts of a whole registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryArtifactsReadList {
         pub href: ::std::string::String,
         pub id: ::std::string::String,
@@ -966,14 +791,8 @@ pub mod types {
         }
     }
     ///Optional features of a registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryFeatures {
         #[serde(
             rename = "vulnerabilityScanning",
@@ -987,13 +806,8 @@ pub mod types {
         }
     }
     ///Settings and usage of a registry as reported by the service.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryProperties {
         ///IPv4 and IPv6 addresses or CIDR ranges allowed to reach the registry API (at most 25). An address without a prefix length means a single host (/32 or /128); `0.0.0.0/0` blocks everyone. Empty or absent: no restriction.
         #[serde(
@@ -1027,13 +841,8 @@ pub mod types {
         }
     }
     ///A registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RegistryResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
@@ -1052,13 +861,8 @@ pub mod types {
         }
     }
     ///Settings of a repository.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Repository {
         pub name: ::std::string::String,
     }
@@ -1068,13 +872,8 @@ pub mod types {
         }
     }
     ///Bookkeeping and usage figures of a repository. Times are ISO 8601 text, passed through as the service sends them.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryMetadata {
         ///Number of artifacts in the repository.
         #[serde(rename = "artifactCount")]
@@ -1150,13 +949,8 @@ pub mod types {
         }
     }
     ///A repository.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryRead {
         pub href: ::std::string::String,
         pub id: ::std::string::String,
@@ -1171,13 +965,8 @@ pub mod types {
         }
     }
     ///One page of repositories.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RepositoryReadList {
         pub href: ::std::string::String,
         pub id: ::std::string::String,
@@ -1202,13 +991,8 @@ pub mod types {
         }
     }
     ///A permission granted by a token.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Scope {
         ///Allowed actions, e.g. `pull`, `push`, `delete`.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -1225,13 +1009,8 @@ pub mod types {
         }
     }
     ///Space taken by the registry's content.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct StorageUsage {
         ///Bytes used.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -1249,13 +1028,8 @@ pub mod types {
         }
     }
     ///Settings of a token as reported by the service.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TokenProperties {
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub credentials: ::std::option::Option<Credentials>,
@@ -1278,13 +1052,8 @@ pub mod types {
         }
     }
     ///A token.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TokenResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
@@ -1303,13 +1072,8 @@ pub mod types {
         }
     }
     ///One page of tokens.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TokensResponse {
         ///Number of tokens on this page.
         pub count: i32,
@@ -1334,13 +1098,8 @@ pub mod types {
         }
     }
     ///What is known about a vulnerability, as its source reports it.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Vulnerability {
         #[serde(default, deserialize_with = "regkit_core::runtime::null_as_empty")]
         pub affects: ::std::vec::Vec<Purl>,
@@ -1370,14 +1129,8 @@ pub mod types {
         }
     }
     ///Where the vulnerability data comes from.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct VulnerabilityDataSource {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1390,13 +1143,8 @@ pub mod types {
         }
     }
     ///When a vulnerability was published and last updated (ISO 8601 text, passed through as the service sends it).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct VulnerabilityMetadata {
         #[serde(rename = "publishedAt")]
         pub published_at: ::std::string::String,
@@ -1412,13 +1160,8 @@ pub mod types {
         }
     }
     ///A vulnerability.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct VulnerabilityRead {
         pub href: ::std::string::String,
         ///Id the advisory database gave it, e.g. `CVE-2023-44487`.
@@ -1434,13 +1177,8 @@ pub mod types {
         }
     }
     ///When garbage collection runs.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WeeklySchedule {
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub days: ::std::option::Option<::std::vec::Vec<crate::generated::types::Day>>,
