@@ -160,6 +160,19 @@ struct LoginReport<'a> {
     helper: Option<&'static str>,
 }
 
+/// Docker's configuration, unless the emulator answers and `DOCKER_CONFIG`
+/// is not set: the emulator's credentials must not replace real ones in
+/// `~/.docker/config.json`.
+fn docker_config(ctx: &Context) -> Result<DockerConfig> {
+    if ctx.emulated && std::env::var_os("DOCKER_CONFIG").is_none_or(|d| d.is_empty()) {
+        return Err(Fail::usage(
+            "with --emulator, set DOCKER_CONFIG to a scratch directory: the emulator's \
+             credentials must not replace real ones in ~/.docker/config.json",
+        ));
+    }
+    Ok(DockerConfig::from_env()?)
+}
+
 async fn login(ctx: &Context, args: LoginArgs, opts: Options) -> Result<()> {
     let registry = ctx.pick_registry(None).await?;
     if args.helper {
@@ -169,7 +182,7 @@ async fn login(ctx: &Context, args: LoginArgs, opts: Options) -> Result<()> {
                 ctx.provider, registry.name
             ))
         })?;
-        let config = DockerConfig::from_env()?;
+        let config = docker_config(ctx)?;
         config.set_cred_helper(&host, HELPER_NAME)?;
         let report = LoginReport {
             provider: ctx.provider.name(),
@@ -193,7 +206,7 @@ async fn login(ctx: &Context, args: LoginArgs, opts: Options) -> Result<()> {
         return output::print(&format!("{}\n", credential.password.expose_secret()));
     }
     let config = if args.write {
-        let config = DockerConfig::from_env()?;
+        let config = docker_config(ctx)?;
         let merged = config.merge_credential(&credential)?;
         if let Some(helper) = merged.shadowed_by {
             eprintln!(

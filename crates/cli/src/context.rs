@@ -98,6 +98,8 @@ pub struct Context {
     pub registry: Option<String>,
     /// The clock: the system's, or the emulator's virtual one.
     pub clock: Arc<dyn Clock>,
+    /// Whether the embedded emulator answers (`--emulator`).
+    pub emulated: bool,
 }
 
 impl std::fmt::Debug for Context {
@@ -195,6 +197,7 @@ impl Context {
             view,
             registry,
             clock,
+            emulated: matches!(endpoint, Endpoint::Emulator(_)),
         })
     }
 

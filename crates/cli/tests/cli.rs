@@ -478,10 +478,20 @@ fn a_fault_mid_listing_is_retried_or_reported() -> TestResult {
 /// `regkit --emulator …`: no credentials at all.
 fn emulated(args: &[&str]) -> Result<Output, Box<dyn std::error::Error>> {
     let home = tempfile::tempdir()?;
-    Ok(Command::new(env!("CARGO_BIN_EXE_regkit"))
-        .env_clear()
-        .env("HOME", home.path())
-        .env("DOCKER_CONFIG", home.path().join("docker"))
+    emulated_in(home.path(), args, true)
+}
+
+fn emulated_in(
+    home: &Path,
+    args: &[&str],
+    docker_config: bool,
+) -> Result<Output, Box<dyn std::error::Error>> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_regkit"));
+    cmd.env_clear().env("HOME", home);
+    if docker_config {
+        cmd.env("DOCKER_CONFIG", home.join("docker"));
+    }
+    Ok(cmd
         .arg("--emulator")
         .args(args)
         .stdin(Stdio::null())
@@ -548,10 +558,28 @@ fn emulator_runs_every_command_without_credentials() -> TestResult {
     ];
     for (args, code, needle) in cases {
         let out = emulated(args)?;
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("dop_v1_"),
+            "{args:?}: a secret leaked"
+        );
         let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.code(), Some(*code), "{args:?}: {all}");
         assert!(all.contains(needle), "{args:?}: {needle:?} not in {all}");
     }
+
+    // --write with the emulator writes only where DOCKER_CONFIG says.
+    let home = tempfile::tempdir()?;
+    let out = emulated_in(home.path(), &["digitalocean", "login", "--write"], false)?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("DOCKER_CONFIG"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!home.path().join(".docker").exists());
+    let out = emulated_in(home.path(), &["digitalocean", "login", "--write"], true)?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(home.path().join("docker").join("config.json").exists());
     Ok(())
 }
 
