@@ -245,7 +245,7 @@ impl fmt::Display for Rules {
             parts.push(format!("keep the newest {n} per repository"));
         }
         if let Some(d) = self.older_than {
-            parts.push(format!("older than {} s", d.as_secs()));
+            parts.push(format!("older than {}", age(d)));
         }
         let list = |name: &str, ps: &[Regex]| {
             (!ps.is_empty()).then(|| {
@@ -303,15 +303,15 @@ impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rule::KeepNewest { n } => write!(f, "beyond the newest {n}"),
-            Rule::OlderThan { cutoff } => write!(f, "older than {}", cutoff.to_rfc3339()),
+            Rule::OlderThan { cutoff } => write!(f, "older than {}", when(cutoff)),
             Rule::KeepNewestAndOlderThan { n, cutoff } => write!(
                 f,
                 "beyond the newest {n} and older than {}",
-                cutoff.to_rfc3339()
+                when(cutoff)
             ),
             Rule::Untagged => f.write_str("every tag deleted"),
             Rule::UntaggedOlderThan { cutoff } => {
-                write!(f, "untagged, older than {}", cutoff.to_rfc3339())
+                write!(f, "untagged, older than {}", when(cutoff))
             }
         }
     }
@@ -403,7 +403,7 @@ impl fmt::Display for Plan {
             "retention plan for {} registry {} at {}",
             self.provider,
             self.registry.name,
-            self.now.to_rfc3339()
+            when(&self.now)
         )?;
         writeln!(f, "rules: {}", self.rules)?;
         write!(
@@ -796,4 +796,21 @@ pub async fn apply(
         }
     }
     Ok(report)
+}
+
+/// A time as people read it: to the second, in UTC.
+fn when(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A duration in the largest whole unit that divides it (`30d`, `12h`,
+/// `45m`, else seconds).
+fn age(d: Duration) -> String {
+    let secs = d.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs >= size && secs.is_multiple_of(size) {
+            return format!("{}{unit}", secs / size);
+        }
+    }
+    format!("{secs}s")
 }
