@@ -178,7 +178,9 @@ fn main() {
             v[v.len() / 2]
         };
         let (a, b) = (median(&mut ours), median(&mut theirs));
-        println!("\npagination: {ITEMS} tags in pages of {PAGE_SIZE}, {ROUNDS} alternating rounds (median items/s)");
+        println!(
+            "\npagination: {ITEMS} tags in pages of {PAGE_SIZE}, {ROUNDS} alternating rounds (median items/s)"
+        );
         println!("{:>22}  {:>10}", "regkit stream()", format!("{a:.0}"));
         println!("{:>22}  {:>10}", "reqwest + serde walk", format!("{b:.0}"));
         println!("{:>22}  {:>10.2}", "regkit / by hand", a / b);
@@ -212,7 +214,9 @@ fn main() {
 fn emulator_listing(rt: &tokio::runtime::Runtime) {
     const TAGS: usize = 100_000;
     rt.block_on(async {
-        let emu = regkit_emulator::Emulator::start().await.expect("emulator starts");
+        let emu = regkit_emulator::Emulator::start()
+            .await
+            .expect("emulator starts");
         let before = HEAP.current_usage();
         emu.seed(|world, ids, now| {
             let state = &mut world.digitalocean;
@@ -250,7 +254,9 @@ fn emulator_listing(rt: &tokio::runtime::Runtime) {
             rates.push(TAGS as f64 / started.elapsed().as_secs_f64());
         }
         rates.sort_by(f64::total_cmp);
-        println!("\nemulator: {TAGS} DigitalOcean tags through stream(), pages of 200 (median of 3)");
+        println!(
+            "\nemulator: {TAGS} DigitalOcean tags through stream(), pages of 200 (median of 3)"
+        );
         println!("{:>22}  {:>10.0}", "items/s", rates[1]);
         println!("{:>22}  {:>10.0}", "bytes per seeded tag", per_tag);
     });

@@ -124,8 +124,7 @@ impl Prism {
     fn start(provider: &'static str, mode: &[&str], upstream: Option<&str>) -> Prism {
         let prism = tools().join("prism");
         let spec = repo_root().join(format!("specs/{provider}.yaml"));
-        let log = std::env::temp_dir()
-            .join(format!("prism-{provider}-{}.log", std::process::id()));
+        let log = std::env::temp_dir().join(format!("prism-{provider}-{}.log", std::process::id()));
         for attempt in 1..=PORT_ATTEMPTS {
             let port = free_port();
             let out = File::create(&log).expect("create Prism's log file");
@@ -210,4 +209,3 @@ impl Prism {
         )
     }
 }
-

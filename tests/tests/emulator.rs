@@ -67,12 +67,22 @@ async fn every_provider_answers_missing_or_foreign_credentials_with_its_own_401(
         (Provider::DigitalOcean, "/v2/registries/options"),
         (Provider::Ionos, "/locations"),
         (Provider::Humanitec, "/orgs/acme/registries"),
-        (Provider::Buildkite, "/v2/packages/organizations/acme/registries"),
-        (Provider::Abeja, "/organizations/1410000000000/registry/repositories"),
+        (
+            Provider::Buildkite,
+            "/v2/packages/organizations/acme/registries",
+        ),
+        (
+            Provider::Abeja,
+            "/organizations/1410000000000/registry/repositories",
+        ),
     ];
     for (p, path) in probes {
         let url = format!("{}{path}", emu.url(p));
-        let other = if p == Provider::Ionos { Provider::Abeja } else { Provider::Ionos };
+        let other = if p == Provider::Ionos {
+            Provider::Abeja
+        } else {
+            Provider::Ionos
+        };
         let attempts = [
             None,
             Some("Bearer not-a-token".to_string()),
@@ -107,7 +117,10 @@ async fn every_provider_answers_missing_or_foreign_credentials_with_its_own_401(
 async fn an_unknown_path_is_the_providers_own_404() {
     let emu = Emulator::start().await.unwrap();
     let res = raw(&emu)
-        .get(format!("{}/v2/nothing-here", emu.url(Provider::DigitalOcean)))
+        .get(format!(
+            "{}/v2/nothing-here",
+            emu.url(Provider::DigitalOcean)
+        ))
         .bearer_auth(emu.token(Provider::DigitalOcean).expose_secret())
         .send()
         .await
@@ -134,8 +147,16 @@ async fn a_burst_of_503s_is_retried_through_and_then_spent() {
     client.registries_get_options().send().await.unwrap();
     assert!(emu.faults().is_empty(), "the burst is spent");
 
-    emu.inject(FaultRule::status(503).operation("registries_get_options").times(1));
-    let err = once(&emu).registries_get_options().send().await.unwrap_err();
+    emu.inject(
+        FaultRule::status(503)
+            .operation("registries_get_options")
+            .times(1),
+    );
+    let err = once(&emu)
+        .registries_get_options()
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert!(err.error_body().is_some(), "DigitalOcean's own error body");
 }
@@ -144,12 +165,20 @@ async fn a_burst_of_503s_is_retried_through_and_then_spent() {
 async fn a_rate_limit_carries_retry_after_and_digitaloceans_reset_headers() {
     let emu = Emulator::start().await.unwrap();
     emu.inject(FaultRule::rate_limit(Duration::from_secs(7)).times(1));
-    let err = once(&emu).registries_get_options().send().await.unwrap_err();
+    let err = once(&emu)
+        .registries_get_options()
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.is_rate_limited());
     assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
     let headers = err.headers().unwrap();
     assert_eq!(headers["ratelimit-remaining"], "0");
-    let reset: i64 = headers["ratelimit-reset"].to_str().unwrap().parse().unwrap();
+    let reset: i64 = headers["ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(reset, emu.now().timestamp() + 7);
 }
 
@@ -158,7 +187,11 @@ async fn a_reset_connection_and_a_truncated_body_are_transport_errors() {
     let emu = Emulator::start().await.unwrap();
     for rule in [FaultRule::reset(), FaultRule::truncate()] {
         emu.inject(rule.clone().times(1));
-        let err = once(&emu).registries_get_options().send().await.unwrap_err();
+        let err = once(&emu)
+            .registries_get_options()
+            .send()
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, regkit_core::Error::Request(_)),
             "{rule:?}: {err:?}"
@@ -219,7 +252,11 @@ async fn a_snapshot_round_trips_through_json_and_restores() {
         .await
         .unwrap();
     let before = emu.snapshot();
-    assert_ne!(before.world, regkit_emulator::World::default(), "demo content");
+    assert_ne!(
+        before.world,
+        regkit_emulator::World::default(),
+        "demo content"
+    );
     let text = before.to_json();
     assert_eq!(regkit_emulator::Snapshot::from_json(&text).unwrap(), before);
 
@@ -306,7 +343,9 @@ async fn a_listing_walks_through_a_fault_on_a_middle_page_when_retries_allow() {
                 .after(4)
                 .times(2),
         );
-        let tags = walk_tags(&retrying).await.unwrap_or_else(|e| panic!("{rule:?}: {e}"));
+        let tags = walk_tags(&retrying)
+            .await
+            .unwrap_or_else(|e| panic!("{rule:?}: {e}"));
         let unique: BTreeSet<&String> = tags.iter().collect();
         assert_eq!((tags.len(), unique.len()), (500, 500), "{rule:?}");
         assert!(emu.faults().is_empty(), "{rule:?} was hit");
@@ -334,6 +373,13 @@ async fn without_retries_a_fault_mid_listing_ends_the_stream_with_one_error() {
         .await;
     let (ok, err): (Vec<_>, Vec<_>) = items.into_iter().partition(Result::is_ok);
     assert_eq!(ok.len(), 150, "three pages arrived before the fault");
-    assert_eq!(err.len(), 1, "the error is yielded once and ends the stream");
-    assert_eq!(err[0].as_ref().unwrap_err().status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(
+        err.len(),
+        1,
+        "the error is yielded once and ends the stream"
+    );
+    assert_eq!(
+        err[0].as_ref().unwrap_err().status().map(|s| s.as_u16()),
+        Some(500)
+    );
 }

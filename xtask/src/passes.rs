@@ -376,7 +376,9 @@ fn is_vec(ty: &syn::Type) -> bool {
 pub fn schemars_behind_feature(file: &mut syn::File) -> usize {
     struct Gate(usize);
     fn is_json_schema(path: &syn::Path) -> bool {
-        path.segments.last().is_some_and(|s| s.ident == "JsonSchema")
+        path.segments
+            .last()
+            .is_some_and(|s| s.ident == "JsonSchema")
             && path.segments.iter().any(|s| s.ident == "schemars")
     }
     fn gate_derives(attrs: &mut Vec<syn::Attribute>) -> bool {
@@ -417,7 +419,8 @@ pub fn schemars_behind_feature(file: &mut syn::File) -> usize {
         }
         fn visit_item_impl_mut(&mut self, i: &mut syn::ItemImpl) {
             if i.trait_.as_ref().is_some_and(|(_, p, _)| is_json_schema(p)) {
-                i.attrs.push(syn::parse_quote!(#[cfg(feature = "schemars")]));
+                i.attrs
+                    .push(syn::parse_quote!(#[cfg(feature = "schemars")]));
                 self.0 += 1;
             }
         }
@@ -561,7 +564,10 @@ mod tests {
             2,
             "{out}"
         );
-        assert!(out.contains(r#"#[cfg(feature="schemars")]impl::schemars::JsonSchemafor"#), "{out}");
+        assert!(
+            out.contains(r#"#[cfg(feature="schemars")]impl::schemars::JsonSchemafor"#),
+            "{out}"
+        );
         // Other derives and impls are not touched, so the count exposes it.
         let mut f = file("#[derive(Clone)] struct D; impl Clone for E {}");
         assert_eq!(schemars_behind_feature(&mut f), 0);

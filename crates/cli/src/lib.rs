@@ -2,13 +2,13 @@
 //! library so both binaries share one implementation.
 #![forbid(unsafe_code)]
 
-pub mod call;
-mod generated_calls;
 pub mod app;
+pub mod call;
 mod call_command;
 mod cli;
 mod commands;
 mod context;
 pub mod credential_helper;
 mod fail;
+mod generated_calls;
 mod output;

@@ -4,8 +4,8 @@
 //! classifies like any other transport failure.
 
 use bytes::{Bytes, BytesMut};
-use reqwest::{ResponseBuilderExt as _, Response};
 use reqwest::header::CONTENT_LENGTH;
+use reqwest::{Response, ResponseBuilderExt as _};
 
 use crate::RequestError;
 

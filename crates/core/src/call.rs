@@ -113,9 +113,7 @@ impl CallLayer {
             // hop of a redirect. A body that cannot be cloned (a stream) is
             // sent once and redirects are not followed.
             let copy = pending.try_clone();
-            let result = self
-                .attempt(pending, copy.as_ref(), extensions, next)
-                .await;
+            let result = self.attempt(pending, copy.as_ref(), extensions, next).await;
             let Some(copy) = copy.filter(|_| attempt < self.policy.max_attempts) else {
                 return result;
             };

@@ -88,7 +88,9 @@ impl Inner {
                 }
                 Transport::Layered(stack) => {
                     extensions.insert(attempts.clone());
-                    stack.execute_with_extensions(request, &mut extensions).await
+                    stack
+                        .execute_with_extensions(request, &mut extensions)
+                        .await
                 }
             };
             let mut result = sent.map_err(|e| RequestError::from_middleware(e, &method));

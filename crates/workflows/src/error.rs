@@ -119,7 +119,13 @@ impl Error {
 
     /// Whether the provider said the thing does not exist (404).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::Api { status: Some(404), .. })
+        matches!(
+            self,
+            Error::Api {
+                status: Some(404),
+                ..
+            }
+        )
     }
 }
 

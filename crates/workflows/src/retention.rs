@@ -304,11 +304,9 @@ impl fmt::Display for Rule {
         match self {
             Rule::KeepNewest { n } => write!(f, "beyond the newest {n}"),
             Rule::OlderThan { cutoff } => write!(f, "older than {}", when(cutoff)),
-            Rule::KeepNewestAndOlderThan { n, cutoff } => write!(
-                f,
-                "beyond the newest {n} and older than {}",
-                when(cutoff)
-            ),
+            Rule::KeepNewestAndOlderThan { n, cutoff } => {
+                write!(f, "beyond the newest {n} and older than {}", when(cutoff))
+            }
             Rule::Untagged => f.write_str("every tag deleted"),
             Rule::UntaggedOlderThan { cutoff } => {
                 write!(f, "untagged, older than {}", when(cutoff))
