@@ -3,12 +3,16 @@
 //! port as a mock (answers from the spec's examples) or as a validating
 //! proxy in front of another server (the emulator), and killed when dropped.
 
+use std::collections::BTreeSet;
+use std::fmt::Debug;
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use regkit_core::{Error, ResponseValue};
 
 /// The repository root (`tests/` is one level down).
 pub fn repo_root() -> PathBuf {
@@ -208,4 +212,108 @@ impl Prism {
             lines[skipped..].join("\n")
         )
     }
+}
+
+/// The operations a conformance test exercised against Prism (mock or
+/// proxy) and what went wrong with them. Every
+/// problem is collected, so one run names all of them.
+#[derive(Debug)]
+pub struct Run<'a> {
+    prism: &'a Prism,
+    called: BTreeSet<&'static str>,
+    failures: Vec<String>,
+}
+
+impl<'a> Run<'a> {
+    /// A run against `prism`, nothing called yet.
+    pub fn new(prism: &'a Prism) -> Self {
+        Run {
+            prism,
+            called: BTreeSet::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    /// The call must have succeeded, decoded into its typed model, with no
+    /// violation reported by Prism.
+    pub fn check<T: Debug, E: Debug>(
+        &mut self,
+        operation: &'static str,
+        result: Result<ResponseValue<T>, Error<E>>,
+    ) -> Option<T> {
+        self.called.insert(operation);
+        match result {
+            Ok(value) => {
+                if let Some(v) = value.headers().get("sl-violations") {
+                    self.failures.push(format!(
+                        "{operation}: {} but Prism reports violations: {}",
+                        value.status(),
+                        String::from_utf8_lossy(v.as_bytes())
+                    ));
+                }
+                Some(value.into_inner())
+            }
+            Err(e) => {
+                let violations = e
+                    .headers()
+                    .and_then(|h| h.get("sl-violations"))
+                    .map(|v| format!(" sl-violations: {}", String::from_utf8_lossy(v.as_bytes())))
+                    .unwrap_or_default();
+                self.failures
+                    .push(format!("{operation}: {e:?}{violations}"));
+                None
+            }
+        }
+    }
+
+    /// Records a problem found outside [`Run::check`].
+    pub fn fail(&mut self, why: String) {
+        self.failures.push(why);
+    }
+
+    /// Panics naming every failed call, every operation of the spec that
+    /// was not called, and Prism's log.
+    pub fn finish(self) {
+        let Run {
+            prism,
+            called,
+            mut failures,
+        } = self;
+        let declared = operation_ids(prism.provider);
+        for missing in declared.iter().filter(|id| !called.contains(id.as_str())) {
+            failures.push(format!("{missing}: declared in the spec but not exercised"));
+        }
+        for extra in called.iter().filter(|id| !declared.contains(**id)) {
+            failures.push(format!(
+                "{extra}: exercised but not an operationId of the spec"
+            ));
+        }
+        if !failures.is_empty() {
+            panic!(
+                "{} against Prism (specs/{}.yaml): {} problems across its {} operations:\n  - {}{}",
+                prism.provider,
+                prism.provider,
+                failures.len(),
+                declared.len(),
+                failures.join("\n  - "),
+                prism.log_tail()
+            );
+        }
+    }
+}
+
+/// Every `operationId` in `specs/<provider>.yaml`, read with codegen's own
+/// spec loader (hand-written operations included).
+pub fn operation_ids(provider: &str) -> BTreeSet<String> {
+    let root = repo_root();
+    let manifest = xtask::Manifest::load(&root).expect("specs/providers.toml loads");
+    let entry = manifest
+        .providers
+        .iter()
+        .find(|p| p.name == provider)
+        .unwrap_or_else(|| panic!("no provider `{provider}` in specs/providers.toml"));
+    xtask::operation_ids(&root, entry)
+        .expect("the spec loads")
+        .into_iter()
+        .collect()
 }

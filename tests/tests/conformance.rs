@@ -17,116 +17,12 @@
 //! Every Prism runs on loopback on a free port and is killed when its test
 //! ends, even when it fails.
 
-use std::collections::BTreeSet;
-use std::fmt::Debug;
 use std::process::{Command, Stdio};
 
-use regkit_tests::prism::{Prism, repo_root, tools};
+use regkit_tests::prism::{Prism, Run, repo_root, tools};
 
-use regkit_core::runtime::ResponseValue;
-use regkit_core::{Error, RetryPolicy};
+use regkit_core::RetryPolicy;
 use serde_json::json;
-
-/// The operations a test exercised and what went wrong with them. Every
-/// problem is collected, so one run names all of them.
-struct Run<'a> {
-    prism: &'a Prism,
-    called: BTreeSet<&'static str>,
-    failures: Vec<String>,
-}
-
-impl<'a> Run<'a> {
-    fn new(prism: &'a Prism) -> Self {
-        Run {
-            prism,
-            called: BTreeSet::new(),
-            failures: Vec::new(),
-        }
-    }
-
-    /// The call must have succeeded, decoded into its typed model, with no
-    /// violation reported by Prism.
-    fn check<T: Debug, E: Debug>(
-        &mut self,
-        operation: &'static str,
-        result: Result<ResponseValue<T>, Error<E>>,
-    ) -> Option<T> {
-        self.called.insert(operation);
-        match result {
-            Ok(value) => {
-                if let Some(v) = value.headers().get("sl-violations") {
-                    self.failures.push(format!(
-                        "{operation}: {} but Prism reports violations: {}",
-                        value.status(),
-                        String::from_utf8_lossy(v.as_bytes())
-                    ));
-                }
-                Some(value.into_inner())
-            }
-            Err(e) => {
-                let violations = e
-                    .headers()
-                    .and_then(|h| h.get("sl-violations"))
-                    .map(|v| format!(" sl-violations: {}", String::from_utf8_lossy(v.as_bytes())))
-                    .unwrap_or_default();
-                self.failures
-                    .push(format!("{operation}: {e:?}{violations}"));
-                None
-            }
-        }
-    }
-
-    /// Records a problem found outside [`Run::check`].
-    fn fail(&mut self, why: String) {
-        self.failures.push(why);
-    }
-
-    /// Panics naming every failed call, every operation of the spec that
-    /// was not called, and Prism's log.
-    fn finish(self) {
-        let Run {
-            prism,
-            called,
-            mut failures,
-        } = self;
-        let declared = operation_ids(prism.provider);
-        for missing in declared.iter().filter(|id| !called.contains(id.as_str())) {
-            failures.push(format!("{missing}: declared in the spec but not exercised"));
-        }
-        for extra in called.iter().filter(|id| !declared.contains(**id)) {
-            failures.push(format!(
-                "{extra}: exercised but not an operationId of the spec"
-            ));
-        }
-        if !failures.is_empty() {
-            panic!(
-                "{} against Prism (specs/{}.yaml): {} problems across its {} operations:\n  - {}{}",
-                prism.provider,
-                prism.provider,
-                failures.len(),
-                declared.len(),
-                failures.join("\n  - "),
-                prism.log_tail()
-            );
-        }
-    }
-}
-
-/// Every `operationId` in `specs/<provider>.yaml`, read with codegen's own
-/// spec loader (hand-written operations included).
-fn operation_ids(provider: &str) -> BTreeSet<String> {
-    let root = repo_root();
-    let manifest = xtask::Manifest::load(&root).expect("specs/providers.toml loads");
-    let entry = manifest
-        .providers
-        .iter()
-        .find(|p| p.name == provider)
-        .unwrap_or_else(|| panic!("no provider `{provider}` in specs/providers.toml"));
-    xtask::operation_ids(&root, entry)
-        .expect("the spec loads")
-        .into_iter()
-        .collect()
-}
 
 /// A request body (or any model) from JSON, so each body reads as the wire
 /// format it produces.

@@ -10,14 +10,13 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use regkit_core::runtime::ResponseValue;
 use regkit_core::{Error, RetryPolicy};
 use regkit_digitalocean::types;
 use regkit_emulator::providers::digitalocean::{
     GC_DELETING, GC_REQUESTED, GC_SCANNING, GC_WAITING_FOR_JWTS, Tier,
 };
 use regkit_emulator::{ClockMode, Emulator, Provider};
-use regkit_tests::prism::{Prism, repo_root};
+use regkit_tests::prism::{Prism, Run};
 
 async fn frozen() -> Emulator {
     Emulator::builder()
@@ -958,76 +957,6 @@ async fn the_demo_has_a_professional_registry_with_two_repositories() {
 // Every operation through a validating Prism proxy
 // ---------------------------------------------------------------------------
 
-/// The operations called and what went wrong with them.
-struct Run<'a> {
-    prism: &'a Prism,
-    called: BTreeSet<&'static str>,
-    failures: Vec<String>,
-}
-
-impl<'a> Run<'a> {
-    /// The call must have succeeded, with no violation reported by Prism.
-    fn check<T: Debug>(
-        &mut self,
-        operation: &'static str,
-        result: Result<ResponseValue<T>, Error<types::Error>>,
-    ) -> Option<T> {
-        self.called.insert(operation);
-        match result {
-            Ok(value) => {
-                if let Some(v) = value.headers().get("sl-violations") {
-                    self.failures.push(format!(
-                        "{operation}: {} but Prism reports violations: {}",
-                        value.status(),
-                        String::from_utf8_lossy(v.as_bytes())
-                    ));
-                }
-                Some(value.into_inner())
-            }
-            Err(e) => {
-                let violations = e
-                    .headers()
-                    .and_then(|h| h.get("sl-violations"))
-                    .map(|v| format!(" sl-violations: {}", String::from_utf8_lossy(v.as_bytes())))
-                    .unwrap_or_default();
-                self.failures
-                    .push(format!("{operation}: {e:?}{violations}"));
-                None
-            }
-        }
-    }
-
-    fn finish(self) {
-        let root = repo_root();
-        let manifest = xtask::Manifest::load(&root).unwrap();
-        let entry = manifest
-            .providers
-            .iter()
-            .find(|e| e.name == "digitalocean")
-            .unwrap();
-        let declared: BTreeSet<String> = xtask::operations(&root, entry)
-            .unwrap()
-            .into_iter()
-            .map(|o| o.id)
-            .collect();
-        let called: BTreeSet<String> = self.called.iter().map(|s| s.to_string()).collect();
-        let mut failures = self.failures;
-        for missing in declared.difference(&called) {
-            failures.push(format!("{missing}: in the spec but not exercised"));
-        }
-        for extra in called.difference(&declared) {
-            failures.push(format!("{extra}: exercised but not in the spec"));
-        }
-        assert!(
-            failures.is_empty(),
-            "DigitalOcean emulator behind Prism: {} problems:\n  - {}{}",
-            failures.len(),
-            failures.join("\n  - "),
-            self.prism.log_tail()
-        );
-    }
-}
-
 #[tokio::test]
 async fn every_operation_answers_within_the_spec_behind_a_validating_proxy() {
     let emu = frozen().await;
@@ -1038,11 +967,7 @@ async fn every_operation_answers_within_the_spec_behind_a_validating_proxy() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    let mut run = Run {
-        prism: &prism,
-        called: BTreeSet::new(),
-        failures: Vec::new(),
-    };
+    let mut run = Run::new(&prism);
     let gc_type = || Some(types::GarbageCollectionType::UntaggedManifestsAndUnreferencedBlobs);
 
     // The single-registry API, while the account has one registry.
@@ -1275,9 +1200,9 @@ async fn every_operation_answers_within_the_spec_behind_a_validating_proxy() {
                     .await,
             );
         }
-        None => run
-            .failures
-            .push("registries_list_repositoriesV2: no page_token in links.pages.next".into()),
+        None => {
+            run.fail("registries_list_repositoriesV2: no page_token in links.pages.next".into())
+        }
     }
     run.check(
         "registries_list_repositoryTags",

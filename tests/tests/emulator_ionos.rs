@@ -9,11 +9,11 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use regkit_core::{Error, Nullable, ResponseValue, RetryPolicy};
+use regkit_core::{Error, Nullable, RetryPolicy};
 use regkit_emulator::providers::ionos::{Advisory, Registry};
 use regkit_emulator::{ClockMode, Emulator, Provider};
 use regkit_ionos::types;
-use regkit_tests::prism::{Prism, repo_root};
+use regkit_tests::prism::{Prism, Run};
 use serde_json::json;
 
 async fn frozen() -> Emulator {
@@ -1007,84 +1007,6 @@ async fn demo_content_has_a_registry_with_repositories_and_a_token_without_passw
 
 // ---------------------------------------------------------------------------
 // Every operation through Prism's validating proxy.
-
-/// The operations exercised and what went wrong with them.
-struct Run<'a> {
-    prism: &'a Prism,
-    called: BTreeSet<&'static str>,
-    failures: Vec<String>,
-}
-
-impl<'a> Run<'a> {
-    fn new(prism: &'a Prism) -> Self {
-        Run {
-            prism,
-            called: BTreeSet::new(),
-            failures: Vec::new(),
-        }
-    }
-
-    /// The call succeeded, decoded, and Prism reports no violation.
-    fn check<T: Debug, E: Debug>(
-        &mut self,
-        operation: &'static str,
-        result: Result<ResponseValue<T>, Error<E>>,
-    ) -> Option<T> {
-        self.called.insert(operation);
-        match result {
-            Ok(value) => {
-                if let Some(v) = value.headers().get("sl-violations") {
-                    self.failures.push(format!(
-                        "{operation}: {} but Prism reports violations: {}",
-                        value.status(),
-                        String::from_utf8_lossy(v.as_bytes())
-                    ));
-                }
-                Some(value.into_inner())
-            }
-            Err(e) => {
-                let violations = e
-                    .headers()
-                    .and_then(|h| h.get("sl-violations"))
-                    .map(|v| format!(" sl-violations: {}", String::from_utf8_lossy(v.as_bytes())))
-                    .unwrap_or_default();
-                self.failures
-                    .push(format!("{operation}: {e:?}{violations}"));
-                None
-            }
-        }
-    }
-
-    fn finish(self) {
-        let root = repo_root();
-        let manifest = xtask::Manifest::load(&root).expect("specs/providers.toml loads");
-        let entry = manifest
-            .providers
-            .iter()
-            .find(|e| e.name == "ionos")
-            .expect("ionos is in the manifest");
-        let declared: BTreeSet<String> = xtask::operations(&root, entry)
-            .expect("the spec loads")
-            .into_iter()
-            .map(|o| o.id)
-            .collect();
-        let called: BTreeSet<String> = self.called.iter().map(|s| s.to_string()).collect();
-        let mut failures = self.failures;
-        for missing in declared.difference(&called) {
-            failures.push(format!("{missing}: in the spec but not exercised"));
-        }
-        for extra in called.difference(&declared) {
-            failures.push(format!("{extra}: exercised but not in the spec"));
-        }
-        assert!(
-            failures.is_empty(),
-            "{} problems:\n  - {}{}",
-            failures.len(),
-            failures.join("\n  - "),
-            self.prism.log_tail()
-        );
-    }
-}
 
 #[tokio::test]
 async fn every_operation_conforms_through_prism() {
