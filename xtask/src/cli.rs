@@ -8,6 +8,7 @@
 //! produced (as `crate::pagination` does), so the call code cannot drift
 //! from the client it calls.
 
+use crate::syntax::{client_method_builder, generic_args, last_ident, module};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -423,29 +424,6 @@ fn describe_schema(doc: &serde_json::Value, schema: &serde_json::Value, depth: u
     }
 }
 
-fn module<'f>(file: &'f syn::File, name: &str) -> Option<&'f [syn::Item]> {
-    file.items.iter().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| &items[..]),
-        _ => None,
-    })
-}
-
-/// `Client::<method>` returns `builder::<Name><'_>`: the name.
-fn client_method_builder(file: &syn::File, method: &str) -> Option<String> {
-    file.items.iter().find_map(|item| {
-        let syn::Item::Impl(imp) = item else {
-            return None;
-        };
-        imp.items.iter().find_map(|i| match i {
-            syn::ImplItem::Fn(f) if f.sig.ident == method => match &f.sig.output {
-                syn::ReturnType::Type(_, ty) => Some(last_ident(ty)),
-                _ => None,
-            },
-            _ => None,
-        })
-    })
-}
-
 /// The builder's fields but `client`: `(name, type)`.
 fn builder_fields(builder: &[syn::Item], name: &str) -> Option<Vec<(String, syn::Type)>> {
     builder.iter().find_map(|item| match item {
@@ -627,34 +605,6 @@ fn qualify(ty: syn::Type, krate: &syn::Ident) -> TokenStream {
     let mut ty = ty;
     Qualify(krate).visit_type_mut(&mut ty);
     quote!(#ty)
-}
-
-fn last_ident(ty: &syn::Type) -> String {
-    match ty {
-        syn::Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-fn generic_args(ty: &syn::Type) -> Option<Vec<syn::Type>> {
-    let syn::Type::Path(p) = ty else { return None };
-    let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
-        return None;
-    };
-    Some(
-        args.args
-            .iter()
-            .filter_map(|a| match a {
-                syn::GenericArgument::Type(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect(),
-    )
 }
 
 /// The provider's `static` table and its `call_<provider>` dispatcher.

@@ -10,6 +10,7 @@ mod naming;
 mod pagination;
 mod passes;
 mod spec;
+mod syntax;
 
 use std::path::{Path, PathBuf};
 

@@ -16,6 +16,7 @@
 //! Pointers are RFC 6901 pointers into the response body. Paging ends when
 //! the marker is absent or empty (or, for offsets, when a page is empty).
 
+use crate::syntax::{client_method_builder, generic_args, last_ident, module};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde::Deserialize;
@@ -188,29 +189,6 @@ pub fn stream_impl(
     syn::parse2(tokens).map_err(|e| at(&format!("generated code does not parse: {e}")))
 }
 
-fn module<'f>(file: &'f syn::File, name: &str) -> Option<&'f [syn::Item]> {
-    file.items.iter().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| &items[..]),
-        _ => None,
-    })
-}
-
-/// `Client::<method>` returns `builder::<Name><'_>`: the name.
-fn client_method_builder(file: &syn::File, method: &str) -> Option<String> {
-    file.items.iter().find_map(|item| {
-        let syn::Item::Impl(imp) = item else {
-            return None;
-        };
-        imp.items.iter().find_map(|i| match i {
-            syn::ImplItem::Fn(f) if f.sig.ident == method => match &f.sig.output {
-                syn::ReturnType::Type(_, ty) => Some(last_ident(ty)),
-                _ => None,
-            },
-            _ => None,
-        })
-    })
-}
-
 /// `send()` returns `Result<ResponseValue<P>, Error<E>>`: P and E.
 fn send_types(builder: &[syn::Item], name: &str) -> Option<(syn::Type, syn::Type)> {
     builder.iter().find_map(|item| {
@@ -335,32 +313,4 @@ fn qualify(ty: syn::Type) -> TokenStream {
         }
         _ => quote! { #ty },
     }
-}
-
-fn last_ident(ty: &syn::Type) -> String {
-    match ty {
-        syn::Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-fn generic_args(ty: &syn::Type) -> Option<Vec<syn::Type>> {
-    let syn::Type::Path(p) = ty else { return None };
-    let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
-        return None;
-    };
-    Some(
-        args.args
-            .iter()
-            .filter_map(|a| match a {
-                syn::GenericArgument::Type(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect(),
-    )
 }
