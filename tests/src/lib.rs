@@ -4,6 +4,7 @@
 //! on it. Provider files keep only what is theirs: fixtures and the
 //! provider's own wire and decoding tests.
 
+pub mod emulator;
 pub mod prism;
 
 use std::sync::{Arc, Mutex};

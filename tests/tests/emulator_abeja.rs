@@ -11,8 +11,9 @@ use futures::TryStreamExt;
 use regkit_abeja::types;
 use regkit_core::RetryPolicy;
 use regkit_emulator::{ClockMode, Emulator, Provider};
+use regkit_tests::emulator::{json_body, raw};
 use regkit_tests::prism::{Prism, Run};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const ORG: &str = "1410000000000";
 
@@ -296,33 +297,6 @@ async fn names_are_unique_per_organization() {
         .expect("another organization's namespace");
 }
 
-async fn raw(
-    emu: &Emulator,
-    method: reqwest::Method,
-    path: &str,
-    auth: Option<String>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    // Building a regkit client installs the process's rustls provider,
-    // which a bare reqwest client needs.
-    let _ = emu.abeja();
-    let mut req =
-        reqwest::Client::new().request(method, format!("{}{path}", emu.url(Provider::Abeja)));
-    if let Some(auth) = auth {
-        req = req.header("authorization", auth);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.expect("the emulator answers");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("a body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 #[tokio::test]
 async fn bad_input_gets_400_and_bad_credentials_401_with_abejas_body() {
     let emu = frozen().await;
@@ -340,10 +314,11 @@ async fn bad_input_gets_400_and_bad_credentials_401_with_abejas_body() {
     ] {
         let (status, answer) = raw(
             &emu,
+            Provider::Abeja,
             reqwest::Method::POST,
             &path,
             bearer.clone(),
-            Some(body.clone()),
+            json_body(&body),
         )
         .await;
         assert_eq!(status, 400, "{body} → {answer}");
@@ -353,6 +328,7 @@ async fn bad_input_gets_400_and_bad_credentials_401_with_abejas_body() {
     for query in ["?limit=-1", "?offset=abc", "?limit=99999999999"] {
         let (status, answer) = raw(
             &emu,
+            Provider::Abeja,
             reqwest::Method::GET,
             &format!("{path}{query}"),
             bearer.clone(),
@@ -365,10 +341,11 @@ async fn bad_input_gets_400_and_bad_credentials_401_with_abejas_body() {
     // A null description is allowed, as the CLI sends it.
     let (status, answer) = raw(
         &emu,
+        Provider::Abeja,
         reqwest::Method::POST,
         &path,
         bearer.clone(),
-        Some(json!({"name": "from-cli", "description": null})),
+        json_body(&json!({"name": "from-cli", "description": null})),
     )
     .await;
     assert_eq!(status, 200, "{answer}");
@@ -379,7 +356,15 @@ async fn bad_input_gets_400_and_bad_credentials_401_with_abejas_body() {
         Some("Bearer nope".to_string()),
         Some("Basic dXNlci0xOnBhc3M=".to_string()),
     ] {
-        let (status, answer) = raw(&emu, reqwest::Method::GET, &path, auth, None).await;
+        let (status, answer) = raw(
+            &emu,
+            Provider::Abeja,
+            reqwest::Method::GET,
+            &path,
+            auth,
+            None,
+        )
+        .await;
         assert_eq!(status, 401);
         assert_eq!(answer["error"], "unauthorized", "{answer}");
     }

@@ -14,8 +14,9 @@ use regkit_buildkite::{PackageFile, types};
 use regkit_core::runtime::ResponseValue;
 use regkit_core::{Error, RetryPolicy};
 use regkit_emulator::{ClockMode, Emulator, Provider};
+use regkit_tests::emulator::raw;
 use regkit_tests::prism::{Prism, Run};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const ORG: &str = "acme";
 
@@ -548,33 +549,6 @@ async fn names_are_unique_and_copies_follow_the_ecosystem_rules() {
     );
 }
 
-async fn raw(
-    emu: &Emulator,
-    method: reqwest::Method,
-    path: &str,
-    auth: Option<String>,
-    body: Option<(&str, Vec<u8>)>,
-) -> (u16, Value) {
-    // Building a regkit client installs the process's rustls provider,
-    // which a bare reqwest client needs.
-    let _ = emu.buildkite();
-    let mut req =
-        reqwest::Client::new().request(method, format!("{}{path}", emu.url(Provider::Buildkite)));
-    if let Some(auth) = auth {
-        req = req.header("authorization", auth);
-    }
-    if let Some((content_type, body)) = body {
-        req = req.header("content-type", content_type).body(body);
-    }
-    let resp = req.send().await.expect("the emulator answers");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("a body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 #[tokio::test]
 async fn bad_input_gets_422_and_bad_credentials_401_with_buildkites_body() {
     let emu = frozen().await;
@@ -593,6 +567,7 @@ async fn bad_input_gets_422_and_bad_credentials_401_with_buildkites_body() {
         let bytes = serde_json::to_vec(&body).expect("json");
         let (status, answer) = raw(
             &emu,
+            Provider::Buildkite,
             reqwest::Method::POST,
             &regs,
             bearer.clone(),
@@ -615,6 +590,7 @@ async fn bad_input_gets_422_and_bad_credentials_401_with_buildkites_body() {
     ] {
         let (status, answer) = raw(
             &emu,
+            Provider::Buildkite,
             reqwest::Method::POST,
             &packages,
             bearer.clone(),
@@ -627,6 +603,7 @@ async fn bad_input_gets_422_and_bad_credentials_401_with_buildkites_body() {
     for query in ["?per_page=0", "?after=%%%", "?per_page=abc"] {
         let (status, _) = raw(
             &emu,
+            Provider::Buildkite,
             reqwest::Method::GET,
             &format!("{packages}{query}"),
             bearer.clone(),
@@ -637,6 +614,7 @@ async fn bad_input_gets_422_and_bad_credentials_401_with_buildkites_body() {
     }
     let (status, _) = raw(
         &emu,
+        Provider::Buildkite,
         reqwest::Method::POST,
         &format!("{packages}/some-id/copy"),
         bearer.clone(),
@@ -646,7 +624,15 @@ async fn bad_input_gets_422_and_bad_credentials_401_with_buildkites_body() {
     assert_eq!(status, 422, "copy without `to`");
 
     for auth in [None, Some("Bearer bkua_wrong".to_string())] {
-        let (status, answer) = raw(&emu, reqwest::Method::GET, &regs, auth, None).await;
+        let (status, answer) = raw(
+            &emu,
+            Provider::Buildkite,
+            reqwest::Method::GET,
+            &regs,
+            auth,
+            None,
+        )
+        .await;
         assert_eq!(status, 401);
         assert!(answer["message"].is_string(), "{answer}");
     }

@@ -13,8 +13,9 @@ use regkit_core::RetryPolicy;
 use regkit_emulator::providers::humanitec::{CREDS_TTL, Registry};
 use regkit_emulator::{ClockMode, Emulator, Provider};
 use regkit_humanitec::types;
+use regkit_tests::emulator::{json_body, raw};
 use regkit_tests::prism::{Prism, Run};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const ORG: &str = "acme";
 const ECR: &str = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";
@@ -47,34 +48,6 @@ fn basic(id: &str, registry: &str, username: &str, password: &str) -> types::Reg
         }),
         ..request(id, registry, "basic")
     }
-}
-
-/// A raw request with the emulator's token (or the given Authorization).
-async fn raw(
-    emu: &Emulator,
-    method: reqwest::Method,
-    path: &str,
-    auth: Option<String>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    // Building a regkit client installs the process's rustls provider,
-    // which a bare reqwest client needs.
-    let _ = emu.humanitec();
-    let mut req =
-        reqwest::Client::new().request(method, format!("{}{path}", emu.url(Provider::Humanitec)));
-    if let Some(auth) = auth {
-        req = req.header("authorization", auth);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.expect("the emulator answers");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("a body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 fn bearer(emu: &Emulator) -> Option<String> {
@@ -405,16 +378,25 @@ async fn bad_bodies_get_400_and_bad_credentials_401_with_humanitecs_body() {
     for body in cases {
         let (status, answer) = raw(
             &emu,
+            Provider::Humanitec,
             reqwest::Method::POST,
             &path,
             bearer(&emu),
-            Some(body.clone()),
+            json_body(&body),
         )
         .await;
         assert_eq!(status, 400, "{body} → {answer}");
         assert!(answer["error"].is_string(), "{body} → {answer}");
     }
-    let (status, answer) = raw(&emu, reqwest::Method::POST, &path, bearer(&emu), None).await;
+    let (status, answer) = raw(
+        &emu,
+        Provider::Humanitec,
+        reqwest::Method::POST,
+        &path,
+        bearer(&emu),
+        None,
+    )
+    .await;
     assert_eq!(status, 400, "{answer}");
     assert!(
         emu.world()
@@ -425,7 +407,15 @@ async fn bad_bodies_get_400_and_bad_credentials_401_with_humanitecs_body() {
     );
 
     for auth in [None, Some("Bearer not-the-token".to_string())] {
-        let (status, answer) = raw(&emu, reqwest::Method::GET, &path, auth, None).await;
+        let (status, answer) = raw(
+            &emu,
+            Provider::Humanitec,
+            reqwest::Method::GET,
+            &path,
+            auth,
+            None,
+        )
+        .await;
         assert_eq!(status, 401);
         assert!(answer["error"].is_string(), "{answer}");
     }
