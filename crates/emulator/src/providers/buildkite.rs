@@ -712,7 +712,7 @@ async fn update_registry(
     // as plain JSON to tell `null` (clear the field) from leaving it out.
     let req: types::RegistryUpdate = match serde_json::from_value(raw.clone().into()) {
         Ok(r) => r,
-        Err(e) => return error(INVALID, &format!("invalid request body: {e}")),
+        Err(e) => return error(INVALID, &crate::api::body_error(&e)),
     };
     let cleared = |key: &str| raw.get(key).is_some_and(serde_json::Value::is_null);
     let mut world = shared.world();

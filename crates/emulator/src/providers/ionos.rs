@@ -679,8 +679,7 @@ fn decode<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T
     if !value.is_object() {
         return Err(invalid("the request body must be a JSON object"));
     }
-    serde_json::from_value(value.clone())
-        .map_err(|e| invalid(&format!("invalid request body: {e}")))
+    serde_json::from_value(value.clone()).map_err(|e| invalid(&crate::api::body_error(&e)))
 }
 
 fn is_null(value: &serde_json::Value, field: &str) -> bool {
