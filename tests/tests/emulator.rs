@@ -240,7 +240,12 @@ async fn fault_chances_repeat_with_the_seed() {
         }
         hits
     }
-    assert_eq!(pattern(11).await, pattern(11).await);
+    let first = pattern(11).await;
+    assert_eq!(first, pattern(11).await, "the same seed, the same faults");
+    assert!(
+        first.contains(&true) && first.contains(&false),
+        "a 0.5 chance hits some requests and spares others: {first:?}"
+    );
 }
 
 #[tokio::test]
