@@ -7,7 +7,9 @@ use regkit_workflows::Capability;
 use regkit_workflows::docker_config::{self, DockerConfig};
 use regkit_workflows::gc::{GcEvent, GcWaiter};
 use regkit_workflows::lease::{DockerCredential, Lease};
-use regkit_workflows::retention::{self, ApplyOptions, ApplyReport, Deletion, Plan, Rules};
+use regkit_workflows::retention::{
+    self, ApplyOptions, ApplyReport, Deletion, Plan, Rules, Skipped,
+};
 use regkit_workflows::view::{GcKind, Registry};
 use serde::Serialize;
 use serde_json::json;
@@ -338,6 +340,8 @@ struct ApplyJson<'a> {
     plan: &'a Plan,
     complete: bool,
     done: &'a [Deletion],
+    /// Skipped: what they would delete changed since the plan.
+    changed: &'a [Skipped],
     failed: Option<FailedJson<'a>>,
     not_attempted: &'a [Deletion],
 }
@@ -405,14 +409,7 @@ async fn prune(ctx: &Context, args: PruneArgs, opts: Options) -> Result<()> {
 }
 
 fn empty_report() -> ApplyReport {
-    ApplyReport {
-        done: Vec::new(),
-        failed: None,
-        not_attempted: Vec::new(),
-        gc_requested: false,
-        gc: None,
-        gc_error: None,
-    }
+    ApplyReport::default()
 }
 
 fn confirm(plan: &Plan, opts: Options) -> Result<()> {
@@ -449,6 +446,7 @@ fn print_apply(plan: &Plan, report: &ApplyReport, opts: Options) -> Result<()> {
             plan,
             complete: report.is_complete(),
             done: &report.done,
+            changed: &report.changed,
             failed: report.failed.as_ref().map(|(d, e)| FailedJson {
                 deletion: d,
                 error: e.to_string(),
@@ -463,6 +461,15 @@ fn print_apply(plan: &Plan, report: &ApplyReport, opts: Options) -> Result<()> {
                 plan.totals.tags_deleted,
                 plan.totals.manifests_deleted
             );
+            if !report.changed.is_empty() {
+                text.push_str(&format!(
+                    "Skipped, changed since the plan ({}):\n",
+                    report.changed.len()
+                ));
+                for skipped in &report.changed {
+                    text.push_str(&format!("  {skipped}\n"));
+                }
+            }
             if let Some((d, e)) = &report.failed {
                 text.push_str(&format!("Failed: {d}: {e}\n"));
             }

@@ -244,7 +244,7 @@ fn exit_codes_missing_credentials_and_usage() -> TestResult {
     let out = env.run(Provider::Ionos, &["gc"])?;
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("ionos cannot garbage collection"),
+        text(&out.stderr).contains("ionos cannot run a garbage collection"),
         "{}",
         text(&out.stderr)
     );
@@ -528,7 +528,7 @@ fn emulator_runs_every_command_without_credentials() -> TestResult {
             1,
             "ionos cannot delete a tag",
         ),
-        (&["ionos", "gc"], 1, "ionos cannot garbage collection"),
+        (&["ionos", "gc"], 1, "ionos cannot run a garbage collection"),
         (&["humanitec", "ls"], 0, "ecr-prod"),
         (
             &["humanitec", "--registry", "ecr-prod", "login"],
@@ -543,10 +543,17 @@ fn emulator_runs_every_command_without_credentials() -> TestResult {
         (&["buildkite", "ls"], 0, "packages.buildkite.com"),
         (&["buildkite", "tags", "api"], 0, "1.5.0"),
         (&["buildkite", "login"], 0, "packages.buildkite.com"),
+        // A tag is a package version: the plan deletes versions only, and
+        // applies to completion.
+        (
+            &["buildkite", "prune", "--keep", "1", "--apply", "--yes"],
+            0,
+            "Deleted 8 of 8",
+        ),
         (
             &["buildkite", "gc"],
             1,
-            "buildkite cannot garbage collection",
+            "buildkite cannot run a garbage collection",
         ),
         (&["abeja", "ls"], 0, "demo-org"),
         (&["abeja", "tags", "object-detector"], 0, "0.0.3"),

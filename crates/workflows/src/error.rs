@@ -34,7 +34,7 @@ impl fmt::Display for Capability {
             Capability::ListImages => "list images",
             Capability::DeleteTag => "delete a tag",
             Capability::DeleteManifest => "delete a manifest",
-            Capability::GarbageCollection => "garbage collection",
+            Capability::GarbageCollection => "run a garbage collection",
             Capability::DockerCredentials => "mint Docker credentials",
             Capability::RevokeCredentials => "revoke credentials",
         })

@@ -35,7 +35,29 @@
 //! `older_than` is set and it is older than the cutoff
 //! ([`Rule::UntaggedOlderThan`]). When the view cannot delete manifests,
 //! the plan deletes tags only and the garbage collection frees what they
-//! leave untagged.
+//! leave untagged. Where deleting a tag removes the manifest with its last
+//! tag ([`TagDeletion::RemovesManifestWithLastTag`]: a Buildkite package
+//! version is the image), the plan deletes the tags and no manifest left
+//! without them, so every plan applies to completion.
+//!
+//! # Checked deletes
+//!
+//! A plan is a picture of the registry at one moment; [`apply`] acts on
+//! what that picture showed or not at all. Right before each deletion it
+//! re-reads, through the provider's API, what it would delete
+//! ([`RegistryView::tag_digest`], [`RegistryView::manifest_tags`]):
+//!
+//! - a tag is deleted only while it still names the planned digest (a tag
+//!   pushed again since the plan is skipped, [`Change::TagMoved`]);
+//! - a manifest is deleted only while it exists and has no tag (a tag
+//!   moved onto it since the plan, a rollback of `latest` say, skips it,
+//!   [`Change::ManifestTagged`]);
+//! - what is gone already is skipped ([`Change::TagGone`],
+//!   [`Change::ManifestGone`]), and so is a delete answered 404.
+//!
+//! Skips are reported in [`ApplyReport::changed`] and do not stop the run
+//! or make it incomplete. What remains is the window of one request between
+//! the re-read and the delete: no registry API offers a conditional delete.
 //!
 //! # Order and bytes
 //!
@@ -75,7 +97,7 @@ use regex::Regex;
 use serde::{Serialize, Serializer};
 
 use crate::gc::GcWaiter;
-use crate::view::{GcKind, GcStatus, Image, Registry, RegistryView};
+use crate::view::{GcKind, GcStatus, Image, Registry, RegistryView, TagDeletion};
 use crate::{Capability, Error, Result};
 
 /// The tags protected by [`Rules::new`]: `latest`.
@@ -448,7 +470,7 @@ pub async fn plan(
     names.sort();
     names.dedup();
 
-    let manifests_deletable = view.supports(Capability::DeleteManifest);
+    let fate = ManifestFate::of(view);
     let mut totals = Totals {
         repositories: names.len(),
         ..Totals::default()
@@ -457,7 +479,7 @@ pub async fn plan(
     let mut manifests = Vec::new();
     for name in &names {
         let images: Vec<Image> = view.images(registry, name).try_collect().await?;
-        let repo = plan_repository(name, images, rules, cutoff, manifests_deletable);
+        let repo = plan_repository(name, images, rules, cutoff, fate);
         totals.tags_seen += repo.tags_seen;
         totals.tags_kept += repo.tags_seen - repo.tags.len();
         tags.extend(repo.tags);
@@ -484,6 +506,34 @@ pub async fn plan(
     })
 }
 
+/// What becomes of a manifest whose every tag a plan deletes, on the
+/// view's provider.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ManifestFate {
+    /// The plan deletes it by digest after its tags.
+    DeletedByPlan,
+    /// Deleting its last tag removes it
+    /// ([`TagDeletion::RemovesManifestWithLastTag`]); manifests that were
+    /// untagged already are still deleted by digest.
+    GoesWithLastTag,
+    /// It stays untagged for the garbage collection (manifests cannot be
+    /// deleted by digest, so the plan deletes tags only).
+    LeftForGc,
+}
+
+impl ManifestFate {
+    fn of(view: &dyn RegistryView) -> Self {
+        match (
+            view.supports(Capability::DeleteManifest),
+            view.tag_deletion(),
+        ) {
+            (false, _) => ManifestFate::LeftForGc,
+            (true, TagDeletion::RemovesManifestWithLastTag) => ManifestFate::GoesWithLastTag,
+            (true, TagDeletion::LeavesManifest) => ManifestFate::DeletedByPlan,
+        }
+    }
+}
+
 struct RepoPlan {
     tags_seen: usize,
     tags: Vec<Deletion>,
@@ -501,7 +551,7 @@ fn plan_repository(
     images: Vec<Image>,
     rules: &Rules,
     cutoff: Option<DateTime<Utc>>,
-    manifests_deletable: bool,
+    fate: ManifestFate,
 ) -> RepoPlan {
     // Tag → image (the first listing of a tag wins), and per digest its
     // size, newest time and tags.
@@ -586,12 +636,16 @@ fn plan_repository(
         .filter_map(|(tag, rule)| {
             let t = tagged.get(*tag)?;
             let digest = t.digest.as_str();
-            let freed =
-                if !manifests_deletable && emptied.contains(digest) && credited.insert(digest) {
-                    size(digest)
-                } else {
-                    Some(0)
-                };
+            // Where no manifest deletion follows, the first deleted tag of
+            // an emptied manifest carries its bytes.
+            let freed = if fate != ManifestFate::DeletedByPlan
+                && emptied.contains(digest)
+                && credited.insert(digest)
+            {
+                size(digest)
+            } else {
+                Some(0)
+            };
             Some(Deletion {
                 repository: repository.to_string(),
                 tag: Some(t.tag.clone()),
@@ -603,7 +657,7 @@ fn plan_repository(
         .collect();
 
     let mut manifests: Vec<Deletion> = Vec::new();
-    if manifests_deletable {
+    if fate == ManifestFate::DeletedByPlan {
         for digest in &emptied {
             manifests.push(Deletion {
                 repository: repository.to_string(),
@@ -613,6 +667,10 @@ fn plan_repository(
                 freed_bytes: size(digest),
             });
         }
+    }
+    // Manifests that were untagged already, wherever they can be deleted
+    // by digest.
+    if fate != ManifestFate::LeftForGc {
         if let (true, Some(cutoff)) = (rules.delete_untagged, cutoff) {
             for (digest, at) in &untagged {
                 if tags_of.contains_key(digest.as_str()) {
@@ -660,12 +718,66 @@ impl ApplyOptions {
     }
 }
 
+/// Why [`apply`] skipped a deletion: what it would delete changed since
+/// the plan was made. A skip does not stop the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "change")]
+#[non_exhaustive]
+pub enum Change {
+    /// The tag now names another manifest (it was pushed again).
+    TagMoved {
+        /// The digest it names now.
+        digest: String,
+    },
+    /// The tag no longer exists.
+    TagGone,
+    /// The manifest gained a tag this plan does not delete (a rollback of
+    /// `latest`, say).
+    ManifestTagged {
+        /// Its tags now.
+        tags: Vec<String>,
+    },
+    /// The manifest no longer exists.
+    ManifestGone,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::TagMoved { digest } => write!(f, "the tag now names {digest}"),
+            Change::TagGone => f.write_str("the tag is gone"),
+            Change::ManifestTagged { tags } => {
+                write!(f, "the manifest is tagged now ({})", tags.join(", "))
+            }
+            Change::ManifestGone => f.write_str("the manifest is gone"),
+        }
+    }
+}
+
+/// A deletion [`apply`] skipped, and what changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The planned deletion.
+    pub deletion: Deletion,
+    /// What changed since the plan.
+    pub change: Change,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: changed since the plan: {}", self.deletion, self.change)
+    }
+}
+
 /// What [`apply`] did. A partial failure is not an `Err`: check
 /// [`is_complete`](Self::is_complete).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ApplyReport {
     /// Deletions done, in order.
     pub done: Vec<Deletion>,
+    /// Deletions skipped because what they would delete changed since the
+    /// plan, in plan order. They do not make the report incomplete.
+    pub changed: Vec<Skipped>,
     /// The deletion that failed, and why. Nothing after it was attempted.
     pub failed: Option<(Deletion, Error)>,
     /// Deletions not attempted, in plan order.
@@ -681,8 +793,9 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
-    /// Whether every deletion was done and the garbage collection, if asked
-    /// for, succeeded. A CLI exits with 3 when this is false.
+    /// Whether every deletion was done or skipped as changed since the
+    /// plan, and the garbage collection, if asked for, succeeded. A CLI
+    /// exits with 3 when this is false.
     pub fn is_complete(&self) -> bool {
         self.failed.is_none()
             && self.not_attempted.is_empty()
@@ -694,6 +807,13 @@ impl ApplyReport {
 impl fmt::Display for ApplyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} deletions done", self.done.len())?;
+        if !self.changed.is_empty() {
+            write!(
+                f,
+                "; {} skipped as changed since the plan",
+                self.changed.len()
+            )?;
+        }
         if let Some((d, e)) = &self.failed {
             write!(f, "; failed: {d}: {e}")?;
         }
@@ -720,13 +840,22 @@ impl fmt::Display for ApplyReport {
 }
 
 /// Carries out `plan` through `view`: its tag deletions, then its manifest
-/// deletions, in plan order, then (when every deletion succeeded and
+/// deletions, in plan order, then (when no deletion failed and
 /// `options.gc` is set) a garbage collection through the waiter.
 ///
-/// Stops at the first failed deletion (no retries beyond the client's own
-/// retry policy) and reports what was done, what failed and what was not
-/// attempted. `Err` only when nothing was attempted: the plan is for
-/// another provider, or the view cannot do what the plan needs.
+/// Each deletion first re-reads what it would delete through the
+/// provider's API, right before deleting it: a tag must still name the
+/// planned digest, a manifest must still exist with no tag (its planned
+/// tags were deleted before it). What changed is skipped and reported in
+/// [`ApplyReport::changed`], and the run goes on; so is a deletion the
+/// provider answers with 404 (it went between the check and the delete).
+/// The window that remains is the one request between the check and the
+/// delete: no registry API offers a conditional delete.
+///
+/// Stops at the first failed check or deletion (no retries beyond the
+/// client's own retry policy) and reports what was done, what failed and
+/// what was not attempted. `Err` only when nothing was attempted: the plan
+/// is for another provider, or the view cannot do what the plan needs.
 pub async fn apply(
     view: &dyn RegistryView,
     plan: &Plan,
@@ -757,26 +886,21 @@ pub async fn apply(
             });
         }
     }
-    let registry = &plan.registry;
     let mut report = ApplyReport {
-        done: Vec::new(),
-        failed: None,
-        not_attempted: Vec::new(),
         gc_requested: options.gc.is_some(),
-        gc: None,
-        gc_error: None,
+        ..ApplyReport::default()
     };
     let mut rest = plan.deletions.iter();
     for d in rest.by_ref() {
-        let result = match &d.tag {
-            Some(tag) => view.delete_tag(registry, &d.repository, tag).await,
-            None => {
-                view.delete_manifest(registry, &d.repository, &d.digest)
-                    .await
+        match delete_checked(view, &plan.registry, d).await {
+            Ok(None) => report.done.push(d.clone()),
+            Ok(Some(change)) => {
+                tracing::info!(deletion = %d, %change, "retention: changed since the plan; skipped");
+                report.changed.push(Skipped {
+                    deletion: d.clone(),
+                    change,
+                });
             }
-        };
-        match result {
-            Ok(()) => report.done.push(d.clone()),
             Err(e) => {
                 tracing::warn!(deletion = %d, error = %e, "retention: deletion failed; stopping");
                 report.failed = Some((d.clone(), e));
@@ -788,12 +912,60 @@ pub async fn apply(
     if report.failed.is_none()
         && let Some((kind, waiter)) = &options.gc
     {
-        match waiter.wait(view, registry, *kind).await {
+        match waiter.wait(view, &plan.registry, *kind).await {
             Ok(status) => report.gc = Some(status),
             Err(e) => report.gc_error = Some(e),
         }
     }
     Ok(report)
+}
+
+/// Re-reads what `d` would delete, then deletes it when it is as planned:
+/// `Ok(None)` when deleted, `Ok(Some(change))` when skipped.
+async fn delete_checked(
+    view: &dyn RegistryView,
+    registry: &Registry,
+    d: &Deletion,
+) -> Result<Option<Change>> {
+    let (deleted, gone) = match &d.tag {
+        Some(tag) => {
+            match view.tag_digest(registry, &d.repository, tag).await? {
+                None => return Ok(Some(Change::TagGone)),
+                Some(digest) if digest != d.digest => {
+                    return Ok(Some(Change::TagMoved { digest }));
+                }
+                Some(_) => {}
+            }
+            (
+                view.delete_tag(registry, &d.repository, tag).await,
+                Change::TagGone,
+            )
+        }
+        None => {
+            match view
+                .manifest_tags(registry, &d.repository, &d.digest)
+                .await?
+            {
+                None => return Ok(Some(Change::ManifestGone)),
+                Some(tags) if !tags.is_empty() => {
+                    return Ok(Some(Change::ManifestTagged { tags }));
+                }
+                Some(_) => {}
+            }
+            (
+                view.delete_manifest(registry, &d.repository, &d.digest)
+                    .await,
+                Change::ManifestGone,
+            )
+        }
+    };
+    match deleted {
+        Ok(()) => Ok(None),
+        // Gone between the check and the delete: what the plan wanted, by
+        // another hand. Not an error to retry.
+        Err(e) if e.is_not_found() => Ok(Some(gone)),
+        Err(e) => Err(e),
+    }
 }
 
 /// A time as people read it: to the second, in UTC.

@@ -17,9 +17,10 @@ use regkit_emulator::providers::digitalocean::Tier;
 use regkit_emulator::{ClockMode, Emulator, FaultRule, Provider};
 use regkit_workflows::clock::Clock;
 use regkit_workflows::gc::GcWaiter;
-use regkit_workflows::retention::{self, ApplyOptions, Deletion, Plan, Rule, Rules};
+use regkit_workflows::retention::{self, ApplyOptions, Change, Deletion, Plan, Rule, Rules};
 use regkit_workflows::view::{
-    DigitalOceanView, GcKind, GcStatus, Image, Registry, RegistryView, Repository,
+    BuildkiteView, DigitalOceanView, GcKind, GcStatus, Image, Registry, RegistryView, Repository,
+    TagDeletion,
 };
 use regkit_workflows::{Capability, Error, Result};
 
@@ -32,6 +33,9 @@ struct Fake {
     repos: Mutex<BTreeMap<String, Vec<Image>>>,
     no_manifest_delete: bool,
     no_tag_delete: bool,
+    /// Deleting a tag removes its manifest with its last tag (Buildkite's
+    /// model); otherwise the manifest stays, untagged.
+    tag_removes_manifest: bool,
     /// Deletions (tag or `@digest`) in the order asked.
     calls: Mutex<Vec<String>>,
     /// The n-th deletion call (0-based) fails.
@@ -103,10 +107,25 @@ impl RegistryView for Fake {
         stream::iter(images.into_iter().map(Ok)).boxed()
     }
 
+    fn tag_deletion(&self) -> TagDeletion {
+        if self.tag_removes_manifest {
+            TagDeletion::RemovesManifestWithLastTag
+        } else {
+            TagDeletion::LeavesManifest
+        }
+    }
+
     async fn delete_tag(&self, _: &Registry, repository: &str, tag: &str) -> Result<()> {
         self.record(format!("{repository}:{tag}"))?;
         if let Some(images) = self.repos.lock().unwrap().get_mut(repository) {
-            images.retain(|i| i.tag.as_deref() != Some(tag));
+            let Some(at) = images.iter().position(|i| i.tag.as_deref() == Some(tag)) else {
+                return Err(Error::Unexpected(format!("no tag {tag}")));
+            };
+            let image = images.remove(at);
+            let still_tagged = images.iter().any(|i| i.digest == image.digest);
+            if !still_tagged && !self.tag_removes_manifest {
+                images.push(Image { tag: None, ..image });
+            }
         }
         Ok(())
     }
@@ -579,6 +598,156 @@ async fn apply_refuses_up_front_what_it_cannot_do() {
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
 }
 
+/// Points `repo:tag` at `digest` in the fake (pushing the tag again).
+fn retag(view: &Fake, repo: &str, tag: &str, digest: &str) {
+    let mut repos = view.repos.lock().unwrap();
+    let images = repos.get_mut(repo).unwrap();
+    if let Some(at) = images.iter().position(|i| i.tag.as_deref() == Some(tag)) {
+        let old = images.remove(at);
+        if !images.iter().any(|i| i.digest == old.digest) {
+            images.push(Image { tag: None, ..old });
+        }
+    }
+    images.retain(|i| !(i.digest == digest && i.tag.is_none()));
+    images.push(img(repo, Some(tag), digest, 0));
+}
+
+#[tokio::test]
+async fn apply_skips_a_tag_pushed_again_since_the_plan_and_goes_on() {
+    let view = Fake::with(aged("app", 5));
+    let plan = plan_of(&view, &Rules::new().keep_newest(2)).await;
+    assert_eq!(tags(&plan), strs(&["app:t2", "app:t3", "app:t4"]));
+    // t3 is pushed again, onto a new image, after the plan.
+    retag(&view, "app", "t3", "d-new");
+    let report = retention::apply(&view, &plan, ApplyOptions::new())
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "a skip does not stop the run: {report}");
+    assert_eq!(
+        *view.calls.lock().unwrap(),
+        strs(&["app:t2", "app:t4", "app@d-t2", "app@d-t3", "app@d-t4"]),
+        "t3 is not deleted; its old manifest is untagged now and goes as planned"
+    );
+    assert_eq!(report.changed.len(), 1);
+    assert_eq!(report.changed[0].deletion.tag.as_deref(), Some("t3"));
+    assert_eq!(
+        report.changed[0].change,
+        Change::TagMoved {
+            digest: "d-new".into()
+        }
+    );
+    assert_eq!(report.done.len() + report.changed.len(), plan.deletions.len());
+    assert!(report.to_string().contains("1 skipped as changed since the plan"));
+    // The new image keeps its tag.
+    let left = view.repos.lock().unwrap()["app"].clone();
+    assert!(
+        left.iter()
+            .any(|i| i.tag.as_deref() == Some("t3") && i.digest == "d-new")
+    );
+}
+
+#[tokio::test]
+async fn apply_skips_a_manifest_that_a_tag_moved_onto_since_the_plan() {
+    let view = Fake::with(aged("app", 4));
+    let plan = plan_of(&view, &Rules::new().keep_newest(2)).await;
+    assert_eq!(manifests(&plan), strs(&["app@d-t2", "app@d-t3"]));
+    // `latest` is rolled back onto d-t3 after the plan.
+    view.repos
+        .lock()
+        .unwrap()
+        .get_mut("app")
+        .unwrap()
+        .push(img("app", Some("latest"), "d-t3", 0));
+    let report = retention::apply(&view, &plan, ApplyOptions::new())
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(
+        *view.calls.lock().unwrap(),
+        strs(&["app:t2", "app:t3", "app@d-t2"])
+    );
+    assert_eq!(
+        report.changed,
+        vec![retention::Skipped {
+            deletion: plan.deletions[3].clone(),
+            change: Change::ManifestTagged {
+                tags: strs(&["latest"])
+            },
+        }]
+    );
+    let left = view.repos.lock().unwrap()["app"].clone();
+    assert!(
+        left.iter()
+            .any(|i| i.tag.as_deref() == Some("latest") && i.digest == "d-t3"),
+        "the rolled-back image stays whole"
+    );
+}
+
+#[tokio::test]
+async fn apply_skips_what_is_gone_already() {
+    let view = Fake::with(aged("app", 4));
+    let plan = plan_of(&view, &Rules::new().keep_newest(2)).await;
+    // Someone else deleted t2 (and its manifest) and d-t3 went too.
+    {
+        let mut repos = view.repos.lock().unwrap();
+        let images = repos.get_mut("app").unwrap();
+        images.retain(|i| i.digest != "d-t2");
+    }
+    let report = retention::apply(&view, &plan, ApplyOptions::new())
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report}");
+    let changes: Vec<(Option<String>, Change)> = report
+        .changed
+        .iter()
+        .map(|s| (s.deletion.tag.clone(), s.change.clone()))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            (Some("t2".into()), Change::TagGone),
+            (None, Change::ManifestGone)
+        ]
+    );
+    assert_eq!(
+        *view.calls.lock().unwrap(),
+        strs(&["app:t3", "app@d-t3"])
+    );
+}
+
+#[tokio::test]
+async fn where_a_tag_deletion_removes_the_manifest_the_plan_deletes_tags_only_and_applies_fully() {
+    let mut images = aged("app", 5);
+    // t0 and t1 share d-t0; t4 and t3 share d-t3.
+    images[1].digest = "d-t0".into();
+    images[4].digest = "d-t3".into();
+    let mut view = Fake::with(images);
+    view.tag_removes_manifest = true;
+    let plan = plan_of(&view, &Rules::new().keep_newest(1)).await;
+    assert_eq!(tags(&plan), strs(&["app:t1", "app:t2", "app:t3", "app:t4"]));
+    assert!(manifests(&plan).is_empty(), "{plan}");
+    // Bytes: d-t2 and d-t3 are emptied, each credited once; d-t0 stays (t0).
+    let freed: Vec<Option<u64>> = plan.deletions.iter().map(|d| d.freed_bytes).collect();
+    assert_eq!(freed, vec![Some(0), Some(100), Some(100), Some(0)]);
+    assert_eq!(plan.totals.freed_bytes, 200);
+    let report = retention::apply(&view, &plan, ApplyOptions::new())
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report}");
+    assert!(report.changed.is_empty());
+    assert_eq!(report.done, plan.deletions);
+    let left = view.repos.lock().unwrap()["app"].clone();
+    assert_eq!(left.len(), 1, "{left:?}");
+    // Untagged manifests that exist already are still deleted by digest.
+    let mut view = Fake::with(vec![
+        img("app", Some("t0"), "d0", 0),
+        img("app", None, "old", 90),
+    ]);
+    view.tag_removes_manifest = true;
+    let plan = plan_of(&view, &Rules::new().older_than(days(30))).await;
+    assert_eq!(manifests(&plan), strs(&["app@old"]));
+}
+
 // --- end to end: DigitalOcean on the emulator ------------------------------------------------
 
 #[derive(Debug)]
@@ -837,6 +1006,201 @@ async fn emulator_a_fault_midway_reports_five_done_one_failed_and_the_rest_not_a
         "the failed tag is still there"
     );
     assert_eq!(app.tags.len(), 1000 - 5);
+    Ok(())
+}
+
+#[tokio::test]
+async fn emulator_digitalocean_apply_skips_a_tag_pushed_again_and_a_manifest_tagged_since_the_plan()
+-> TestResult {
+    let emu = seeded().await?;
+    let (view, registry) = do_view(DigitalOceanView::new(emu.digitalocean())).await;
+    let plan = retention::plan(&view, &registry, &e2e_rules(), emu.now()).await?;
+    let planned = |tag: &str| {
+        plan.deletions
+            .iter()
+            .any(|d| d.repository == "team/app" && d.tag.as_deref() == Some(tag))
+    };
+    assert!(planned("v5") && planned("v7"));
+    let v7 = digest_of(&emu, "team/app", "v7");
+    let v900 = digest_of(&emu, "team/app", "v900");
+    assert!(
+        plan.deletions
+            .iter()
+            .any(|d| d.tag.is_none() && d.digest == v7)
+    );
+    // After the plan: v5 is pushed again (onto v900's image), and `latest`
+    // is rolled back onto v7's manifest.
+    emu.seed(|world, _, _| {
+        let app = world
+            .digitalocean
+            .registries
+            .get_mut("acme")
+            .and_then(|r| r.store.repositories.get_mut("team/app"))
+            .expect("team/app");
+        app.tags.insert("v5".into(), v900.clone());
+        app.tags.insert("latest".into(), v7.clone());
+    });
+    let report = retention::apply(&view, &plan, ApplyOptions::new()).await?;
+    assert!(report.is_complete(), "{report}");
+    let changes: BTreeSet<(String, String)> = report
+        .changed
+        .iter()
+        .map(|s| (s.deletion.to_string(), s.change.to_string()))
+        .collect();
+    let v5_deletion = plan
+        .deletions
+        .iter()
+        .find(|d| d.tag.as_deref() == Some("v5") && d.repository == "team/app")
+        .ok_or("v5")?;
+    let v7_manifest = plan
+        .deletions
+        .iter()
+        .find(|d| d.tag.is_none() && d.digest == v7)
+        .ok_or("v7's manifest")?;
+    assert_eq!(
+        report.changed,
+        vec![
+            retention::Skipped {
+                deletion: v5_deletion.clone(),
+                change: Change::TagMoved {
+                    digest: v900.clone()
+                },
+            },
+            retention::Skipped {
+                deletion: v7_manifest.clone(),
+                change: Change::ManifestTagged {
+                    tags: vec!["latest".into()]
+                },
+            },
+        ],
+        "{changes:?}"
+    );
+    assert_eq!(
+        report.done.len() + report.changed.len(),
+        plan.deletions.len()
+    );
+    let world = emu.world();
+    let app = &world.digitalocean.registries["acme"].store.repositories["team/app"];
+    assert_eq!(app.tags.get("v5"), Some(&v900), "the re-pushed tag stays");
+    assert_eq!(app.tags.get("latest"), Some(&v7));
+    assert!(
+        app.manifests.contains_key(&v7),
+        "the rolled-back manifest stays"
+    );
+    assert!(!app.tags.contains_key("v7"), "v7 itself was still as planned");
+    Ok(())
+}
+
+const BK_ORG: &str = "acme";
+
+/// Buildkite `acme/images`: `api` versions `1.0.0`…`1.11.0`, version
+/// `1.i.0` `i` days old, with `1.10.0` and `1.11.0` on one digest.
+async fn buildkite_seeded() -> std::result::Result<(Emulator, String), Box<dyn std::error::Error>> {
+    let emu = Emulator::builder().clock(ClockMode::Frozen).start().await?;
+    let slug = emu.seed(|world, ids, now| {
+        let b = &mut world.buildkite;
+        let slug = b.add_registry(BK_ORG, "images", "container", ids, now);
+        for i in 0..12 {
+            b.add_package(BK_ORG, &slug, "api", &format!("1.{i}.0"), ids, now);
+        }
+        let packages = &mut b
+            .orgs
+            .get_mut(BK_ORG)
+            .and_then(|o| o.registries.get_mut(&slug))
+            .expect("registry")
+            .packages;
+        for (i, p) in packages.iter_mut().enumerate() {
+            p.created_at = Some(now - TimeDelta::days(i as i64));
+        }
+        let shared = packages[10].sha256.clone();
+        packages[11].sha256 = shared;
+        slug
+    });
+    Ok((emu, slug))
+}
+
+#[tokio::test]
+async fn emulator_buildkite_a_plan_applies_to_completion_deleting_packages_only() -> TestResult {
+    let (emu, slug) = buildkite_seeded().await?;
+    let view = BuildkiteView::new(emu.buildkite(), BK_ORG);
+    let registry = view
+        .registries()
+        .await?
+        .into_iter()
+        .find(|r| r.id == slug)
+        .ok_or("images")?;
+    let rules = Rules::unprotected().keep_newest(4);
+    let plan = retention::plan(&view, &registry, &rules, emu.now()).await?;
+    let want: BTreeSet<String> = (4..12).map(|i| format!("api:1.{i}.0")).collect();
+    assert_eq!(tags(&plan).into_iter().collect::<BTreeSet<_>>(), want);
+    assert!(
+        manifests(&plan).is_empty(),
+        "a package version is the image: no manifest deletion follows"
+    );
+    let report = retention::apply(&view, &plan, ApplyOptions::new()).await?;
+    assert!(report.is_complete(), "{report}");
+    assert!(report.failed.is_none() && report.changed.is_empty());
+    assert_eq!(report.done, plan.deletions);
+    let left: BTreeSet<String> = emu.world().buildkite.orgs[BK_ORG].registries[&slug]
+        .packages
+        .iter()
+        .map(|p| p.version.clone())
+        .collect();
+    assert_eq!(left, (0..4).map(|i| format!("1.{i}.0")).collect());
+    assert!(
+        retention::plan(&view, &registry, &rules, emu.now())
+            .await?
+            .is_empty()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn emulator_buildkite_apply_skips_a_version_pushed_again_since_the_plan() -> TestResult {
+    let (emu, slug) = buildkite_seeded().await?;
+    let view = BuildkiteView::new(emu.buildkite(), BK_ORG);
+    let registry = view
+        .registries()
+        .await?
+        .into_iter()
+        .find(|r| r.id == slug)
+        .ok_or("images")?;
+    let plan = retention::plan(&view, &registry, &Rules::unprotected().keep_newest(4), emu.now())
+        .await?;
+    // 1.6.0 is published again with new content after the plan.
+    let new_hex = "ab".repeat(32);
+    emu.seed(|world, _, _| {
+        let packages = &mut world
+            .buildkite
+            .orgs
+            .get_mut(BK_ORG)
+            .and_then(|o| o.registries.get_mut(&slug))
+            .expect("registry")
+            .packages;
+        let p = packages
+            .iter_mut()
+            .find(|p| p.version == "1.6.0")
+            .expect("1.6.0");
+        p.sha256 = new_hex.clone();
+    });
+    let report = retention::apply(&view, &plan, ApplyOptions::new()).await?;
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.changed.len(), 1, "{report}");
+    assert_eq!(report.changed[0].deletion.tag.as_deref(), Some("1.6.0"));
+    assert_eq!(
+        report.changed[0].change,
+        Change::TagMoved {
+            digest: format!("sha256:{new_hex}")
+        }
+    );
+    assert_eq!(report.done.len(), plan.deletions.len() - 1);
+    let left: BTreeSet<String> = emu.world().buildkite.orgs[BK_ORG].registries[&slug]
+        .packages
+        .iter()
+        .map(|p| p.version.clone())
+        .collect();
+    assert!(left.contains("1.6.0"), "the new 1.6.0 stays");
+    assert_eq!(left.len(), 5);
     Ok(())
 }
 

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use regkit_buildkite::{Client, types};
 
-use super::{GcKind, GcStatus, Image, Registry, RegistryView, Repository, unsupported};
+use super::{
+    GcKind, GcStatus, Image, Registry, RegistryView, Repository, TagDeletion, unsupported,
+};
 use crate::{Capability, Error, Result};
 
 const PROVIDER: &str = "buildkite";
@@ -155,6 +157,12 @@ impl RegistryView for BuildkiteView {
                 | Capability::DeleteTag
                 | Capability::DeleteManifest
         )
+    }
+
+    /// A tag is a package version: deleting it deletes the stored image,
+    /// and the digest is gone once its last version is.
+    fn tag_deletion(&self) -> TagDeletion {
+        TagDeletion::RemovesManifestWithLastTag
     }
 
     /// The organization's registries of the `container` ecosystem.

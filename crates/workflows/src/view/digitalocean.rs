@@ -257,6 +257,56 @@ impl RegistryView for DigitalOceanView {
         stop_after_error(tags.chain(untagged)).boxed()
     }
 
+    /// Walks the tag listing (in pages of 200, DigitalOcean's largest)
+    /// until it meets `tag`.
+    async fn tag_digest(
+        &self,
+        registry: &Registry,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<String>> {
+        let mut tags = self
+            .client
+            .registries_list_repository_tags()
+            .registry_name(registry.id.as_str())
+            .repository_name(repository)
+            .per_page(MAX_PAGE)
+            .stream();
+        while let Some(item) = tags.next().await {
+            let item = item.map_err(|e| Error::api(PROVIDER, "registries_list_repository_tags", e))?;
+            if item.tag.as_deref() == Some(tag) {
+                let image = tag_image(repository, item)?;
+                return Ok(Some(image.digest));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Walks the manifest listing (each manifest with its tags, in pages
+    /// of 200) until it meets `digest`.
+    async fn manifest_tags(
+        &self,
+        registry: &Registry,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<Vec<String>>> {
+        let mut manifests = self
+            .client
+            .registries_list_repository_manifests()
+            .registry_name(registry.id.as_str())
+            .repository_name(repository)
+            .per_page(MAX_PAGE)
+            .stream();
+        while let Some(item) = manifests.next().await {
+            let item = item
+                .map_err(|e| Error::api(PROVIDER, "registries_list_repository_manifests", e))?;
+            if item.digest.as_deref() == Some(digest) {
+                return Ok(Some(item.tags));
+            }
+        }
+        Ok(None)
+    }
+
     async fn delete_tag(&self, registry: &Registry, repository: &str, tag: &str) -> Result<()> {
         self.client
             .registries_delete_repository_tag()

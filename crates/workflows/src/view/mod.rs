@@ -8,6 +8,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt as _;
 use futures::stream::BoxStream;
 use serde::Serialize;
 
@@ -105,6 +106,19 @@ pub struct GcStatus {
     pub kind: Option<GcKind>,
 }
 
+/// What deleting a tag does to the manifest it names, on one provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagDeletion {
+    /// The manifest stays, untagged, until it is deleted by digest or a
+    /// garbage collection takes it (DigitalOcean, distribution).
+    LeavesManifest,
+    /// The manifest goes with its last tag: the tag *is* the stored
+    /// image (a Buildkite package version), so nothing is left to delete
+    /// by digest.
+    RemovesManifestWithLastTag,
+}
+
 /// A container registry, whoever hosts it.
 #[async_trait::async_trait]
 pub trait RegistryView: Send + Sync + fmt::Debug {
@@ -114,6 +128,59 @@ pub trait RegistryView: Send + Sync + fmt::Debug {
 
     /// Whether this provider can do `capability` at all.
     fn supports(&self, capability: Capability) -> bool;
+
+    /// What [`delete_tag`](Self::delete_tag) does to the tag's manifest
+    /// ([`TagDeletion::LeavesManifest`] unless a provider says otherwise).
+    /// The retention planner plans by it, so a plan never asks to delete a
+    /// manifest that its own tag deletions already removed.
+    fn tag_deletion(&self) -> TagDeletion {
+        TagDeletion::LeavesManifest
+    }
+
+    /// The digest `repository`'s tag `tag` names *now*, read through the
+    /// provider's API at the time of the call, or `None` when the tag no
+    /// longer exists. Retention's apply asks right before deleting a tag.
+    ///
+    /// The default walks [`images`](Self::images) until it meets the tag;
+    /// a provider with a cheaper read overrides it.
+    async fn tag_digest(
+        &self,
+        registry: &Registry,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<String>> {
+        let mut images = self.images(registry, repository);
+        while let Some(image) = images.try_next().await? {
+            if image.tag.as_deref() == Some(tag) {
+                return Ok(Some(image.digest));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The tags that name `digest` in `repository` *now* (empty for an
+    /// untagged manifest), read through the provider's API at the time of
+    /// the call, or `None` when the manifest no longer exists. Retention's
+    /// apply asks right before deleting a manifest.
+    ///
+    /// The default walks every [`image`](Self::images) of the repository.
+    async fn manifest_tags(
+        &self,
+        registry: &Registry,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<Vec<String>>> {
+        let mut found = false;
+        let mut tags = Vec::new();
+        let mut images = self.images(registry, repository);
+        while let Some(image) = images.try_next().await? {
+            if image.digest == digest {
+                found = true;
+                tags.extend(image.tag);
+            }
+        }
+        Ok(found.then_some(tags))
+    }
 
     /// The account's registries (one, for single-registry accounts).
     async fn registries(&self) -> Result<Vec<Registry>>;
