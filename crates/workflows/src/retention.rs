@@ -765,7 +765,11 @@ pub struct Skipped {
 
 impl fmt::Display for Skipped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: changed since the plan: {}", self.deletion, self.change)
+        write!(
+            f,
+            "{}: changed since the plan: {}",
+            self.deletion, self.change
+        )
     }
 }
 

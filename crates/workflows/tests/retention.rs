@@ -622,7 +622,10 @@ async fn apply_skips_a_tag_pushed_again_since_the_plan_and_goes_on() {
     let report = retention::apply(&view, &plan, ApplyOptions::new())
         .await
         .unwrap();
-    assert!(report.is_complete(), "a skip does not stop the run: {report}");
+    assert!(
+        report.is_complete(),
+        "a skip does not stop the run: {report}"
+    );
     assert_eq!(
         *view.calls.lock().unwrap(),
         strs(&["app:t2", "app:t4", "app@d-t2", "app@d-t3", "app@d-t4"]),
@@ -636,8 +639,15 @@ async fn apply_skips_a_tag_pushed_again_since_the_plan_and_goes_on() {
             digest: "d-new".into()
         }
     );
-    assert_eq!(report.done.len() + report.changed.len(), plan.deletions.len());
-    assert!(report.to_string().contains("1 skipped as changed since the plan"));
+    assert_eq!(
+        report.done.len() + report.changed.len(),
+        plan.deletions.len()
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("1 skipped as changed since the plan")
+    );
     // The new image keeps its tag.
     let left = view.repos.lock().unwrap()["app"].clone();
     assert!(
@@ -709,10 +719,7 @@ async fn apply_skips_what_is_gone_already() {
             (None, Change::ManifestGone)
         ]
     );
-    assert_eq!(
-        *view.calls.lock().unwrap(),
-        strs(&["app:t3", "app@d-t3"])
-    );
+    assert_eq!(*view.calls.lock().unwrap(), strs(&["app:t3", "app@d-t3"]));
 }
 
 #[tokio::test]
@@ -1087,7 +1094,10 @@ async fn emulator_digitalocean_apply_skips_a_tag_pushed_again_and_a_manifest_tag
         app.manifests.contains_key(&v7),
         "the rolled-back manifest stays"
     );
-    assert!(!app.tags.contains_key("v7"), "v7 itself was still as planned");
+    assert!(
+        !app.tags.contains_key("v7"),
+        "v7 itself was still as planned"
+    );
     Ok(())
 }
 
@@ -1165,8 +1175,13 @@ async fn emulator_buildkite_apply_skips_a_version_pushed_again_since_the_plan() 
         .into_iter()
         .find(|r| r.id == slug)
         .ok_or("images")?;
-    let plan = retention::plan(&view, &registry, &Rules::unprotected().keep_newest(4), emu.now())
-        .await?;
+    let plan = retention::plan(
+        &view,
+        &registry,
+        &Rules::unprotected().keep_newest(4),
+        emu.now(),
+    )
+    .await?;
     // 1.6.0 is published again with new content after the plan.
     let new_hex = "ab".repeat(32);
     emu.seed(|world, _, _| {

@@ -273,7 +273,8 @@ impl RegistryView for DigitalOceanView {
             .per_page(MAX_PAGE)
             .stream();
         while let Some(item) = tags.next().await {
-            let item = item.map_err(|e| Error::api(PROVIDER, "registries_list_repository_tags", e))?;
+            let item =
+                item.map_err(|e| Error::api(PROVIDER, "registries_list_repository_tags", e))?;
             if item.tag.as_deref() == Some(tag) {
                 let image = tag_image(repository, item)?;
                 return Ok(Some(image.digest));
@@ -298,8 +299,8 @@ impl RegistryView for DigitalOceanView {
             .per_page(MAX_PAGE)
             .stream();
         while let Some(item) = manifests.next().await {
-            let item = item
-                .map_err(|e| Error::api(PROVIDER, "registries_list_repository_manifests", e))?;
+            let item =
+                item.map_err(|e| Error::api(PROVIDER, "registries_list_repository_manifests", e))?;
             if item.digest.as_deref() == Some(digest) {
                 return Ok(Some(item.tags));
             }
