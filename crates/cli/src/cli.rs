@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use regkit_workflows::lease::{Lifetime, MAX_TTL, MIN_TTL};
 
 use crate::output::Format;
 
@@ -134,9 +135,13 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// How long the credential lasts (where the provider lets the caller
-    /// choose): 30m, 1h, 12h, …
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    /// choose): 30m, 1h, 12h, … from 1s to 365d. Zero is refused.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     pub ttl: Duration,
+    /// Mint a credential that never expires (DigitalOcean, IONOS). It
+    /// stays valid until revoked: prefer --ttl.
+    #[arg(long, conflicts_with_all = ["ttl", "helper"])]
+    pub never_expire: bool,
     /// Merge the credential into Docker's config.json ($DOCKER_CONFIG, else
     /// ~/.docker), keeping every other entry.
     #[arg(long)]
@@ -162,9 +167,35 @@ pub struct K8sSecretArgs {
     /// The Secret's namespace.
     #[arg(long, default_value = "default")]
     pub namespace: String,
-    /// How long the credential lasts.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    /// How long the credential lasts: from 1s to 365d. Zero is refused.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     pub ttl: Duration,
+    /// Mint a credential that never expires (DigitalOcean, IONOS). It
+    /// stays valid until revoked: prefer --ttl.
+    #[arg(long, conflicts_with = "ttl")]
+    pub never_expire: bool,
+}
+
+impl LoginArgs {
+    /// The credential's lifetime: `--ttl`, or `--never-expire`.
+    pub fn lifetime(&self) -> Lifetime {
+        lifetime(self.ttl, self.never_expire)
+    }
+}
+
+impl K8sSecretArgs {
+    /// The credential's lifetime: `--ttl`, or `--never-expire`.
+    pub fn lifetime(&self) -> Lifetime {
+        lifetime(self.ttl, self.never_expire)
+    }
+}
+
+fn lifetime(ttl: Duration, never_expire: bool) -> Lifetime {
+    if never_expire {
+        Lifetime::NeverExpires
+    } else {
+        Lifetime::Ttl(ttl)
+    }
 }
 
 /// `prune`.
@@ -228,4 +259,24 @@ impl From<GcType> for regkit_workflows::view::GcKind {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("`{s}` is not a duration like 30d, 12h or 45m: {e}"))
+}
+
+/// A credential's TTL: a duration ([`parse_duration`]) from 1s to 365d.
+/// Zero is refused, never read as "no expiry": a credential that never
+/// expires is asked for by name (`--never-expire`).
+pub fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let ttl = parse_duration(s)?;
+    if ttl.is_zero() {
+        return Err(format!(
+            "`{s}` is zero; a TTL must be at least 1s (a credential that never expires \
+             is minted only with --never-expire)"
+        ));
+    }
+    if ttl < MIN_TTL {
+        return Err(format!("`{s}` is shorter than the minimum TTL of 1s"));
+    }
+    if ttl > MAX_TTL {
+        return Err(format!("`{s}` is longer than the maximum TTL of 365d"));
+    }
+    Ok(ttl)
 }

@@ -6,7 +6,7 @@ use futures::StreamExt as _;
 use regkit_workflows::Capability;
 use regkit_workflows::docker_config::{self, DockerConfig};
 use regkit_workflows::gc::{GcEvent, GcWaiter};
-use regkit_workflows::lease::{DockerCredential, Lease};
+use regkit_workflows::lease::{DockerCredential, Lease, Lifetime};
 use regkit_workflows::retention::{
     self, ApplyOptions, ApplyReport, Deletion, Plan, Rules, Skipped,
 };
@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::cli::{Command, GcArgs, K8sSecretArgs, LoginArgs, PruneArgs};
 use crate::context::Context;
+use crate::credential_helper::logins;
 use crate::fail::{Fail, Result};
 use crate::output::{self, Format, Progress, Table};
 
@@ -160,6 +161,8 @@ struct LoginReport<'a> {
     config: Option<String>,
     written: bool,
     helper: Option<&'static str>,
+    /// Where `--helper` recorded what the helper needs to mint later.
+    helper_logins: Option<String>,
 }
 
 /// Docker's configuration, unless the emulator answers and `DOCKER_CONFIG`
@@ -176,34 +179,17 @@ fn docker_config(ctx: &Context) -> Result<DockerConfig> {
 }
 
 async fn login(ctx: &Context, args: LoginArgs, opts: Options) -> Result<()> {
+    if args.helper && ctx.emulated {
+        return Err(Fail::usage(
+            "--helper with --emulator: the embedded emulator stops when this command ends, so \
+             docker-credential-regkit could not reach it; run regkit-emulator and pass --base-url",
+        ));
+    }
     let registry = ctx.pick_registry(None).await?;
     if args.helper {
-        let host = registry.host.clone().ok_or_else(|| {
-            Fail::error(format!(
-                "{} does not say which host Docker logs in to for registry {}",
-                ctx.provider, registry.name
-            ))
-        })?;
-        let config = docker_config(ctx)?;
-        config.set_cred_helper(&host, HELPER_NAME)?;
-        let report = LoginReport {
-            provider: ctx.provider.name(),
-            registry: &registry.name,
-            credential: None,
-            host: &host,
-            config: Some(config.path().display().to_string()),
-            written: true,
-            helper: Some(HELPER_NAME),
-        };
-        return match opts.format {
-            Format::Json => output::print_json(&report),
-            Format::Table => output::print(&format!(
-                "Docker now asks docker-credential-regkit for {host} (credHelpers in {})\n",
-                config.path().display()
-            )),
-        };
+        return login_helper(ctx, &registry, opts);
     }
-    let credential = mint(ctx, &registry, args.ttl, args.push).await?;
+    let credential = mint(ctx, &registry, args.lifetime(), args.push).await?;
     if args.print {
         return output::print(&format!("{}\n", credential.password.expose_secret()));
     }
@@ -228,6 +214,7 @@ async fn login(ctx: &Context, args: LoginArgs, opts: Options) -> Result<()> {
         config: config.as_ref().map(|c| c.path().display().to_string()),
         written: config.is_some(),
         helper: None,
+        helper_logins: None,
     };
     match opts.format {
         Format::Json => output::print_json(&report),
@@ -245,14 +232,57 @@ async fn login(ctx: &Context, args: LoginArgs, opts: Options) -> Result<()> {
     }
 }
 
+/// `login --helper`: records for the credential helper which registry the
+/// host is (provider, registry, organization, API address; no secret),
+/// then points `credHelpers[host]` at it. Recorded first, so Docker never
+/// asks the helper about a host it cannot mint for.
+fn login_helper(ctx: &Context, registry: &Registry, opts: Options) -> Result<()> {
+    let host = registry.host.clone().ok_or_else(|| {
+        Fail::error(format!(
+            "{} does not say which host Docker logs in to for registry {}",
+            ctx.provider, registry.name
+        ))
+    })?;
+    // Docker asks credHelpers by host alone, and sends `get` the host.
+    let docker_host = logins::docker_host(&host);
+    let config = docker_config(ctx)?;
+    let login = logins::for_registry(ctx, registry, &host);
+    let recorded = logins::record(&docker_host, &login)?;
+    config.set_cred_helper(&docker_host, HELPER_NAME)?;
+    let report = LoginReport {
+        provider: ctx.provider.name(),
+        registry: &registry.name,
+        credential: None,
+        host: &docker_host,
+        config: Some(config.path().display().to_string()),
+        written: true,
+        helper: Some(HELPER_NAME),
+        helper_logins: Some(recorded.display().to_string()),
+    };
+    match opts.format {
+        Format::Json => output::print_json(&report),
+        Format::Table => output::print(&format!(
+            "Docker now asks docker-credential-regkit for {docker_host} (credHelpers in {}); \
+             it mints for {} registry {} (recorded in {})\n",
+            config.path().display(),
+            ctx.provider,
+            registry.name,
+            recorded.display()
+        )),
+    }
+}
+
 async fn mint(
     ctx: &Context,
     registry: &Registry,
-    ttl: std::time::Duration,
+    lifetime: Lifetime,
     push: bool,
 ) -> Result<DockerCredential> {
-    let lease = Lease::new(ctx.source(registry))
-        .ttl(ttl)
+    let lease = match lifetime {
+        Lifetime::Ttl(ttl) => Lease::new(ctx.source(registry)).ttl(ttl),
+        Lifetime::NeverExpires => Lease::new(ctx.source(registry)).never_expire(),
+    };
+    let lease = lease
         .margin(std::time::Duration::ZERO)
         .write(push)
         .clock(ctx.clock.clone());
@@ -261,7 +291,7 @@ async fn mint(
 
 async fn k8s_secret(ctx: &Context, args: K8sSecretArgs) -> Result<()> {
     let registry = ctx.pick_registry(None).await?;
-    let credential = mint(ctx, &registry, args.ttl, false).await?;
+    let credential = mint(ctx, &registry, args.lifetime(), false).await?;
     let manifest = docker_config::kubernetes_secret(&args.name, &args.namespace, &[credential]);
     output::print(&format!("{manifest}\n"))
 }

@@ -13,7 +13,10 @@
 //!
 //! `get` maps the host to a provider and mints a short-lived credential
 //! with the provider's credentials from the environment (the variables
-//! `regkit` reads):
+//! `regkit` reads). What `regkit <provider> login --helper` recorded for the
+//! host comes first (see [`logins`]): the provider, registry, organization
+//! and API address the login was given, so only the provider's token need
+//! be set. Without a recorded login:
 //!
 //! | host | provider | registry |
 //! |---|---|---|
@@ -26,32 +29,40 @@
 //! 1), as Docker expects, and Docker falls back to its other sources.
 //!
 //! Minted credentials are cached in
-//! `$XDG_CACHE_HOME/regkit/docker-credentials.json` (else
-//! `~/.cache/regkit/…`), mode 0600, replaced atomically, and reused until 5
-//! minutes before they expire. Other environment variables:
-//! `REGKIT_CREDENTIAL_TTL` (how long minted credentials last, `1h` by
-//! default) and `REGKIT_<PROVIDER>_BASE_URL` (`REGKIT_DIGITALOCEAN_BASE_URL`,
+//! `$XDG_CACHE_HOME/regkit/docker-credentials.json` (else `~/.cache/…`),
+//! mode 0600, under an advisory lock, per host, provider, API endpoint,
+//! account (a SHA-256 fingerprint of the provider credentials) and
+//! registry, and reused until 5 minutes before they
+//! expire (one that does not expire, until 5 minutes before the TTL has
+//! passed). Other environment variables: `REGKIT_CREDENTIAL_TTL` (how long
+//! minted credentials last, `1h` by default, from `1s` to `365d`; zero is
+//! refused) and `REGKIT_<PROVIDER>_BASE_URL` (`REGKIT_DIGITALOCEAN_BASE_URL`,
 //! `REGKIT_IONOS_BASE_URL`, `REGKIT_HUMANITEC_BASE_URL`,
 //! `REGKIT_BUILDKITE_BASE_URL`: talk to another API endpoint, such as the
-//! emulator).
+//! emulator; it wins over the address `login --helper` recorded).
+
+mod cache;
+pub mod logins;
 
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::TryStreamExt as _;
 use regkit_core::GeneratedClient;
+use regkit_core::runtime::ClientInfo;
 use regkit_emulator::Provider;
 use regkit_workflows::lease::{
     BuildkiteSource, CredentialSource, DigitalOceanSource, DockerCredential, HumanitecSource,
-    IonosSource,
+    IonosSource, Lifetime,
 };
 use regkit_workflows::view::{IonosView, RegistryView as _};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use self::cache::{Cache, Entry, Key};
 use crate::context::{self, Endpoint};
 
 /// What Docker expects when a helper has nothing for a server.
@@ -135,22 +146,6 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// One cached credential.
-#[derive(Clone, Serialize, Deserialize)]
-struct Entry {
-    provider: String,
-    username: String,
-    secret: String,
-    expires_at: Option<DateTime<Utc>>,
-}
-
-/// The cache file.
-#[derive(Default, Serialize, Deserialize)]
-struct Cache {
-    #[serde(default)]
-    credentials: BTreeMap<String, Entry>,
-}
-
 /// The server URL as the cache keys it: no scheme, no trailing `/`.
 fn server_key(server_url: &str) -> String {
     let s = server_url.trim();
@@ -163,62 +158,7 @@ fn server_key(server_url: &str) -> String {
 
 /// Where the cache lives.
 pub fn cache_path() -> Result<PathBuf, String> {
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir)
-            .join("regkit")
-            .join("docker-credentials.json"));
-    }
-    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-        Some(home) => Ok(PathBuf::from(home)
-            .join(".cache")
-            .join("regkit")
-            .join("docker-credentials.json")),
-        None => Err("cannot find a cache directory: set XDG_CACHE_HOME or HOME".into()),
-    }
-}
-
-fn read_cache(path: &Path) -> Cache {
-    // A missing, unreadable or damaged cache is an empty one: credentials
-    // are minted again.
-    std::fs::read(path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
-}
-
-/// Replaces the cache file atomically: a new 0600 file beside it, synced,
-/// renamed over the old one.
-fn write_cache(path: &Path, cache: &Cache) -> Result<(), String> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| format!("{}: no parent directory", path.display()))?;
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let bytes = serde_json::to_vec_pretty(cache).map_err(|e| format!("encoding the cache: {e}"))?;
-    let tmp = dir.join(format!(
-        ".docker-credentials.json.{}.{}",
-        std::process::id(),
-        Utc::now().timestamp_nanos_opt().unwrap_or_default()
-    ));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&tmp).and_then(|mut f| {
-        f.write_all(&bytes)?;
-        f.sync_all()
-    });
-    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = renamed {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(format!("{}: {e}", path.display()));
-    }
-    Ok(())
+    cache::path()
 }
 
 #[derive(Serialize)]
@@ -235,35 +175,49 @@ async fn get(server_url: &str) -> Result<Option<String>, String> {
     if server_url.is_empty() {
         return Err("no server URL on stdin".into());
     }
-    let key = server_key(server_url);
-    let path = cache_path()?;
-    let mut cache = read_cache(&path);
-    let now = Utc::now();
-    let fresh = |e: &Entry| {
-        e.expires_at.is_none_or(|at| {
-            chrono::TimeDelta::from_std(MARGIN)
-                .ok()
-                .and_then(|m| at.checked_sub_signed(m))
-                .is_some_and(|refresh_at| now < refresh_at)
-        })
+    let host = server_key(server_url);
+    let ttl = ttl()?;
+    let Some(route) = route(&host)? else {
+        return Err(NOT_FOUND.into());
     };
-    let entry = match cache.credentials.get(&key).filter(|e| fresh(e)) {
+    let key = Key {
+        host,
+        provider: route.provider.name().to_string(),
+        endpoint: route.endpoint.clone(),
+        account: route.account.clone(),
+        scope: route.scope.clone(),
+    };
+    // Held until the new entry is written: concurrent `get`s wait, so none
+    // is lost and one host is minted once.
+    let mut cache = Cache::open()?;
+    let now = Utc::now();
+    let entry = match cache.get(&key).filter(|e| e.is_fresh(now, MARGIN)) {
         Some(entry) => entry.clone(),
         None => {
-            let Some((provider, credential)) = mint_for(&key).await? else {
+            let Some(credential) = route.source.mint(&key.host, ttl).await? else {
                 return Err(NOT_FOUND.into());
             };
+            let fresh_until = match credential.expires_at {
+                Some(at) => at,
+                // Never reused for ever: at most the TTL, as if it expired.
+                None => chrono::TimeDelta::from_std(ttl)
+                    .ok()
+                    .and_then(|d| now.checked_add_signed(d))
+                    .unwrap_or(now),
+            };
             let entry = Entry {
-                provider: provider.name().to_string(),
+                key,
                 username: credential.username.clone(),
                 secret: credential.password.expose_secret().to_string(),
                 expires_at: credential.expires_at,
+                fresh_until,
             };
-            cache.credentials.insert(key.clone(), entry.clone());
-            write_cache(&path, &cache)?;
+            cache.insert(entry.clone());
+            cache.save()?;
             entry
         }
     };
+    drop(cache);
     serde_json::to_string(&GetAnswer {
         server_url,
         username: &entry.username,
@@ -273,29 +227,30 @@ async fn get(server_url: &str) -> Result<Option<String>, String> {
     .map_err(|e| format!("encoding the answer: {e}"))
 }
 
+/// Drops every cached credential of the server, whichever account minted it.
 fn erase(server_url: &str) -> Result<(), String> {
-    let key = server_key(server_url);
-    let path = cache_path()?;
-    let mut cache = read_cache(&path);
-    if cache.credentials.remove(&key).is_some() {
-        write_cache(&path, &cache)?;
+    let host = server_key(server_url);
+    let mut cache = Cache::open()?;
+    let before = cache.entries.len();
+    cache.entries.retain(|e| e.key.host != host);
+    if cache.entries.len() != before {
+        cache.save()?;
     }
     Ok(())
 }
 
 fn list() -> Result<String, String> {
-    let cache = read_cache(&cache_path()?);
-    let listed: BTreeMap<&str, &str> = cache
-        .credentials
+    let entries = cache::read_unlocked()?;
+    let listed: BTreeMap<&str, &str> = entries
         .iter()
-        .map(|(k, e)| {
+        .map(|e| {
             // DigitalOcean's user name is the token itself.
             let user = if e.username == e.secret {
                 "[REDACTED]"
             } else {
                 e.username.as_str()
             };
-            (k.as_str(), user)
+            (e.key.host.as_str(), user)
         })
         .collect();
     serde_json::to_string(&listed).map_err(|e| format!("encoding the list: {e}"))
@@ -306,14 +261,55 @@ pub fn base_url_env(provider: Provider) -> String {
     format!("REGKIT_{}_BASE_URL", provider.name().to_ascii_uppercase())
 }
 
-fn client<C: GeneratedClient>(provider: Provider) -> Result<C, String> {
-    let base = std::env::var(base_url_env(provider))
-        .ok()
-        .filter(|u| !u.trim().is_empty());
-    context::client::<C>(Endpoint::Env {
-        base_url: base.as_deref().map(str::trim),
-    })
-    .map_err(|f| f.message)
+/// A client of `provider` with the credentials from the environment,
+/// talking to `REGKIT_<PROVIDER>_BASE_URL`, else `recorded` (what `login
+/// --helper` was given), else the provider's API; with the endpoint it
+/// talks to and the fingerprint of the account.
+fn client<C>(provider: Provider, recorded: Option<&str>) -> Result<(C, String, String), String>
+where
+    C: GeneratedClient + ClientInfo<regkit_core::Inner>,
+{
+    let from_env = env(&base_url_env(provider));
+    let base = from_env.as_deref().or(recorded).map(str::trim);
+    let c: C = context::client::<C>(Endpoint::Env { base_url: base }).map_err(|f| f.message)?;
+    let endpoint = c.baseurl().trim_end_matches('/').to_string();
+    let account = account::<C>(&endpoint);
+    Ok((c, endpoint, account))
+}
+
+/// A fingerprint of the account: SHA-256 over the provider, the endpoint
+/// and every credential variable the provider's client reads (so any
+/// change of token, user or password is another account). Only the first
+/// 16 bytes, in hex; the credentials cannot be recovered from it.
+fn account<C: GeneratedClient>(endpoint: &str) -> String {
+    use regkit_core::AuthScheme;
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    digest.update(C::PROVIDER.name.as_bytes());
+    digest.update(b"\0");
+    digest.update(endpoint.as_bytes());
+    for scheme in C::PROVIDER.auth {
+        let (first, second): (&[&str], &[&str]) = match scheme {
+            AuthScheme::Bearer { env } | AuthScheme::ApiKey { env, .. } => (env, &[]),
+            AuthScheme::Basic {
+                username_env,
+                password_env,
+                ..
+            } => (username_env, password_env),
+        };
+        for name in first.iter().chain(second) {
+            digest.update(b"\0");
+            digest.update(name.as_bytes());
+            digest.update(b"=");
+            digest.update(env(name).unwrap_or_default().trim().as_bytes());
+        }
+    }
+    digest
+        .finish()
+        .as_ref()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn env(name: &str) -> Option<String> {
@@ -322,62 +318,62 @@ fn env(name: &str) -> Option<String> {
 
 fn ttl() -> Result<Duration, String> {
     match env("REGKIT_CREDENTIAL_TTL") {
-        Some(t) => {
-            crate::cli::parse_duration(&t).map_err(|e| format!("REGKIT_CREDENTIAL_TTL: {e}"))
-        }
+        Some(t) => crate::cli::parse_ttl(&t).map_err(|e| format!("REGKIT_CREDENTIAL_TTL: {e}")),
         None => Ok(DEFAULT_TTL),
     }
 }
 
-/// Mints a credential for the server `key`, or `None` when no provider
-/// serves that host.
-async fn mint_for(key: &str) -> Result<Option<(Provider, DockerCredential)>, String> {
+/// Where a host's credentials come from, known before anything is sent.
+struct Route {
+    provider: Provider,
+    endpoint: String,
+    account: String,
+    /// `org/registry` where known before minting.
+    scope: String,
+    source: Source,
+}
+
+/// How to mint for a route; a registry not known yet is looked up at mint.
+enum Source {
+    DigitalOcean(regkit_digitalocean::Client, Option<String>),
+    Ionos(regkit_ionos::Client, Option<String>),
+    Buildkite(regkit_buildkite::Client, String, String),
+    Humanitec(regkit_humanitec::Client, String, Option<String>),
+}
+
+/// The route for the server `key` (host, maybe with a path), or `None`
+/// when no provider serves it.
+fn route(key: &str) -> Result<Option<Route>, String> {
+    if let Some(login) = logins::lookup(key) {
+        return route_from_login(&login).map(Some);
+    }
     let (host, path) = key.split_once('/').unwrap_or((key, ""));
-    let ttl = ttl()?;
-    let err = |e: regkit_workflows::Error| e.to_string();
+    let route = |provider, (endpoint, account), scope: String, source| Route {
+        provider,
+        endpoint,
+        account,
+        scope,
+        source,
+    };
     if host == DO_HOST {
-        let c: regkit_digitalocean::Client = client(Provider::DigitalOcean)?;
-        let registry = match env("REGKIT_DIGITALOCEAN_REGISTRY") {
-            Some(r) => r,
-            None => {
-                let view = regkit_workflows::view::DigitalOceanView::new(c.clone());
-                let mut names: Vec<String> = view
-                    .registries()
-                    .await
-                    .map_err(err)?
-                    .into_iter()
-                    .map(|r| r.name)
-                    .collect();
-                names.sort();
-                names
-                    .into_iter()
-                    .next()
-                    .ok_or("the DigitalOcean account has no registry")?
-            }
-        };
-        let cred = DigitalOceanSource::new(c)
-            .registry(registry)
-            .mint(ttl, false)
-            .await
-            .map_err(err)?;
-        return Ok(Some((Provider::DigitalOcean, cred)));
+        let (c, endpoint, account) = client(Provider::DigitalOcean, None)?;
+        let registry = env("REGKIT_DIGITALOCEAN_REGISTRY");
+        let scope = registry.clone().unwrap_or_default();
+        return Ok(Some(route(
+            Provider::DigitalOcean,
+            (endpoint, account),
+            scope,
+            Source::DigitalOcean(c, registry),
+        )));
     }
     if host.ends_with(".ionos.com") && host.contains(".cr.") {
-        let c: regkit_ionos::Client = client(Provider::Ionos)?;
-        let registries = IonosView::new(c.clone()).registries().await.map_err(err)?;
-        let Some(registry) = registries.into_iter().find(|r| {
-            r.host
-                .as_deref()
-                .is_some_and(|h| h.eq_ignore_ascii_case(host))
-        }) else {
-            return Ok(None);
-        };
-        let cred = IonosSource::new(c, registry.id)
-            .host(host)
-            .mint(ttl, false)
-            .await
-            .map_err(err)?;
-        return Ok(Some((Provider::Ionos, cred)));
+        let (c, endpoint, account) = client(Provider::Ionos, None)?;
+        return Ok(Some(route(
+            Provider::Ionos,
+            (endpoint, account),
+            String::new(),
+            Source::Ionos(c, None),
+        )));
     }
     if host == BUILDKITE_HOST {
         let mut parts = path.split('/').filter(|p| !p.is_empty());
@@ -391,34 +387,160 @@ async fn mint_for(key: &str) -> Result<Option<(Provider, DockerCredential)>, Str
                 _ => return Ok(None),
             },
         };
-        let c: regkit_buildkite::Client = client(Provider::Buildkite)?;
-        let cred = BuildkiteSource::new(c, org, registry)
-            .host(key)
-            .mint(ttl, false)
-            .await
-            .map_err(err)?;
-        return Ok(Some((Provider::Buildkite, cred)));
+        let (c, endpoint, account) = client(Provider::Buildkite, None)?;
+        return Ok(Some(route(
+            Provider::Buildkite,
+            (endpoint, account),
+            format!("{org}/{registry}"),
+            Source::Buildkite(c, org, registry),
+        )));
     }
     if let Some(org) = env("REGKIT_HUMANITEC_ORG") {
-        let c: regkit_humanitec::Client = client(Provider::Humanitec)?;
-        let records: Vec<regkit_humanitec::types::RegistryResponse> = c
-            .list_registries()
-            .org_id(org.as_str())
-            .stream()
-            .try_collect()
-            .await
-            .map_err(|e| format!("humanitec list_registries: {e}"))?;
-        let Some(record) = records
-            .into_iter()
-            .find(|r| server_key(&r.registry) == key || server_key(&r.registry) == host)
-        else {
-            return Ok(None);
-        };
-        let cred = HumanitecSource::new(c, org, record.id)
-            .mint(ttl, false)
-            .await
-            .map_err(err)?;
-        return Ok(Some((Provider::Humanitec, cred)));
+        let (c, endpoint, account) = client(Provider::Humanitec, None)?;
+        return Ok(Some(route(
+            Provider::Humanitec,
+            (endpoint, account),
+            org.clone(),
+            Source::Humanitec(c, org, None),
+        )));
     }
     Ok(None)
+}
+
+/// The route `login --helper` recorded.
+fn route_from_login(login: &logins::HelperLogin) -> Result<Route, String> {
+    let provider = login.provider().ok_or_else(|| {
+        format!(
+            "`login --helper` recorded an unknown provider {:?}; run it again",
+            login.provider
+        )
+    })?;
+    let base = login.base_url.as_deref();
+    let org = || {
+        login.org.clone().ok_or_else(|| {
+            format!("`login --helper` recorded no organization for {provider}; run it again")
+        })
+    };
+    let scope = format!(
+        "{}/{}",
+        login.org.as_deref().unwrap_or_default(),
+        login.registry
+    );
+    let (source, endpoint, account) = match provider {
+        Provider::DigitalOcean => {
+            let (c, e, a) = client(provider, base)?;
+            (Source::DigitalOcean(c, Some(login.registry.clone())), e, a)
+        }
+        Provider::Ionos => {
+            let (c, e, a) = client(provider, base)?;
+            (Source::Ionos(c, Some(login.registry.clone())), e, a)
+        }
+        Provider::Buildkite => {
+            let (c, e, a) = client(provider, base)?;
+            (Source::Buildkite(c, org()?, login.registry.clone()), e, a)
+        }
+        Provider::Humanitec => {
+            let (c, e, a) = client(provider, base)?;
+            (
+                Source::Humanitec(c, org()?, Some(login.registry.clone())),
+                e,
+                a,
+            )
+        }
+        Provider::Abeja => return Err("abeja cannot mint Docker credentials".into()),
+    };
+    Ok(Route {
+        provider,
+        endpoint,
+        account,
+        scope,
+        source,
+    })
+}
+
+impl Source {
+    /// Mints a credential for the server `key`, or `None` when the
+    /// provider has no registry for it.
+    async fn mint(self, key: &str, ttl: Duration) -> Result<Option<DockerCredential>, String> {
+        let host = key.split('/').next().unwrap_or(key);
+        let lifetime = Lifetime::Ttl(ttl);
+        let err = |e: regkit_workflows::Error| e.to_string();
+        let credential = match self {
+            Source::DigitalOcean(c, registry) => {
+                let registry = match registry {
+                    Some(r) => r,
+                    None => {
+                        let view = regkit_workflows::view::DigitalOceanView::new(c.clone());
+                        let mut names: Vec<String> = view
+                            .registries()
+                            .await
+                            .map_err(err)?
+                            .into_iter()
+                            .map(|r| r.name)
+                            .collect();
+                        names.sort();
+                        names
+                            .into_iter()
+                            .next()
+                            .ok_or("the DigitalOcean account has no registry")?
+                    }
+                };
+                DigitalOceanSource::new(c)
+                    .registry(registry)
+                    .mint(lifetime, false)
+                    .await
+            }
+            Source::Ionos(c, registry) => {
+                let id = match registry {
+                    Some(id) => id,
+                    None => {
+                        let registries =
+                            IonosView::new(c.clone()).registries().await.map_err(err)?;
+                        let Some(registry) = registries.into_iter().find(|r| {
+                            r.host
+                                .as_deref()
+                                .is_some_and(|h| h.eq_ignore_ascii_case(host))
+                        }) else {
+                            return Ok(None);
+                        };
+                        registry.id
+                    }
+                };
+                IonosSource::new(c, id)
+                    .host(host)
+                    .mint(lifetime, false)
+                    .await
+            }
+            Source::Buildkite(c, org, registry) => {
+                BuildkiteSource::new(c, org, registry)
+                    .host(key)
+                    .mint(lifetime, false)
+                    .await
+            }
+            Source::Humanitec(c, org, record) => {
+                let record = match record {
+                    Some(id) => id,
+                    None => {
+                        let records: Vec<regkit_humanitec::types::RegistryResponse> = c
+                            .list_registries()
+                            .org_id(org.as_str())
+                            .stream()
+                            .try_collect()
+                            .await
+                            .map_err(|e| format!("humanitec list_registries: {e}"))?;
+                        let Some(record) = records.into_iter().find(|r| {
+                            server_key(&r.registry) == key || server_key(&r.registry) == host
+                        }) else {
+                            return Ok(None);
+                        };
+                        record.id
+                    }
+                };
+                HumanitecSource::new(c, org, record)
+                    .mint(lifetime, false)
+                    .await
+            }
+        };
+        credential.map(Some).map_err(err)
+    }
 }

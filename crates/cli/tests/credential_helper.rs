@@ -113,23 +113,23 @@ fn get_mints_caches_reuses_and_mints_again_when_expired() -> TestResult {
     #[cfg(unix)]
     assert_eq!(mode(&file)?, 0o600);
     let cache: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
-    let entry = &cache["credentials"]["registry.digitalocean.com"];
+    let entry = &cache["entries"][0];
+    assert_eq!(entry["host"], "registry.digitalocean.com");
     assert_eq!(entry["provider"], "digitalocean");
     assert!(entry["expires_at"].is_string());
+    assert!(entry["fresh_until"].is_string());
 
-    // Cached: the same credential again, even with the API unreachable.
-    let out = env.helper_with(
-        "get",
-        "registry.digitalocean.com",
-        &[("DIGITALOCEAN_TOKEN", None)],
-    )?;
+    // Cached: the same credential again, even with the API failing.
+    env.emu.inject(regkit_emulator::FaultRule::status(500));
+    let out = env.helper("get", "registry.digitalocean.com")?;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let again: Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(again["Secret"], secret.as_str());
+    env.emu.clear_faults();
 
     // Within the 5-minute margin of expiry: minted again.
     let mut cache = cache;
-    cache["credentials"]["registry.digitalocean.com"]["expires_at"] =
+    cache["entries"][0]["fresh_until"] =
         Value::String((chrono::Utc::now() + chrono::Duration::minutes(4)).to_rfc3339());
     std::fs::write(&file, serde_json::to_vec(&cache)?)?;
     let out = env.helper("get", "registry.digitalocean.com")?;

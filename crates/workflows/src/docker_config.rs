@@ -11,6 +11,14 @@
 //! open. A file that is not a JSON object is refused
 //! ([`Error::InvalidFile`]) and left as it was.
 //!
+//! Several processes may change the file at once (parallel `docker login`s,
+//! `regkit login --write` in CI jobs): every read, change and replace holds
+//! an exclusive advisory lock on `config.json.lock` beside the file
+//! ([`LockedFile`]), so each writer starts from the previous writer's
+//! result and no entry is lost. A `config.json` that is a symbolic link is
+//! written through the link, as Docker's CLI does; a dangling link gets its
+//! target created.
+//!
 //! [`kubernetes_secret`] renders a `kubernetes.io/dockerconfigjson` Secret.
 //! **The manifest holds the passwords** (base64 is not encryption), as any
 //! such Secret does: write it where a secret may go (`kubectl apply -f -`,
@@ -101,15 +109,15 @@ pub fn merge_credential(path: &Path, credential: &DockerCredential) -> Result<Me
     if credential.host.is_empty() {
         return Err(Error::InvalidInput("a credential without a host".into()));
     }
-    let mut config = read_config(path)?;
-    let shadowed_by = helper_for(&config, &credential.host);
-    let auths = object_entry(&mut config, "auths", path)?;
-    auths.insert(
-        credential.host.clone(),
-        json!({ "auth": credential.docker_auth().expose_secret() }),
-    );
-    write_config(path, &config)?;
-    Ok(Merged { shadowed_by })
+    update_config(path, |config| {
+        let shadowed_by = helper_for(config, &credential.host);
+        let auths = object_entry(config, "auths", path)?;
+        auths.insert(
+            credential.host.clone(),
+            json!({ "auth": credential.docker_auth().expose_secret() }),
+        );
+        Ok((Merged { shadowed_by }, true))
+    })
 }
 
 /// Makes Docker ask the credential helper `docker-credential-<helper>` for
@@ -120,26 +128,46 @@ pub fn set_cred_helper(path: &Path, host: &str, helper: &str) -> Result<()> {
             "a credential helper needs a host and a helper name".into(),
         ));
     }
-    let mut config = read_config(path)?;
-    let helpers = object_entry(&mut config, "credHelpers", path)?;
-    helpers.insert(host.to_string(), Value::String(helper.to_string()));
-    write_config(path, &config)
+    update_config(path, |config| {
+        let helpers = object_entry(config, "credHelpers", path)?;
+        helpers.insert(host.to_string(), Value::String(helper.to_string()));
+        Ok(((), true))
+    })
 }
 
 /// Removes `host`'s entry from `auths`; whether there was one. The file is
 /// rewritten only when something was removed (a missing file stays
 /// missing).
 pub fn remove_credential(path: &Path, host: &str) -> Result<bool> {
-    let mut config = read_config(path)?;
-    let removed = match config.get_mut("auths") {
-        None => false,
-        Some(Value::Object(auths)) => auths.remove(host).is_some(),
-        Some(_) => return Err(not_an_object(path, "auths")),
-    };
-    if removed {
-        write_config(path, &config)?;
+    update_config(path, |config| {
+        let removed = match config.get_mut("auths") {
+            None => false,
+            Some(Value::Object(auths)) => auths.remove(host).is_some(),
+            Some(_) => return Err(not_an_object(path, "auths")),
+        };
+        Ok((removed, removed))
+    })
+}
+
+/// Reads the configuration at `path`, lets `change` edit it and say whether
+/// it did, and writes it back when it did: all under the file's lock, so a
+/// concurrent writer's entries are read, never overwritten.
+fn update_config<T>(
+    path: &Path,
+    change: impl FnOnce(&mut Map<String, Value>) -> Result<(T, bool)>,
+) -> Result<T> {
+    let file = LockedFile::open(path)?;
+    let mut config = parse_config(path, file.read()?)?;
+    let (out, changed) = change(&mut config)?;
+    if changed {
+        let mut bytes = serde_json::to_vec_pretty(&config).map_err(|e| Error::InvalidFile {
+            path: path.to_path_buf(),
+            why: format!("cannot serialise the configuration: {e}"),
+        })?;
+        bytes.push(b'\n');
+        file.replace(&bytes)?;
     }
-    Ok(removed)
+    Ok(out)
 }
 
 /// A Kubernetes Secret of type `kubernetes.io/dockerconfigjson` named
@@ -187,18 +215,11 @@ fn not_an_object(path: &Path, key: &str) -> Error {
     }
 }
 
-/// The configuration as a JSON object: a missing or empty file is an empty
-/// one, anything but an object is refused.
-fn read_config(path: &Path) -> Result<Map<String, Value>> {
-    let text = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Map::new()),
-        Err(source) => {
-            return Err(Error::Io {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+/// The configuration as a JSON object: a missing (`None`) or empty file is
+/// an empty one, anything but an object is refused.
+fn parse_config(path: &Path, text: Option<Vec<u8>>) -> Result<Map<String, Value>> {
+    let Some(text) = text else {
+        return Ok(Map::new());
     };
     if text.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
@@ -252,55 +273,157 @@ fn helper_for(config: &Map<String, Value>, host: &str) -> Option<String> {
     .or_else(|| named(config.get("credsStore")))
 }
 
-// ------------------------------------------------------------ writing
+// ------------------------------------------------------------ locking
 
-fn write_config(path: &Path, config: &Map<String, Value>) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(config).map_err(|e| Error::InvalidFile {
-        path: path.to_path_buf(),
-        why: format!("cannot serialise the configuration: {e}"),
-    })?;
-    bytes.push(b'\n');
-    write_atomic(path, &mut |f| f.write_all(&bytes))
+/// How many symbolic links [`resolve_links`] follows before giving up (as
+/// the kernel's `ELOOP` limit).
+const MAX_LINKS: usize = 40;
+
+/// A file that is rewritten whole (Docker's `config.json`, regkit's own
+/// caches), opened for one read-change-replace: while a `LockedFile` lives
+/// it holds an exclusive advisory lock on `<file>.lock` beside the file,
+/// so other processes (and threads) that use `LockedFile` on the same path
+/// wait, then read what this one wrote. Dropping it releases the lock.
+///
+/// The lock is on a separate, empty file because [`LockedFile::replace`]
+/// renames a new file over the old one: a lock on the old file would not
+/// stop a writer that opened the new one. The lock file is created with
+/// mode 0600 and left in place (removing it would let two writers lock
+/// different files). A path that is a symbolic link is followed to its
+/// target, even a target that does not exist yet, and the lock is taken
+/// beside the target, so every name of the file shares one lock.
+#[derive(Debug)]
+pub struct LockedFile {
+    target: PathBuf,
+    _lock: fs::File,
 }
 
-static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// The file a rename will replace: a symbolic link's target (so a linked
-/// `config.json` stays linked), else `path`.
-fn rename_target(path: &Path) -> Result<PathBuf> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
+impl LockedFile {
+    /// Waits for the lock of the file at `path` (creating its directory,
+    /// mode 0700, and the lock file when missing).
+    pub fn open(path: &Path) -> Result<Self> {
+        let target = resolve_links(path)?;
+        let dir = parent_dir(&target);
+        create_dir(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
             source,
-        }),
-        _ => Ok(path.to_path_buf()),
+        })?;
+        let lock_path = dir.join(format!("{}.lock", file_name(&target)));
+        let io_err = |source| Error::Io {
+            path: lock_path.clone(),
+            source,
+        };
+        let mut options = fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let lock = options.open(&lock_path).map_err(io_err)?;
+        fs4::FileExt::lock(&lock).map_err(io_err)?;
+        Ok(Self {
+            target,
+            _lock: lock,
+        })
+    }
+
+    /// The file written: the path given, or the target of its links.
+    pub fn path(&self) -> &Path {
+        &self.target
+    }
+
+    /// The file's content, `None` when there is no file yet.
+    pub fn read(&self) -> Result<Option<Vec<u8>>> {
+        match fs::read(&self.target) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io {
+                path: self.target.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// Replaces the file with `bytes`: a new 0600 file beside it, synced,
+    /// then renamed over it, so a crash leaves the old content or the new,
+    /// never part of either.
+    pub fn replace(&self, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.target, &mut |f| f.write_all(bytes))
     }
 }
 
-/// Replaces `path` with what `fill` writes: a new 0600 file beside it,
-/// synced, then renamed over it. On any failure the temporary file is
+/// `path` with every symbolic link in its last component followed, as the
+/// system would to open it, except that a link whose target does not exist
+/// resolves to that target (so writing creates it, as Docker's CLI does).
+/// A relative link is relative to the directory of the link.
+fn resolve_links(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let next = fs::read_link(&current).map_err(|source| Error::Io {
+                    path: current.clone(),
+                    source,
+                })?;
+                current = if next.is_absolute() {
+                    next
+                } else {
+                    parent_dir(&current).join(next)
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(source) => {
+                return Err(Error::Io {
+                    path: current,
+                    source,
+                });
+            }
+        }
+    }
+    Err(Error::InvalidFile {
+        path: path.to_path_buf(),
+        why: format!("more than {MAX_LINKS} symbolic links in a row (a loop?)"),
+    })
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config.json".into())
+}
+
+// ------------------------------------------------------------ writing
+
+static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Replaces `path` (through its symbolic links) with what `fill` writes: a
+/// new 0600 file beside it, synced, then renamed over it. On any failure the temporary file is
 /// removed and `path` is as it was.
 pub(crate) fn write_atomic(
     path: &Path,
     fill: &mut dyn FnMut(&mut fs::File) -> io::Result<()>,
 ) -> Result<()> {
-    let target = rename_target(path)?;
+    let target = resolve_links(path)?;
     let io_err = |source| Error::Io {
         path: target.clone(),
         source,
     };
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(&target);
     create_dir(&dir).map_err(|source| Error::Io {
         path: dir.clone(),
         source,
     })?;
-    let file_name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "config.json".into());
+    let file_name = file_name(&target);
 
     let (temp, mut file) = create_temp(&dir, &file_name).map_err(io_err)?;
     let written = (|| {
@@ -423,5 +546,38 @@ mod tests {
             );
             assert_eq!(fs::read_to_string(&real).unwrap(), "{\"x\":1}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_link_is_written_through_creating_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("config.json");
+        // Relative to the link's directory, into a directory not there yet.
+        std::os::unix::fs::symlink("dotfiles/docker.json", &link).unwrap();
+        let file = LockedFile::open(&link).unwrap();
+        assert_eq!(file.path(), dir.path().join("dotfiles/docker.json"));
+        assert_eq!(file.read().unwrap(), None);
+        file.replace(b"{}").unwrap();
+        drop(file);
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&link).unwrap(), "{}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_loop_is_an_invalid_file_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        let err = LockedFile::open(&a).unwrap_err();
+        assert!(matches!(err, Error::InvalidFile { .. }), "{err:?}");
     }
 }

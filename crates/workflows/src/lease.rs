@@ -3,11 +3,17 @@
 //!
 //! | provider | source | expiry | revoke |
 //! |---|---|---|---|
-//! | DigitalOcean | [`DigitalOceanSource`]: `docker-credentials` with `expiry_seconds` and `read_write` | the TTL asked for | no API |
-//! | IONOS | [`IonosSource`]: a scoped registry token with an expiry date | the TTL asked for | token delete |
+//! | DigitalOcean | [`DigitalOceanSource`]: `docker-credentials` with `expiry_seconds` and `read_write` | the [`Lifetime`] asked for | no API |
+//! | IONOS | [`IonosSource`]: a scoped registry token with an expiry date | the [`Lifetime`] asked for | token delete |
 //! | Humanitec | [`HumanitecSource`]: a registry record's current login | the provider's | no API |
 //! | Buildkite | [`BuildkiteSource`]: a registry token (read only) | none | token delete |
 //! | ABEJA | [`AbejaSource`]: no credential API | — | — |
+//!
+//! Every credential is asked for with a [`Lifetime`]: a TTL of more than
+//! zero and at most [`MAX_TTL`], or [`Lifetime::NeverExpires`], which must
+//! be asked for by name. A zero or longer TTL is an [`Error::InvalidInput`]
+//! before anything is sent (DigitalOcean reads `expiry_seconds=0` as "never
+//! expires", so a zero must never reach it by accident).
 //!
 //! What a provider cannot do is an [`Error::Unsupported`]: minting on ABEJA
 //! (capability [`Capability::DockerCredentials`]), revoking on DigitalOcean
@@ -148,6 +154,62 @@ impl fmt::Display for DockerCredential {
     }
 }
 
+/// The longest TTL regkit asks any provider for: a year. Longer is a
+/// mistake (a unit typo such as `100000d`) rather than a plan; a credential
+/// that is not to expire is asked for as [`Lifetime::NeverExpires`].
+pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The shortest TTL: one second (the providers count whole seconds).
+pub const MIN_TTL: Duration = Duration::from_secs(1);
+
+/// How long a minted credential is to last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    /// Expires this long after it is minted, where the provider lets the
+    /// caller choose: from [`MIN_TTL`] to [`MAX_TTL`].
+    Ttl(Duration),
+    /// Never expires, where the provider allows it (DigitalOcean, IONOS).
+    /// Only ever used when asked for by name: no TTL value means this.
+    NeverExpires,
+}
+
+impl Lifetime {
+    /// `self`, or an [`Error::InvalidInput`] saying why a TTL cannot be
+    /// used: zero, under [`MIN_TTL`] or over [`MAX_TTL`].
+    pub fn checked(self) -> Result<Self> {
+        let Lifetime::Ttl(ttl) = self else {
+            return Ok(self);
+        };
+        if ttl.is_zero() {
+            return Err(Error::InvalidInput(
+                "a TTL of zero is refused: it would mint a credential that never expires;                  give a TTL (e.g. 1h), or ask for Lifetime::NeverExpires by name"
+                    .into(),
+            ));
+        }
+        if ttl < MIN_TTL {
+            return Err(Error::InvalidInput(format!(
+                "a TTL of {ttl:?} is shorter than the minimum of 1 s"
+            )));
+        }
+        if ttl > MAX_TTL {
+            return Err(Error::InvalidInput(format!(
+                "a TTL of {} s is longer than the maximum of {} s (365 days)",
+                ttl_secs(ttl),
+                MAX_TTL.as_secs()
+            )));
+        }
+        Ok(self)
+    }
+}
+
+impl From<Duration> for Lifetime {
+    /// A TTL (checked when used, so a zero is refused, never read as "no
+    /// expiry").
+    fn from(ttl: Duration) -> Self {
+        Lifetime::Ttl(ttl)
+    }
+}
+
 /// Where Docker credentials come from: one implementation per provider.
 #[async_trait::async_trait]
 pub trait CredentialSource: Send + Sync {
@@ -160,10 +222,11 @@ pub trait CredentialSource: Send + Sync {
         false
     }
 
-    /// Mints a credential valid for `ttl` (where the provider lets the
-    /// caller choose; `Duration::ZERO` asks for one that does not expire),
-    /// able to push as well as pull when `write`.
-    async fn mint(&self, ttl: Duration, write: bool) -> Result<DockerCredential>;
+    /// Mints a credential that lasts `lifetime` (where the provider lets
+    /// the caller choose), able to push as well as pull when `write`. A
+    /// TTL that [`Lifetime::checked`] refuses is an [`Error::InvalidInput`]
+    /// and nothing is sent.
+    async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential>;
 
     /// Revokes `credential` (which this source minted). A credential the
     /// provider no longer knows counts as revoked.
@@ -184,8 +247,8 @@ impl<S: CredentialSource + ?Sized> CredentialSource for Box<S> {
     fn supports_revoke(&self) -> bool {
         (**self).supports_revoke()
     }
-    async fn mint(&self, ttl: Duration, write: bool) -> Result<DockerCredential> {
-        (**self).mint(ttl, write).await
+    async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential> {
+        (**self).mint(lifetime, write).await
     }
     async fn revoke(&self, credential: &DockerCredential) -> Result<()> {
         (**self).revoke(credential).await
@@ -200,19 +263,20 @@ impl<S: CredentialSource + ?Sized> CredentialSource for Arc<S> {
     fn supports_revoke(&self) -> bool {
         (**self).supports_revoke()
     }
-    async fn mint(&self, ttl: Duration, write: bool) -> Result<DockerCredential> {
-        (**self).mint(ttl, write).await
+    async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential> {
+        (**self).mint(lifetime, write).await
     }
     async fn revoke(&self, credential: &DockerCredential) -> Result<()> {
         (**self).revoke(credential).await
     }
 }
 
-/// `now + ttl`, or `None` for a zero TTL (no expiry).
-fn expiry_after(now: DateTime<Utc>, ttl: Duration) -> Result<Option<DateTime<Utc>>> {
-    if ttl.is_zero() {
+/// `now + ttl`, or `None` for a credential that never expires; a TTL
+/// [`Lifetime::checked`] refuses is an error.
+fn expiry_after(now: DateTime<Utc>, lifetime: Lifetime) -> Result<Option<DateTime<Utc>>> {
+    let Lifetime::Ttl(ttl) = lifetime.checked()? else {
         return Ok(None);
-    }
+    };
     chrono::TimeDelta::from_std(ttl)
         .ok()
         .and_then(|d| now.checked_add_signed(d))
@@ -230,7 +294,8 @@ fn ttl_secs(ttl: Duration) -> u64 {
 /// DigitalOcean: `registries_get_docker_credentials` for a named registry,
 /// or the account's registry (`registry_get_docker_credentials`) when none
 /// is named. The TTL becomes `expiry_seconds` (rounded up to whole
-/// seconds), `write` becomes `read_write`. DigitalOcean cannot revoke them:
+/// seconds; [`Lifetime::NeverExpires`] is `0`, DigitalOcean's "never"),
+/// `write` becomes `read_write`. DigitalOcean cannot revoke them:
 /// keep the TTL short.
 #[derive(Clone)]
 pub struct DigitalOceanSource {
@@ -324,10 +389,13 @@ impl CredentialSource for DigitalOceanSource {
         "digitalocean"
     }
 
-    async fn mint(&self, ttl: Duration, write: bool) -> Result<DockerCredential> {
+    async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential> {
         // Dated from before the request: never later than DigitalOcean's.
-        let expires_at = expiry_after(self.clock.now(), ttl)?;
-        let secs = ttl_secs(ttl);
+        let expires_at = expiry_after(self.clock.now(), lifetime)?;
+        let secs = match lifetime {
+            Lifetime::Ttl(ttl) => ttl_secs(ttl),
+            Lifetime::NeverExpires => 0,
+        };
         let answer = match &self.registry {
             Some(name) => self
                 .client
@@ -358,7 +426,8 @@ static TOKEN_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// IONOS: a token on the registry (`registriesTokensPost`) scoped to
 /// repositories matching a pattern (`*` by default) with `pull` (and `push`
-/// when `write`), expiring after the TTL. The user name is the token's,
+/// when `write`), expiring after the TTL (no expiry date for
+/// [`Lifetime::NeverExpires`]). The user name is the token's,
 /// the password comes from the create answer only (IONOS never shows it
 /// again), the host is the registry's hostname. Revoking deletes the token
 /// (`registriesTokensDelete`).
@@ -478,12 +547,13 @@ impl CredentialSource for IonosSource {
         true
     }
 
-    async fn mint(&self, ttl: Duration, write: bool) -> Result<DockerCredential> {
+    async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential> {
         use regkit_ionos::types;
+        lifetime.checked()?;
         let host = self.hostname().await?;
         let now = self.clock.now();
         // IONOS dates expiry to the second; round down so ours is not later.
-        let expiry = expiry_after(now, ttl)?.map(|t| t.trunc_subsecs(0));
+        let expiry = expiry_after(now, lifetime)?.map(|t| t.trunc_subsecs(0));
         let mut actions = vec!["pull".to_string()];
         if write {
             actions.push("push".into());
@@ -558,7 +628,7 @@ impl CredentialSource for IonosSource {
 
 /// Humanitec: the current login of a registry record
 /// (`get_registry_credentials`). Humanitec chooses the expiry (the TTL is
-/// not sent) and cannot revoke; a record of type `public` or `secret_ref`
+/// checked, then not sent) and cannot revoke; a record of type `public` or `secret_ref`
 /// hands out no login, which is an [`Error::Unexpected`].
 #[derive(Clone)]
 pub struct HumanitecSource {
@@ -597,7 +667,8 @@ impl CredentialSource for HumanitecSource {
         "humanitec"
     }
 
-    async fn mint(&self, _ttl: Duration, _write: bool) -> Result<DockerCredential> {
+    async fn mint(&self, lifetime: Lifetime, _write: bool) -> Result<DockerCredential> {
+        lifetime.checked()?;
         let creds = self
             .client
             .get_registry_credentials()
@@ -648,7 +719,7 @@ pub const BUILDKITE_HOST: &str = "packages.buildkite.com";
 /// Buildkite: a registry token (`create_registry_token`), used as the
 /// password with user name [`BUILDKITE_USERNAME`] on [`BUILDKITE_HOST`].
 /// Registry tokens only read (`write` is [`Error::Unsupported`]) and do not
-/// expire (the TTL is not sent); revoking deletes the token
+/// expire (the TTL is checked, then not sent); revoking deletes the token
 /// (`delete_registry_token`).
 #[derive(Clone)]
 pub struct BuildkiteSource {
@@ -710,7 +781,8 @@ impl CredentialSource for BuildkiteSource {
         true
     }
 
-    async fn mint(&self, _ttl: Duration, write: bool) -> Result<DockerCredential> {
+    async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential> {
+        lifetime.checked()?;
         if write {
             return Err(Error::Unsupported {
                 provider: "buildkite",
@@ -796,7 +868,7 @@ impl CredentialSource for AbejaSource {
         "abeja"
     }
 
-    async fn mint(&self, _ttl: Duration, _write: bool) -> Result<DockerCredential> {
+    async fn mint(&self, _lifetime: Lifetime, _write: bool) -> Result<DockerCredential> {
         Err(Error::Unsupported {
             provider: "abeja",
             capability: Capability::DockerCredentials,
@@ -839,7 +911,7 @@ struct LeaseState {
 pub struct Lease<S> {
     source: S,
     clock: Arc<dyn Clock>,
-    ttl: Duration,
+    lifetime: Lifetime,
     margin: Duration,
     write: bool,
     state: tokio::sync::Mutex<LeaseState>,
@@ -859,17 +931,25 @@ impl<S: CredentialSource> Lease<S> {
         Self {
             source,
             clock: Arc::new(SystemClock),
-            ttl: DEFAULT_TTL,
+            lifetime: Lifetime::Ttl(DEFAULT_TTL),
             margin: DEFAULT_MARGIN,
             write: false,
             state: tokio::sync::Mutex::new(LeaseState::default()),
         }
     }
 
-    /// How long each minted credential is asked to last
-    /// (`Duration::ZERO`: no expiry, where the provider allows).
+    /// How long each minted credential is asked to last (from [`MIN_TTL`]
+    /// to [`MAX_TTL`]; [`Lease::get`] refuses anything else, zero
+    /// included).
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
+        self.lifetime = Lifetime::Ttl(ttl);
+        self
+    }
+
+    /// Mint credentials that never expire, where the provider allows it
+    /// (replaces [`Lease::ttl`]). The lease then never refreshes.
+    pub fn never_expire(mut self) -> Self {
+        self.lifetime = Lifetime::NeverExpires;
         self
     }
 
@@ -902,11 +982,13 @@ impl<S: CredentialSource> Lease<S> {
     /// fails, that error is returned: the new credential is kept (the next
     /// call returns it) and the old one waits for [`Lease::revoke`].
     pub async fn get(&self) -> Result<DockerCredential> {
-        if !self.ttl.is_zero() && self.margin >= self.ttl {
+        if let Lifetime::Ttl(ttl) = self.lifetime.checked()?
+            && self.margin >= ttl
+        {
             return Err(Error::InvalidInput(format!(
                 "the refresh margin ({} s) must be shorter than the TTL ({} s)",
                 self.margin.as_secs(),
-                self.ttl.as_secs()
+                ttl.as_secs()
             )));
         }
         let mut state = self.state.lock().await;
@@ -916,7 +998,7 @@ impl<S: CredentialSource> Lease<S> {
         {
             return Ok(current.clone());
         }
-        let fresh = self.source.mint(self.ttl, self.write).await?;
+        let fresh = self.source.mint(self.lifetime, self.write).await?;
         state.stats.minted += 1;
         let replaced = state.current.replace(fresh.clone());
         let Some(old) = replaced else {
@@ -989,7 +1071,7 @@ impl<S: CredentialSource> fmt::Debug for Lease<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Lease");
         d.field("provider", &self.source.provider())
-            .field("ttl", &self.ttl)
+            .field("lifetime", &self.lifetime)
             .field("margin", &self.margin)
             .field("write", &self.write);
         match self.state.try_lock() {

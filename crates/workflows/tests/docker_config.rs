@@ -42,7 +42,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "config.json")
+        .filter(|n| n != "config.json" && n != "config.json.lock")
         .collect()
 }
 

@@ -10,7 +10,7 @@ use regkit_emulator::{ClockMode, Emulator, FaultRule};
 use regkit_workflows::clock::Clock;
 use regkit_workflows::lease::{
     AbejaSource, BuildkiteSource, CredentialSource, DigitalOceanSource, DockerCredential,
-    HumanitecSource, IonosSource, Lease,
+    HumanitecSource, IonosSource, Lease, Lifetime, MAX_TTL,
 };
 use regkit_workflows::{Capability, Error};
 
@@ -128,10 +128,10 @@ async fn digitalocean_mints_and_refreshes_before_expiry() {
 }
 
 #[tokio::test]
-async fn digitalocean_account_registry_and_no_expiry() {
+async fn digitalocean_account_registry_and_no_expiry_asked_for_by_name() {
     let emu = emulator().await;
     let source = DigitalOceanSource::new(emu.digitalocean());
-    let cred = source.mint(Duration::ZERO, false).await.unwrap();
+    let cred = source.mint(Lifetime::NeverExpires, false).await.unwrap();
     assert_eq!(cred.host, "registry.digitalocean.com");
     assert_eq!(cred.expires_at, None);
     assert!(!source.supports_revoke());
@@ -330,7 +330,7 @@ async fn ionos_registry_still_provisioning_has_no_host() {
         .into_inner();
     let source = IonosSource::new(ionos, created.id.unwrap());
     let err = source
-        .mint(Duration::from_secs(60), false)
+        .mint(Duration::from_secs(60).into(), false)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Unexpected(_)), "{err:?}");
@@ -382,7 +382,7 @@ async fn humanitec_hands_out_the_records_login() {
 
     // The built-in record is public: no login to hand out.
     let public = HumanitecSource::new(emu.humanitec(), "acme", "humanitec");
-    let err = public.mint(Duration::from_secs(60), false).await;
+    let err = public.mint(Duration::from_secs(60).into(), false).await;
     assert!(err.is_err());
 }
 
@@ -426,7 +426,7 @@ async fn buildkite_mints_a_registry_token_and_revokes_it() {
     // Registry tokens only read.
     let err = lease
         .source()
-        .mint(Duration::from_secs(60), true)
+        .mint(Duration::from_secs(60).into(), true)
         .await
         .unwrap_err();
     assert!(matches!(
@@ -470,6 +470,83 @@ async fn a_margin_not_shorter_than_the_ttl_is_refused() {
         lease.get().await.unwrap_err(),
         Error::InvalidInput(_)
     ));
+}
+
+/// TTLs no source and no lease may use: zero (DigitalOcean would read it
+/// as "never expires"), under a second, just over [`MAX_TTL`], and a unit
+/// typo.
+fn refused_ttls() -> Vec<Duration> {
+    vec![
+        Duration::ZERO,
+        Duration::from_millis(500),
+        MAX_TTL + Duration::from_secs(1),
+        Duration::from_secs(100_000 * 86_400),
+    ]
+}
+
+#[tokio::test]
+async fn every_source_and_lease_refuse_a_zero_or_absurd_ttl_before_sending() {
+    let emu = emulator().await;
+    let ionos_id = ionos_registry(&emu);
+    let slug = emu.seed(|world, ids, now| {
+        world
+            .buildkite
+            .add_registry("acme", "Images", "container", ids, now)
+    });
+    // Any request that did go out fails differently (an API error).
+    emu.inject(FaultRule::status(500));
+    let sources = || -> Vec<Box<dyn CredentialSource>> {
+        vec![
+            Box::new(DigitalOceanSource::new(emu.digitalocean())),
+            Box::new(DigitalOceanSource::new(emu.digitalocean()).registry("demo")),
+            Box::new(IonosSource::new(emu.ionos(), &ionos_id)),
+            Box::new(HumanitecSource::new(emu.humanitec(), "acme", "ecr")),
+            Box::new(BuildkiteSource::new(emu.buildkite(), "acme", &slug)),
+        ]
+    };
+    for ttl in refused_ttls() {
+        for source in sources() {
+            let err = source.mint(ttl.into(), false).await.unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidInput(_)),
+                "{} minted with a TTL of {ttl:?}: {err:?}",
+                source.provider()
+            );
+            let lease = Lease::new(source).ttl(ttl).margin(Duration::ZERO);
+            let err = lease.get().await.unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        }
+    }
+    let zero = DigitalOceanSource::new(emu.digitalocean())
+        .mint(Duration::ZERO.into(), false)
+        .await
+        .unwrap_err();
+    assert!(zero.to_string().contains("never expires"), "{zero}");
+    assert!(emu.world().digitalocean.issued_credentials.is_empty());
+}
+
+#[tokio::test]
+async fn the_longest_ttl_is_a_year_and_never_expiring_is_asked_for_by_name() {
+    let emu = emulator().await;
+    let clock: Arc<dyn Clock> = Arc::new(EmuClock(emu.clone()));
+    let lease = Lease::new(DigitalOceanSource::new(emu.digitalocean()).clock(clock.clone()))
+        .clock(clock.clone())
+        .ttl(MAX_TTL);
+    let cred = lease.get().await.unwrap();
+    assert_eq!(
+        cred.expires_at,
+        Some(emu.now() + chrono::TimeDelta::from_std(MAX_TTL).unwrap())
+    );
+    let issued = emu.world().digitalocean.issued_credentials;
+    assert!(issued.last().unwrap().expires_at.is_some());
+
+    let lease = Lease::new(DigitalOceanSource::new(emu.digitalocean()))
+        .clock(clock)
+        .never_expire();
+    let cred = lease.get().await.unwrap();
+    assert_eq!(cred.expires_at, None);
+    let issued = emu.world().digitalocean.issued_credentials;
+    assert_eq!(issued.last().unwrap().expires_at, None);
 }
 
 #[test]
