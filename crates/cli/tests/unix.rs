@@ -363,9 +363,7 @@ fn debug_or_bad_plural(text: &str) -> Vec<String> {
 
 #[test]
 fn the_plural_check_catches_what_it_should() {
-    assert!(
-        !debug_or_bad_plural("Nothing to delete (1 repository, 1 tag seen).").is_empty() == false
-    );
+    assert!(debug_or_bad_plural("Nothing to delete (1 repository, 1 tag seen).").is_empty());
     assert_eq!(
         debug_or_bad_plural("(1 repositories, 2 tags seen)").len(),
         1
