@@ -59,7 +59,7 @@ fn take_globals(cli_global: &mut crate::cli::Global, args: Vec<String>) -> Resul
                     "table" => Format::Table,
                     other => {
                         return Err(Fail::usage(format!(
-                            "invalid value {other:?} for --output: table or json"
+                            "invalid value `{other}` for --output: table or json"
                         )));
                     }
                 }
@@ -123,4 +123,117 @@ async fn run(mut cli: Cli) -> Result<()> {
         yes: cli.global.yes,
     };
     commands::run(&ctx, command, opts).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::any::TypeId;
+
+    use clap::error::ErrorKind;
+    use clap::{CommandFactory as _, Parser as _};
+
+    use crate::cli::Cli;
+
+    /// Whether `arg` parses into an integer type; whether that type is
+    /// signed.
+    fn integer(arg: &clap::Arg) -> Option<bool> {
+        let id = arg.get_value_parser().type_id();
+        let unsigned = [
+            TypeId::of::<u8>(),
+            TypeId::of::<u16>(),
+            TypeId::of::<u32>(),
+            TypeId::of::<u64>(),
+            TypeId::of::<usize>(),
+        ];
+        let signed = [
+            TypeId::of::<i8>(),
+            TypeId::of::<i16>(),
+            TypeId::of::<i32>(),
+            TypeId::of::<i64>(),
+            TypeId::of::<isize>(),
+        ];
+        if unsigned.iter().any(|t| id == *t) {
+            Some(false)
+        } else if signed.iter().any(|t| id == *t) {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
+    /// Every `--flag` of the command tree that takes an integer: the
+    /// subcommand path to it, the flag, and whether it is signed.
+    fn integer_flags(
+        cmd: &clap::Command,
+        path: &[String],
+        found: &mut Vec<(Vec<String>, String, bool)>,
+    ) {
+        let mut here = path.to_vec();
+        here.push(cmd.get_name().to_string());
+        for arg in cmd.get_arguments() {
+            if let (Some(long), Some(signed)) = (arg.get_long(), integer(arg)) {
+                found.push((here.clone(), format!("--{long}"), signed));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            integer_flags(sub, &here, found);
+        }
+    }
+
+    /// The class: every integer flag of `regkit`, given `-1` (where the
+    /// type is unsigned), `abc` or a number too large, fails with a usage
+    /// error (exit 2) that names the flag, not "unexpected argument".
+    #[test]
+    fn every_integer_flag_names_itself_on_a_bad_value() {
+        let mut found = Vec::new();
+        integer_flags(&Cli::command(), &[], &mut found);
+        assert!(
+            found.iter().any(|(_, flag, _)| flag == "--keep"),
+            "{found:?}"
+        );
+        for (path, flag, signed) in &found {
+            let mut bad = vec!["abc", "99999999999999999999999"];
+            if !signed {
+                bad.push("-1");
+            }
+            for value in bad {
+                let mut argv = path.clone();
+                argv.extend([flag.clone(), value.to_string()]);
+                let err = Cli::try_parse_from(&argv).expect_err(&argv.join(" "));
+                assert_eq!(err.kind(), ErrorKind::ValueValidation, "{argv:?}: {err}");
+                assert_eq!(err.exit_code(), 2);
+                let text = err.to_string();
+                assert!(text.contains(&format!("'{flag} <")), "{argv:?}: {text}");
+                assert!(text.contains(value), "{argv:?}: {text}");
+            }
+            if *signed {
+                let mut argv = path.clone();
+                argv.extend([flag.clone(), "-1".to_string()]);
+                if let Err(e) = Cli::try_parse_from(&argv) {
+                    assert_ne!(e.kind(), ErrorKind::UnknownArgument, "{argv:?}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ls_takes_its_registry_from_its_argument_only() {
+        use crate::cli::{Command, ProviderCommand};
+        let ls = |argv: &[&str]| match Cli::try_parse_from(argv).map(|c| c.provider) {
+            Ok(ProviderCommand::DigitalOcean(a)) => (a.registry, a.command),
+            other => panic!("{argv:?}: {other:?}"),
+        };
+        let (flag, command) = ls(&["regkit", "digitalocean", "--registry", "x", "ls"]);
+        assert_eq!(flag.as_deref(), Some("x"));
+        assert!(
+            matches!(command, Command::Ls { registry: None }),
+            "{command:?}"
+        );
+        let (flag, command) = ls(&["regkit", "digitalocean", "--registry", "x", "ls", "y"]);
+        assert_eq!(flag.as_deref(), Some("x"));
+        assert!(
+            matches!(&command, Command::Ls { registry: Some(r) } if r == "y"),
+            "{command:?}"
+        );
+    }
 }

@@ -193,6 +193,9 @@ fn operation_command(op: &'static Operation) -> Command {
                 .long(p.flag)
                 .required(p.required)
                 .action(ArgAction::Set)
+                // `--limit -1` is a value for --limit (which parse_param
+                // then judges, naming the flag), not an unknown flag `-1`.
+                .allow_negative_numbers(true)
                 .help(format!("{} parameter `{}`: {}", p.location, p.name, p.ty)),
         );
     }
@@ -257,9 +260,35 @@ pub fn parse_param<T: DeserializeOwned>(flag: &str, value: &str) -> Result<T, Ca
             let message = if is_json { as_json } else { as_string };
             CallError::InvalidParam {
                 flag: flag.to_owned(),
-                message: message.to_string(),
+                message: integer_message(value, message.to_string()),
             }
         }),
+    }
+}
+
+/// serde's message about a flag's value, for people: without serde_json's
+/// position (`at line 1 column 23`: the value is one line), and, as serde
+/// reads a whole number too large for 64 bits as a float (`invalid type:
+/// floating point `1e23`, expected i32`), saying that it is out of range.
+fn integer_message(value: &str, message: String) -> String {
+    let message = match message.rsplit_once(" at line ") {
+        Some((head, position))
+            if position
+                .split(" column ")
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            head.to_string()
+        }
+        _ => message,
+    };
+    let digits = value.trim().strip_prefix('-').unwrap_or(value.trim());
+    let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    match message.split_once("floating point") {
+        Some((_, rest)) if whole => {
+            let expected = rest.split_once("expected ").map_or("", |(_, e)| e);
+            format!("`{value}` is out of range (expected {expected})")
+        }
+        _ => message,
     }
 }
 
@@ -393,6 +422,17 @@ mod tests {
         assert_eq!(
             parse_param::<Vec<String>>("names", r#"["a","b"]"#).unwrap(),
             ["a", "b"]
+        );
+        let err = parse_param::<i32>("limit", "99999999999999999999999").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value for --limit: `99999999999999999999999` is out of range (expected i32)"
+        );
+        let err = parse_param::<u64>("expiry-seconds", "-1").unwrap_err();
+        assert!(
+            err.to_string()
+                == "invalid value for --expiry-seconds: invalid value: integer `-1`, expected u64",
+            "{err}"
         );
         let err = parse_param::<std::num::NonZeroU64>("per-page", "zero").unwrap_err();
         assert!(

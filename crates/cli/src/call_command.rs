@@ -71,7 +71,7 @@ fn print(answer: &CallOutput, format: Format) -> Result<()> {
         }
     }?;
     if answer.redacted && format == Format::Table {
-        eprintln!("(secret values shown as [REDACTED]; pass --show-secrets to see them)");
+        output::note("(secret values shown as [REDACTED]; pass --show-secrets to see them)");
     }
     Ok(())
 }

@@ -89,7 +89,9 @@ pub struct ProviderArgs {
     /// --emulator).
     #[arg(long, global = true, env = "REGKIT_ORG", value_name = "ORG")]
     pub org: Option<String>,
-    /// The registry (name or id) when the account has several.
+    /// The registry (name or id) when the account has several, for `tags`,
+    /// `login`, `k8s-secret`, `prune` and `gc`. `ls` does not read it: `ls`
+    /// alone lists the registries, `ls REGISTRY` names its own.
     #[arg(long, global = true, env = "REGKIT_REGISTRY", value_name = "REGISTRY")]
     pub registry: Option<String>,
     /// The command.
@@ -100,9 +102,13 @@ pub struct ProviderArgs {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List registries, or with a registry the repositories in it.
+    /// List the registries, or with REGISTRY the repositories in it.
+    /// `--registry` and REGKIT_REGISTRY do not change what `ls` lists.
     Ls {
+        // Its own argument id: under the id `registry`, clap would fill it
+        // from the global `--registry` (and REGKIT_REGISTRY).
         /// A registry (name or id): list its repositories.
+        #[arg(id = "ls_registry", value_name = "REGISTRY")]
         registry: Option<String>,
     },
     /// List a repository's images: each tag, and each untagged manifest.
@@ -202,7 +208,7 @@ fn lifetime(ttl: Duration, never_expire: bool) -> Lifetime {
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Keep the newest N tags of each repository.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
     pub keep: Option<usize>,
     /// Delete tags older than this (30d, 12h, 45m).
     #[arg(long, value_name = "AGE", value_parser = parse_duration)]
@@ -252,6 +258,22 @@ impl From<GcType> for regkit_workflows::view::GcKind {
             GcType::UntaggedManifestsOnly => GcKind::UntaggedManifestsOnly,
             GcType::UnreferencedBlobsOnly => GcKind::UnreferencedBlobsOnly,
         }
+    }
+}
+
+/// A count (`--keep 10`): a whole number from 0. Every numeric flag takes
+/// `allow_negative_numbers`, so `-1` reaches this parser and the error
+/// names the flag instead of calling `-1` an unexpected argument.
+pub fn parse_count(s: &str) -> Result<usize, String> {
+    let digits = s.trim();
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits
+            .parse()
+            .map_err(|_| format!("`{s}` is too large: at most {}", usize::MAX))
+    } else {
+        Err(format!(
+            "`{s}` is not a count: give a whole number, 0 or more"
+        ))
     }
 }
 

@@ -42,6 +42,8 @@ impl Options {
 /// Runs `command` in `ctx`.
 pub async fn run(ctx: &Context, command: Command, opts: Options) -> Result<()> {
     match command {
+        // `ls` alone lists the registries whatever --registry or
+        // REGKIT_REGISTRY say; only its own argument picks a registry.
         Command::Ls { registry: None } => ls_registries(ctx, opts).await,
         Command::Ls {
             registry: Some(name),
@@ -320,26 +322,26 @@ fn rules(args: &PruneArgs) -> Result<Rules> {
 
 fn plan_table(plan: &Plan) -> String {
     let t = &plan.totals;
+    let repositories = output::count(t.repositories, "repository", Some("repositories"));
     let mut text = format!(
         "Retention plan for {} registry {}\nRules: {}\n",
         plan.provider, plan.registry.name, plan.rules
     );
     if plan.is_empty() {
         text.push_str(&format!(
-            "Nothing to delete ({} repositories, {} tags seen).\n",
-            t.repositories, t.tags_seen
+            "Nothing to delete ({repositories}, {} seen).\n",
+            output::plural(t.tags_seen, "tag")
         ));
         return text;
     }
     text.push('\n');
     text.push_str(&deletions_table(&plan.deletions).render());
     text.push_str(&format!(
-        "\n{} repositories, {} tags seen, {} kept; delete {} tags and {} manifests, freeing up to {}{}\n",
-        t.repositories,
-        t.tags_seen,
+        "\n{repositories}, {} seen, {} kept; delete {} and {}, freeing up to {}{}\n",
+        output::plural(t.tags_seen, "tag"),
         t.tags_kept,
-        t.tags_deleted,
-        t.manifests_deleted,
+        output::plural(t.tags_deleted, "tag"),
+        output::plural(t.manifests_deleted, "manifest"),
         output::bytes(Some(t.freed_bytes)),
         if t.unknown_sizes > 0 {
             format!(" (and {} of unknown size)", t.unknown_sizes)
@@ -421,19 +423,28 @@ async fn prune(ctx: &Context, args: PruneArgs, opts: Options) -> Result<()> {
     }
     let progress = Progress::spinner(
         opts.progress(),
-        &format!("deleting {} tags and manifests", plan.deletions.len()),
+        &format!(
+            "deleting {}",
+            output::count(
+                plan.deletions.len(),
+                "tag or manifest",
+                Some("tags and manifests")
+            )
+        ),
     );
     let report = retention::apply(ctx.view.as_ref(), &plan, ApplyOptions::new()).await;
     progress.finish();
     let report = report?;
-    print_apply(&plan, &report, opts)?;
+    // A closed stdout does not hide a partial failure: the exit code 3
+    // still says that part of the work was not done.
+    let printed = print_apply(&plan, &report, opts);
     if report.is_complete() {
-        Ok(())
+        printed
     } else {
         Err(Fail::partial(format!(
-            "prune stopped after {} of {} deletions",
+            "prune stopped after {} of {}",
             report.done.len(),
-            plan.deletions.len()
+            output::plural(plan.deletions.len(), "deletion")
         )))
     }
 }
@@ -454,8 +465,11 @@ fn confirm(plan: &Plan, opts: Options) -> Result<()> {
     let mut err = std::io::stderr().lock();
     let _ = write!(
         err,
-        "Delete {} tags and {} manifests from {} registry {}? [y/N] ",
-        plan.totals.tags_deleted, plan.totals.manifests_deleted, plan.provider, plan.registry.name
+        "Delete {} and {} from {} registry {}? [y/N] ",
+        output::plural(plan.totals.tags_deleted, "tag"),
+        output::plural(plan.totals.manifests_deleted, "manifest"),
+        plan.provider,
+        plan.registry.name
     );
     let _ = err.flush();
     let mut answer = String::new();
@@ -485,11 +499,11 @@ fn print_apply(plan: &Plan, report: &ApplyReport, opts: Options) -> Result<()> {
         }),
         Format::Table => {
             let mut text = format!(
-                "Deleted {} of {} ({} tags and {} manifests planned)\n",
+                "Deleted {} of {} ({} and {} planned)\n",
                 report.done.len(),
                 plan.deletions.len(),
-                plan.totals.tags_deleted,
-                plan.totals.manifests_deleted
+                output::plural(plan.totals.tags_deleted, "tag"),
+                output::plural(plan.totals.manifests_deleted, "manifest")
             );
             if !report.changed.is_empty() {
                 text.push_str(&format!(

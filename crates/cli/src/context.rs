@@ -276,7 +276,7 @@ pub fn choose(
                 .find(|r| r.id == w || r.name == w)
                 .ok_or_else(|| {
                     Fail::error(format!(
-                        "{provider} has no registry {w:?} (registries: {})",
+                        "{provider} has no registry `{w}` (registries: {})",
                         if known.is_empty() { "none" } else { &known }
                     ))
                 })

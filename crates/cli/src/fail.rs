@@ -1,8 +1,12 @@
 //! How a command fails: a message for stderr and the exit code.
 
 use std::fmt;
+use std::io::Write as _;
 use std::process::ExitCode;
 
+/// Exit code: success, and also a reader that closed stdout early
+/// (`regkit … tags web | head -1`), as Unix tools do.
+pub const EXIT_OK: u8 = 0;
 /// Exit code: an error (API, credentials, files, unsupported capability).
 pub const EXIT_ERROR: u8 = 1;
 /// Exit code: bad usage (flags, arguments).
@@ -45,11 +49,20 @@ impl Fail {
         }
     }
 
+    /// Exit 0 quietly: whoever read stdout closed it (`| head -1`), so the
+    /// rest of the output has nowhere to go and nothing went wrong.
+    pub fn stdout_closed() -> Self {
+        Fail {
+            code: EXIT_OK,
+            message: String::new(),
+        }
+    }
+
     /// Prints the message (prefixed with the program name) and turns the
-    /// code into an [`ExitCode`].
+    /// code into an [`ExitCode`]. A closed stderr is ignored, never a panic.
     pub fn report(self, program: &str) -> ExitCode {
         if !self.message.is_empty() {
-            eprintln!("{program}: {}", self.message);
+            let _ = writeln!(std::io::stderr(), "{program}: {}", self.message);
         }
         ExitCode::from(self.code)
     }

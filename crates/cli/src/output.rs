@@ -74,12 +74,38 @@ impl Table {
     }
 }
 
-/// Prints `text` to stdout; a closed pipe is not an error worth a panic.
+/// Prints `text` to stdout. When the reader has closed it (`| head -1`),
+/// the error is [`Fail::stdout_closed`]: the command stops and `regkit`
+/// exits 0 without a word, as Unix tools do. Any other write error is one.
 pub fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| Fail::error(format!("writing to stdout: {e}")))
+        .map_err(|e| write_failed(&e))
+}
+
+/// What a failed write to stdout means for the command.
+fn write_failed(e: &std::io::Error) -> Fail {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Fail::stdout_closed()
+    } else {
+        Fail::error(format!("writing to stdout: {e}"))
+    }
+}
+
+/// Prints a note for people on stderr; a closed stderr is ignored.
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+/// `1 tag`, `3 tags`: a count with its noun, singular or plural. `plural`
+/// is the plural form (`repositories`), or `None` for the noun plus `s`.
+pub fn count(n: usize, singular: &str, plural: Option<&str>) -> String {
+    match (n, plural) {
+        (1, _) => format!("1 {singular}"),
+        (n, Some(plural)) => format!("{n} {plural}"),
+        (n, None) => format!("{n} {singular}s"),
+    }
 }
 
 /// Prints `value` as one JSON document (pretty, with a final newline).
@@ -195,6 +221,11 @@ pub fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// `1 tag`, `2 tags`: [`count`] for nouns whose plural ends in `s`.
+pub fn plural(n: usize, noun: &str) -> String {
+    count(n, noun, None)
+}
+
 /// A digest shortened for a table (`sha256:0123456789ab`).
 pub fn short_digest(d: &str) -> String {
     match d.split_once(':') {
@@ -202,5 +233,32 @@ pub fn short_digest(d: &str) -> String {
             format!("{algo}:{}", hex.chars().take(12).collect::<String>())
         }
         _ => d.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(plural(0, "tag"), "0 tags");
+        assert_eq!(plural(1, "tag"), "1 tag");
+        assert_eq!(plural(2, "tag"), "2 tags");
+        assert_eq!(count(1, "repository", Some("repositories")), "1 repository");
+        assert_eq!(
+            count(3, "repository", Some("repositories")),
+            "3 repositories"
+        );
+    }
+
+    #[test]
+    fn a_closed_pipe_is_not_an_error_but_other_write_errors_are() {
+        let closed = write_failed(&std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert_eq!(closed.code, crate::fail::EXIT_OK);
+        assert!(closed.message.is_empty());
+        let full = write_failed(&std::io::Error::other("disk full"));
+        assert_eq!(full.code, crate::fail::EXIT_ERROR);
+        assert!(full.message.contains("disk full"));
     }
 }

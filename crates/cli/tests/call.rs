@@ -309,3 +309,92 @@ async fn hand_written_operations_are_listed_but_not_callable() {
     assert!(matches!(err, CallError::Unavailable { .. }), "{err:?}");
     assert!(err.to_string().contains("Client::publish_package"), "{err}");
 }
+
+/// Every integer parameter of every callable operation of every provider:
+/// `abc` and a number too large for 64 bits are errors naming the flag
+/// (exit 2 in the binary), and `-1` reaches the parameter as its value
+/// (an error naming the flag where the type is unsigned), never clap's
+/// "unexpected argument '-1'".
+#[tokio::test]
+async fn every_integer_parameter_names_its_flag_on_a_bad_value() {
+    let emu = demo().await;
+    let mut checked = 0;
+    for (provider, ops) in call::PROVIDERS {
+        for op in ops.iter().filter(|op| !op.handwritten) {
+            for param in op.params.iter().filter(|p| p.ty.starts_with("integer")) {
+                // The operation's other required parameters are strings
+                // (the table test above would show otherwise).
+                let mut argv = vec![op.id.to_string()];
+                for other in op
+                    .params
+                    .iter()
+                    .filter(|o| o.required && o.name != param.name)
+                {
+                    argv.extend([format!("--{}", other.flag), "x".to_string()]);
+                }
+                for bad in ["abc", "99999999999999999999999", "-1"] {
+                    let mut argv = argv.clone();
+                    argv.extend([format!("--{}", param.flag), bad.to_string()]);
+                    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+                    let answer = run(&emu, provider, &argv).await;
+                    let named = matches!(
+                        &answer,
+                        Err(CallError::InvalidParam { flag, .. }) if flag == param.flag
+                    );
+                    if bad == "-1" {
+                        // A signed parameter sends -1 and the API answers.
+                        assert!(
+                            named || !matches!(answer, Err(CallError::InvalidParam { .. })),
+                            "{provider} {argv:?}: {answer:?}"
+                        );
+                    } else {
+                        assert!(named, "{provider} {argv:?}: {answer:?}");
+                        let message = answer.unwrap_err().to_string();
+                        assert!(
+                            message.starts_with(&format!("invalid value for --{}: ", param.flag))
+                                && !message.contains("floating point"),
+                            "{message}"
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        checked >= 3 * 20,
+        "only {checked} integer parameters checked"
+    );
+
+    // Unsigned parameters reject -1, naming the flag.
+    let unsigned: [(&str, &[&str]); 2] = [
+        (
+            "expiry-seconds",
+            &[
+                "registries_get_dockerCredentials",
+                "--registry-name",
+                "demo",
+            ],
+        ),
+        (
+            "per-page",
+            &[
+                "registries_list_repositoryTags",
+                "--registry-name",
+                "demo",
+                "--repository-name",
+                "web",
+            ],
+        ),
+    ];
+    for (flag, argv) in unsigned {
+        let option = format!("--{flag}");
+        let mut argv = argv.to_vec();
+        argv.extend([option.as_str(), "-1"]);
+        let err = run(&emu, "digitalocean", &argv).await;
+        assert!(
+            matches!(&err, Err(CallError::InvalidParam { flag: f, .. }) if f == flag),
+            "{argv:?}: {err:?}"
+        );
+    }
+}

@@ -145,7 +145,7 @@ fn ls_lists_registries_and_repositories_as_a_table_and_as_json() -> TestResult {
     let out = env.run(Provider::DigitalOcean, &["ls", "nope"])?;
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("no registry \"nope\""),
+        text(&out.stderr).contains("no registry `nope`"),
         "{}",
         text(&out.stderr)
     );

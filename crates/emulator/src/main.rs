@@ -15,16 +15,17 @@ use regkit_emulator::{Emulator, Provider, Snapshot};
 #[command(version, about)]
 struct Args {
     /// Port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 4010)]
+    #[arg(long, default_value_t = 4010, allow_negative_numbers = true)]
     port: u16,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
-    /// State file: loaded at start when it exists, written on Ctrl-C.
+    /// State file: loaded at start when it exists, written when the
+    /// emulator is stopped (SIGTERM, SIGINT or Ctrl-C).
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
     /// Seed of tokens, ids, digests and fault chances.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
     /// Seed demo content (registries, repositories, tags) when no state file
     /// was loaded.
@@ -67,6 +68,9 @@ async fn run(args: Args) -> Result<(), String> {
         .start()
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
+    // Listen for the stop signals before saying we are up: whoever waits
+    // for the banner and then stops us must find the state written.
+    let stop = Stop::listen().map_err(|e| format!("cannot wait for stop signals: {e}"))?;
 
     println!("regkit-emulator listening on http://{}", emu.addr());
     println!("# The emulator's own credentials (they open nothing but this emulator):");
@@ -78,15 +82,59 @@ async fn run(args: Args) -> Result<(), String> {
             emu.url(p)
         );
     }
-    tokio::signal::ctrl_c()
+    let signal = stop
+        .wait()
         .await
-        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+        .map_err(|e| format!("cannot wait for stop signals: {e}"))?;
+    eprintln!("{signal}: stopping");
     if let Some(path) = &args.state {
         write_atomically(path, &emu.snapshot().to_json())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("state written to {}", path.display());
     }
     Ok(())
+}
+
+/// The signals that stop the emulator: SIGTERM (systemd, `docker stop`,
+/// `kill`) and SIGINT (Ctrl-C) on Unix, Ctrl-C elsewhere. Either one ends
+/// [`Stop::wait`], and the state file is written the same way for both.
+struct Stop {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Stop {
+    /// Installs the handlers (from here on, the signals no longer kill the
+    /// process outright).
+    #[cfg(unix)]
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Stop {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn listen() -> std::io::Result<Self> {
+        Ok(Stop {})
+    }
+
+    /// Waits for the first stop signal; its name.
+    #[cfg(unix)]
+    async fn wait(mut self) -> std::io::Result<&'static str> {
+        Ok(tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        })
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(self) -> std::io::Result<&'static str> {
+        tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
+    }
 }
 
 /// Writes beside the file, then renames over it: a crash leaves the old file.

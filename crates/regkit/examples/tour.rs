@@ -6,6 +6,7 @@
 //! cargo run -p regkit --example tour
 //! ```
 
+use std::fmt::Write as _;
 use std::num::NonZeroU64;
 use std::time::Duration;
 
@@ -16,30 +17,60 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 #[tokio::main]
 async fn main() -> Result {
-    let emu = Emulator::builder()
+    let emu = start().await?;
+    let mut out = String::new();
+    let toured = tour(&emu, &mut out).await;
+    // What was seen, even when a step failed.
+    print!("{out}");
+    toured
+}
+
+/// The emulator the tour drives: demo content, and a frozen virtual clock
+/// that moves only when told to.
+async fn start() -> Result<Emulator> {
+    Ok(Emulator::builder()
         .demo(true)
         .clock(ClockMode::Frozen)
         .start()
-        .await?;
-    println!(
+        .await?)
+}
+
+/// Every provider in turn, the tour's text for people added to `out`.
+async fn tour(emu: &Emulator, out: &mut String) -> Result {
+    writeln!(
+        out,
         "regkit-emulator is serving all five APIs on http://{}\n",
         emu.addr()
-    );
-
-    digitalocean(&emu).await?;
-    ionos(&emu).await?;
-    humanitec(&emu).await?;
-    buildkite(&emu).await?;
-    abeja(&emu).await?;
-    println!(
+    )?;
+    digitalocean(emu, out).await?;
+    ionos(emu, out).await?;
+    humanitec(emu, out).await?;
+    buildkite(emu, out).await?;
+    abeja(emu, out).await?;
+    writeln!(
+        out,
         "\nThat was every provider, through the same generated clients you would point at the real APIs."
-    );
+    )?;
     Ok(())
 }
 
-async fn digitalocean(emu: &Emulator) -> Result {
+/// `1 tag`, `3 tags`: a count (of any integer type) with its noun,
+/// singular or plural.
+fn plural(n: impl std::fmt::Display, noun: &str) -> String {
+    match n.to_string() {
+        one if one == "1" => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
+/// A value the API may leave out, for people: the value, or `unknown`.
+fn shown<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "unknown".to_string(), |v| v.to_string())
+}
+
+async fn digitalocean(emu: &Emulator, out: &mut String) -> Result {
     use regkit_digitalocean::types;
-    println!("DigitalOcean");
+    writeln!(out, "DigitalOcean")?;
     let client = emu.digitalocean();
     let registries = client.registries_list().send().await?.into_inner();
     let registry = registries
@@ -47,10 +78,11 @@ async fn digitalocean(emu: &Emulator) -> Result {
         .first()
         .ok_or("the demo has a registry")?;
     let name = registry.name.clone().unwrap_or_default();
-    println!(
-        "  registry {name}: {} bytes stored",
-        registry.storage_usage_bytes.unwrap_or_default()
-    );
+    writeln!(
+        out,
+        "  registry {name}: {} stored",
+        plural(registry.storage_usage_bytes.unwrap_or_default(), "byte")
+    )?;
     let tags: Vec<types::RepositoryTag> = client
         .registries_list_repository_tags()
         .registry_name(&name)
@@ -59,7 +91,11 @@ async fn digitalocean(emu: &Emulator) -> Result {
         .stream()
         .try_collect()
         .await?;
-    println!("  web has {} tags, read 5 to a page", tags.len());
+    writeln!(
+        out,
+        "  web has {}, read 5 to a page",
+        plural(tags.len(), "tag")
+    )?;
     // The three oldest tags go.
     let mut by_age: Vec<_> = tags
         .iter()
@@ -74,7 +110,10 @@ async fn digitalocean(emu: &Emulator) -> Result {
             .repository_tag(&tag)
             .send()
             .await?;
-        println!("  deleted tag web:{tag} (its manifest is now untagged)");
+        writeln!(
+            out,
+            "  deleted tag web:{tag} (its manifest is now untagged)"
+        )?;
     }
     let gc = client
         .registries_run_garbage_collection()
@@ -87,7 +126,11 @@ async fn digitalocean(emu: &Emulator) -> Result {
         .into_inner()
         .garbage_collection
         .ok_or("a garbage collection")?;
-    println!("  garbage collection started: {:?}", gc.status);
+    writeln!(
+        out,
+        "  garbage collection started: {}",
+        shown(gc.status.as_ref())
+    )?;
     // The emulator's clock is virtual: an hour passes at once.
     emu.advance(Duration::from_secs(3600));
     let gcs = client
@@ -97,18 +140,19 @@ async fn digitalocean(emu: &Emulator) -> Result {
         .await?
         .into_inner();
     if let Some(done) = gcs.garbage_collections.first() {
-        println!(
-            "  an hour later: {:?}, {} bytes freed",
-            done.status,
-            done.freed_bytes.unwrap_or_default()
-        );
+        writeln!(
+            out,
+            "  an hour later: {}, {} freed",
+            shown(done.status.as_ref()),
+            plural(done.freed_bytes.unwrap_or_default(), "byte")
+        )?;
     }
     Ok(())
 }
 
-async fn ionos(emu: &Emulator) -> Result {
+async fn ionos(emu: &Emulator, out: &mut String) -> Result {
     use regkit_ionos::types;
-    println!("IONOS");
+    writeln!(out, "IONOS")?;
     let client = emu.ionos();
     let registries = client.registries_get().send().await?.into_inner();
     let registry = registries
@@ -122,7 +166,7 @@ async fn ionos(emu: &Emulator) -> Result {
         .as_ref()
         .and_then(|p| p.hostname.clone())
         .unwrap_or_default();
-    println!("  registry {hostname}");
+    writeln!(out, "  registry {hostname}")?;
     let token = client
         .registries_tokens_post()
         .registry_id(&id)
@@ -141,22 +185,27 @@ async fn ionos(emu: &Emulator) -> Result {
         .send()
         .await?
         .into_inner();
-    println!(
-        "  created token {:?}: its password is in this answer only (not printed)",
-        token.properties.as_ref().map(|p| p.name.to_string())
-    );
+    writeln!(
+        out,
+        "  created token {}: its password is in this answer only (not printed)",
+        shown(token.properties.as_ref().map(|p| &p.name))
+    )?;
     let tokens: Vec<_> = client
         .registries_tokens_get()
         .registry_id(&id)
         .stream()
         .try_collect()
         .await?;
-    println!("  the registry now has {} tokens", tokens.len());
+    writeln!(
+        out,
+        "  the registry now has {}",
+        plural(tokens.len(), "token")
+    )?;
     Ok(())
 }
 
-async fn humanitec(emu: &Emulator) -> Result {
-    println!("Humanitec");
+async fn humanitec(emu: &Emulator, out: &mut String) -> Result {
+    writeln!(out, "Humanitec")?;
     let client = emu.humanitec();
     let records = client
         .list_registries()
@@ -165,7 +214,7 @@ async fn humanitec(emu: &Emulator) -> Result {
         .await?
         .into_inner();
     for record in &records {
-        println!("  registry record {} → {}", record.id, record.registry);
+        writeln!(out, "  registry record {} → {}", record.id, record.registry)?;
     }
     if let Some(record) = records.first() {
         let creds = client
@@ -175,16 +224,18 @@ async fn humanitec(emu: &Emulator) -> Result {
             .send()
             .await?
             .into_inner();
-        println!(
-            "  credentials for {} expire at {:?} (password not printed)",
-            record.id, creds.expires
-        );
+        writeln!(
+            out,
+            "  credentials for {} expire at {} (password not printed)",
+            record.id,
+            shown(creds.expires.as_ref())
+        )?;
     }
     Ok(())
 }
 
-async fn buildkite(emu: &Emulator) -> Result {
-    println!("Buildkite");
+async fn buildkite(emu: &Emulator, out: &mut String) -> Result {
+    writeln!(out, "Buildkite")?;
     let client = emu.buildkite();
     let registries: Vec<_> = client
         .list_registries()
@@ -200,18 +251,19 @@ async fn buildkite(emu: &Emulator) -> Result {
             .stream()
             .try_collect()
             .await?;
-        println!(
-            "  {} registry {:?} holds {} packages",
-            registry.ecosystem,
+        writeln!(
+            out,
+            "  registry {} ({}) holds {}",
             registry.name,
-            packages.len()
-        );
+            registry.ecosystem,
+            plural(packages.len(), "package")
+        )?;
     }
     Ok(())
 }
 
-async fn abeja(emu: &Emulator) -> Result {
-    println!("ABEJA Platform");
+async fn abeja(emu: &Emulator, out: &mut String) -> Result {
+    writeln!(out, "ABEJA Platform")?;
     let client = emu.abeja();
     let organization = "1410000000000";
     let repositories: Vec<_> = client
@@ -228,7 +280,56 @@ async fn abeja(emu: &Emulator) -> Result {
             .stream()
             .try_collect()
             .await?;
-        println!("  repository {} has {} tags", repository.name, tags.len());
+        writeln!(
+            out,
+            "  repository {} has {}",
+            repository.name,
+            plural(tags.len(), "tag")
+        )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(plural(0usize, "tag"), "0 tags");
+        assert_eq!(plural(1usize, "tag"), "1 tag");
+        assert_eq!(plural(1u64, "byte"), "1 byte");
+        assert_eq!(plural(2i64, "package"), "2 packages");
+        assert_eq!(shown(None::<&str>), "unknown");
+    }
+
+    /// The tour's text is for people: values, not Rust's `Debug` (no
+    /// `Some(…)`, `None` or quoted strings), and no count of one with a
+    /// plural noun.
+    #[tokio::test]
+    async fn the_tour_shows_values_and_counts_agree_with_nouns() -> Result {
+        let emu = start().await?;
+        let mut out = String::new();
+        tour(&emu, &mut out).await?;
+        for debug in ["Some(", "None", "\"", "Ok(", "Err("] {
+            assert!(!out.contains(debug), "{debug} in:\n{out}");
+        }
+        let words: Vec<&str> = out.split_whitespace().collect();
+        for pair in words.windows(2) {
+            let noun = pair[1].trim_end_matches([',', '.', ':', ')']);
+            assert!(
+                !(pair[0] == "1" && noun.ends_with('s')),
+                "`{} {}` in:\n{out}",
+                pair[0],
+                pair[1]
+            );
+        }
+        // The demo has counts of one, so the singular is exercised.
+        assert!(out.contains("holds 1 package\n"), "{out}");
+        assert!(
+            out.contains("garbage collection started: requested"),
+            "{out}"
+        );
+        Ok(())
+    }
 }
