@@ -167,15 +167,52 @@ where
     }
 }
 
-/// Decodes a success body into `T`. An empty body (some services answer a
-/// create or update with no body at all) is read as `null`, then as `{}`,
-/// so a type whose fields are all optional still decodes.
+/// How a success body is read, by the request's method (see [`decode_success`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Reading {
+    /// `GET`, `HEAD`: the body is the answer, so it must decode.
+    Read,
+    /// `DELETE`: the deletion happened; the body is a bonus.
+    Delete,
+    /// `POST`, `PUT`, `PATCH` (and a response that came through no regkit
+    /// client, whose method is unknown): the change happened, so an empty
+    /// body is read leniently.
+    Write,
+}
+
+impl Reading {
+    fn of(method: Option<&reqwest::Method>) -> Self {
+        match method {
+            Some(m) if *m == reqwest::Method::GET || *m == reqwest::Method::HEAD => Self::Read,
+            Some(m) if *m == reqwest::Method::DELETE => Self::Delete,
+            _ => Self::Write,
+        }
+    }
+}
+
+/// Decodes a success body into `T`, by one rule per kind of request:
+///
+/// - a read (`GET`) must bring a body that decodes: an empty or undecodable
+///   body is [`Error::InvalidResponse`], status and raw body kept, so "the
+///   server sent nothing" never looks like "the object has no fields";
+/// - a deletion is `Ok` whatever the body: one that does not decode (empty,
+///   `{}` for a type with required fields, text) reads as `null`, which is
+///   `None` for the `Option<T>` codegen gives every `DELETE` that documents
+///   a body (and `()` for one that documents none);
+/// - a write (`POST`, `PUT`, `PATCH`) that answers with an empty body (some
+///   services answer a create or update with no body at all) reads it as
+///   `null`, then as `{}`, so a type whose fields are all optional still
+///   decodes and a change that happened does not become an error that
+///   invites a retry.
 fn decode_success<T: serde::de::DeserializeOwned, E>(
     raw: RawResponse,
 ) -> Result<ResponseValue<T>, Error<E>> {
-    let first = serde_json::from_slice(raw.body());
-    let decoded = match first {
-        Err(e) if raw.body().iter().all(u8::is_ascii_whitespace) => {
+    let reading = Reading::of(raw.context().method());
+    let decoded = match serde_json::from_slice(raw.body()) {
+        Err(e) if reading == Reading::Delete => {
+            serde_json::from_value(serde_json::Value::Null).map_err(|_| e)
+        }
+        Err(e) if reading == Reading::Write && raw.body().iter().all(u8::is_ascii_whitespace) => {
             serde_json::from_value(serde_json::Value::Null)
                 .or_else(|_| serde_json::from_value(serde_json::json!({})))
                 .map_err(|_| e)
