@@ -2,8 +2,9 @@
 //! credentials → redirects → bounded body, inside one tracing span) →
 //! raw response (status, headers, the whole body) → decode. Generated and
 //! hand-written operations both end here, so they decode by the same rules:
-//! any 2xx is a success, a 4xx/5xx is the provider's error when its body
-//! fits and kept raw otherwise.
+//! any 2xx is a success (its body read by one rule per method, see
+//! `decode_success`), a 4xx/5xx is the provider's error when its body fits
+//! and kept raw otherwise.
 
 use std::fmt;
 use std::sync::Arc;
@@ -141,9 +142,9 @@ where
 
 /// The catch-all arm of every generated operation: a status the spec does
 /// not list. Any 2xx is a success and decodes into the operation's type
-/// (`()` whatever the body); a 4xx/5xx decodes into the provider's error
-/// when its body fits, and is kept raw otherwise; anything else (1xx, 3xx)
-/// is [`Error::UnexpectedStatus`].
+/// by the rules of `decode_success` (`()` whatever the body); a 4xx/5xx
+/// decodes into the provider's error when its body fits, and is kept raw
+/// otherwise; anything else (1xx, 3xx) is [`Error::UnexpectedStatus`].
 #[doc(hidden)]
 pub async fn unlisted<T, E>(response: reqwest::Response) -> Result<ResponseValue<T>, Error<E>>
 where
@@ -326,4 +327,22 @@ pub(crate) fn raw_from_buffered(mut response: reqwest::Response) -> RawResponse 
         .map(Bytes::copy_from_slice)
         .unwrap_or_default();
     RawResponse::new(parts.status, parts.headers, bytes, context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reading;
+    use reqwest::Method;
+
+    #[test]
+    fn each_method_has_its_reading() {
+        assert_eq!(Reading::of(Some(&Method::GET)), Reading::Read);
+        assert_eq!(Reading::of(Some(&Method::HEAD)), Reading::Read);
+        assert_eq!(Reading::of(Some(&Method::DELETE)), Reading::Delete);
+        for write in [Method::POST, Method::PUT, Method::PATCH] {
+            assert_eq!(Reading::of(Some(&write)), Reading::Write);
+        }
+        // A response that came through no regkit client: read leniently.
+        assert_eq!(Reading::of(None), Reading::Write);
+    }
 }
