@@ -415,7 +415,9 @@ async fn delete_repository_returns_the_deleted_record() {
         .repository_id(REPO_ID)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner()
+        .expect("the deleted record decodes");
 
     rec.only().await.assert_bodiless("DELETE", REPOSITORY);
     assert_repository(&deleted);

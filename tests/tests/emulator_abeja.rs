@@ -178,7 +178,8 @@ async fn repositories_are_created_listed_page_by_page_and_deleted() {
         .send()
         .await
         .expect("delete")
-        .into_inner();
+        .into_inner()
+        .expect("the emulator answers with the deleted record");
     assert_eq!(
         deleted.id, created.id,
         "delete answers with the record it removed"

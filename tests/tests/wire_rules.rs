@@ -75,10 +75,16 @@ async fn every_2xx_is_a_success_for_operations_with_a_body() {
         answer(&server, status, r#"{"registry": {"name": "example"}}"#).await;
         let c = client!(regkit_digitalocean, server.base_url());
         let got = c.registries_get().registry_name("example").send().await;
-        let got = got.unwrap_or_else(|e| panic!("{status}: {e}"));
-        assert_eq!(got.status(), status);
-        if status != 204 {
-            // (A 204 carries no body by definition; it decodes as empty.)
+        if status == 204 {
+            // A 204 carries no body by definition, and a read without a
+            // body is not an answer: the status is kept in the error.
+            match got {
+                Err(Error::InvalidResponse(raw, _)) => assert_eq!(raw.status(), 204),
+                other => panic!("a read answered 204 must be InvalidResponse: {other:?}"),
+            }
+        } else {
+            let got = got.unwrap_or_else(|e| panic!("{status}: {e}"));
+            assert_eq!(got.status(), status);
             let registry = got.registry.as_ref().unwrap();
             assert_eq!(registry.name.as_deref(), Some("example"));
         }
@@ -111,24 +117,46 @@ async fn every_2xx_is_a_success_for_operations_with_a_body() {
             .repository_id("2")
             .send()
             .await;
-        if status != 204 {
-            assert_eq!(got.unwrap_or_else(|e| panic!("{status}: {e}")).id, "2");
+        // A deletion is Ok at every 2xx; at 204 the body is gone, so the
+        // deleted record is absent.
+        let deleted = got.unwrap_or_else(|e| panic!("{status}: {e}")).into_inner();
+        if status == 204 {
+            assert!(deleted.is_none(), "{status}: {deleted:?}");
+        } else {
+            assert_eq!(deleted.expect("the deleted record").id, "2");
         }
     }
 }
 
 #[tokio::test]
-async fn a_success_with_an_empty_body_decodes_when_the_type_allows() {
-    // Every field of DigitalOcean's registry wrapper is optional.
+async fn an_empty_body_is_invalid_for_a_read_and_lenient_for_a_write() {
+    // Every field of DigitalOcean's registry wrapper is optional, so an
+    // empty body could pass for a registry with no fields; for a read it
+    // is not an answer.
     let server = MockServer::start_async().await;
     answer(&server, 200, "").await;
     let c = client!(regkit_digitalocean, server.base_url());
-    let got = c
+    let err = c
         .registries_get()
         .registry_name("example")
         .send()
         .await
-        .unwrap();
+        .unwrap_err();
+    match &err {
+        Error::InvalidResponse(raw, _) => {
+            assert_eq!(raw.status(), 200);
+            assert!(raw.body().is_empty());
+        }
+        other => panic!("expected InvalidResponse: {other:?}"),
+    }
+
+    // A create that happened and answered with no body is not an error
+    // that invites a retry: the type's fields are all optional, so it
+    // decodes as empty.
+    let body: regkit_digitalocean::types::RegistryCreate =
+        serde_json::from_value(json!({"name": "example", "subscription_tier_slug": "basic"}))
+            .unwrap();
+    let got = c.registry_create().body(body).send().await.unwrap();
     assert!(got.registry.is_none());
 }
 

@@ -186,17 +186,23 @@ fn run_passes(
             // Counted by its own unit test; the spec implies no number a
             // reader could check (it depends on typify's enum shapes).
             passes::null_is_a_value(file);
-            let arrays = passes::null_arrays(file);
-            if arrays < spec.component_arrays {
+            let collections = passes::null_collections(file);
+            if collections < spec.component_collections {
                 return fail(
-                    "null_arrays",
+                    "null_collections",
                     format!(
-                        "changed {arrays} `Vec` fields, but components.schemas alone has {} \
-                         non-nullable array properties",
-                        spec.component_arrays
+                        "changed {collections} `Vec` and map fields, but components.schemas \
+                         alone has {} non-nullable array and map properties",
+                        spec.component_collections
                     ),
                 );
             }
+            expect(
+                "optional_deleted",
+                passes::optional_deleted(file),
+                spec.deletes_with_body,
+                "DELETE operations (one per DELETE that documents a success body)",
+            )?;
         }
         Target::Mock => expect(
             "mock_path_matchers",

@@ -94,6 +94,15 @@ pub fn operations(root: &Path, provider: &Provider) -> Result<Vec<Operation>, St
     Ok(ops)
 }
 
+/// A provider's spec as codegen reads it (hand-written operations taken
+/// out, regkit's markers added), as JSON, so tests can walk its operations
+/// and schemas with codegen's own loader.
+pub fn spec_document(root: &Path, provider: &Provider) -> Result<serde_json::Value, String> {
+    let display = provider.spec.display().to_string();
+    let spec = spec::load(&root.join(&provider.spec), &display)?;
+    serde_json::to_value(&spec.openapi).map_err(|e| format!("{display}: {e}"))
+}
+
 /// Generates one provider's code from its spec without touching the disk.
 /// Errors name the spec file and, where one is at fault, the operation.
 pub fn generate_provider(root: &Path, provider: &Provider) -> Result<Generated, String> {

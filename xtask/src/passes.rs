@@ -14,7 +14,8 @@
 //! | `tidy_conversion_messages` | typify spells types in messages as token streams (``conversion to `:: uuid :: Uuid` ``) | progenitor formatting the type before quoting it |
 //! | `unlisted_status` | progenitor turns every status the spec does not list into `Error::UnexpectedResponse`, so a 204 for a documented 200 fails a call that worked; regkit makes any 2xx a success and decodes unlisted 4xx/5xx as the provider's error | progenitor accepting a custom catch-all (or a `2XX` fallback per operation) |
 //! | `schemars_behind_feature` | progenitor derives (and typify implements) `schemars::JsonSchema` for every type, unconditionally; nothing in regkit uses it, and it is a sizeable share of a provider crate's build, so it is compiled only with the crate's `schemars` feature | a progenitor setting to put a derive behind a `cfg_attr` |
-//! | `null_arrays` | typify's `Vec<T>` fields reject a JSON `null`, which real services send for empty lists | typify mapping nullable-by-default arrays, or a per-field deserializer setting |
+//! | `null_collections` | typify's `Vec<T>`, map and defaulted object fields reject a JSON `null`, which real services send for empty lists and maps (a Go server writes an empty map as `null`) | typify mapping nullable-by-default collections, or a per-field deserializer setting |
+//! | `optional_deleted` | a `DELETE` whose spec documents a body returns that model, so a 204 with no body (or any body that does not decode) fails a deletion that worked; regkit returns `Option<T>` for it, `None` when the body does not decode | progenitor offering an optional success type per operation |
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
@@ -324,10 +325,13 @@ fn path_ends_with(expr: &syn::Expr, tail: &[&str]) -> bool {
     segments.ends_with(&tail.iter().map(|s| s.to_string()).collect::<Vec<_>>())
 }
 
-/// Every `Vec<T>` field of a deserialisable struct in the `types` module
-/// reads `null` (and a missing field) as empty. Returns how many fields it
-/// changed.
-pub fn null_arrays(file: &mut syn::File) -> usize {
+/// Every collection field of a deserialisable struct in the `types` module
+/// reads `null` (and a missing field) as empty: `Vec<T>` and map fields
+/// (`HashMap`, `BTreeMap`, `serde_json::Map`), required or not, and object
+/// fields (a generated struct) that carry a bare `#[serde(default)]`.
+/// (`Option` fields already read `null` as `None`.) Returns how many
+/// fields it changed.
+pub fn null_collections(file: &mut syn::File) -> usize {
     let mut count = 0;
     for item in &mut file.items {
         let syn::Item::Mod(module) = item else {
@@ -336,7 +340,17 @@ pub fn null_arrays(file: &mut syn::File) -> usize {
         if module.ident != "types" {
             continue;
         }
-        for item in module.content.iter_mut().flat_map(|(_, items)| items) {
+        let Some((_, items)) = module.content.as_mut() else {
+            continue;
+        };
+        let structs: Vec<String> = items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Struct(s) => Some(s.ident.to_string()),
+                _ => None,
+            })
+            .collect();
+        for item in items.iter_mut() {
             let syn::Item::Struct(s) = item else {
                 continue;
             };
@@ -347,7 +361,10 @@ pub fn null_arrays(file: &mut syn::File) -> usize {
                 continue;
             };
             for field in &mut fields.named {
-                if is_vec(&field.ty) && add_null_as_empty(&mut field.attrs) {
+                let collection = is_vec(&field.ty)
+                    || is_map(&field.ty)
+                    || (has_bare_default(&field.attrs) && names_one_of(&field.ty, &structs));
+                if collection && add_null_as_empty(&mut field.attrs) {
                     count += 1;
                 }
             }
@@ -365,8 +382,125 @@ fn derives_deserialize(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
+/// The last segment of a type path (`Vec` in `::std::vec::Vec<u8>`).
+fn last_segment(ty: &syn::Type) -> Option<&syn::PathSegment> {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        _ => None,
+    }
+}
+
 fn is_vec(ty: &syn::Type) -> bool {
-    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"))
+    last_segment(ty).is_some_and(|s| s.ident == "Vec")
+}
+
+/// `HashMap<…>`, `BTreeMap<…>` or `serde_json::Map<…>`.
+fn is_map(ty: &syn::Type) -> bool {
+    last_segment(ty).is_some_and(|s| ["HashMap", "BTreeMap", "Map"].iter().any(|m| s.ident == m))
+}
+
+/// A plain path type (no generics) whose name is in `names`.
+fn names_one_of(ty: &syn::Type, names: &[String]) -> bool {
+    last_segment(ty)
+        .is_some_and(|s| s.arguments.is_none() && names.iter().any(|n| s.ident == n.as_str()))
+}
+
+/// Whether the field has `#[serde(default)]` (not `default = "path"`,
+/// whose value a `null` must not replace with `Default::default()`).
+fn has_bare_default(attrs: &[syn::Attribute]) -> bool {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("serde"))
+        .filter_map(|a| {
+            a.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+                .ok()
+        })
+        .flatten()
+        .any(|m| matches!(m, syn::Meta::Path(p) if p.is_ident("default")))
+}
+
+/// `send()` of every `DELETE` operation whose success type is a model
+/// returns `ResponseValue<Option<T>>` instead of `ResponseValue<T>`: the
+/// deletion worked whatever the body, and the deleted object is there when
+/// the server sent one that decodes (the pipeline reads any other body as
+/// `null`). Operations without a body (`()`) and byte streams are left
+/// alone. Returns how many operations it changed.
+pub fn optional_deleted(file: &mut syn::File) -> usize {
+    struct Pass(usize);
+    impl VisitMut for Pass {
+        fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
+            if f.sig.ident != "send" || !sends_delete(&f.block) {
+                return;
+            }
+            let syn::ReturnType::Type(_, ty) = &mut f.sig.output else {
+                return;
+            };
+            let Some(success) = response_value_arg(ty) else {
+                return;
+            };
+            let unit = matches!(success, syn::Type::Tuple(t) if t.elems.is_empty());
+            if unit || last_segment(success).is_some_and(|s| s.ident == "ByteStream") {
+                return;
+            }
+            *success = syn::parse_quote!(::std::option::Option<#success>);
+            f.attrs.push(syn::parse_quote!(#[doc = ""]));
+            f.attrs.push(syn::parse_quote!(
+                #[doc = "Any 2xx is `Ok`: the deletion worked. The value is the deleted object when the body decodes into it, `None` when the body is absent or does not."]
+            ));
+            self.0 += 1;
+        }
+    }
+    let mut pass = Pass(0);
+    pass.visit_file_mut(file);
+    pass.0
+}
+
+/// Whether a block calls `.delete(url)` (how progenitor builds a `DELETE`).
+fn sends_delete(block: &syn::Block) -> bool {
+    struct Find(bool);
+    impl VisitMut for Find {
+        fn visit_expr_method_call_mut(&mut self, m: &mut syn::ExprMethodCall) {
+            if m.method == "delete"
+                && m.args.len() == 1
+                && matches!(&m.args[0], syn::Expr::Path(p) if p.path.is_ident("url"))
+            {
+                self.0 = true;
+            }
+            syn::visit_mut::visit_expr_method_call_mut(self, m);
+        }
+    }
+    // Read-only search; `syn`'s read-only visitor is a feature not enabled here.
+    let mut find = Find(false);
+    find.visit_block_mut(&mut block.clone());
+    find.0
+}
+
+/// `T` in `Result<ResponseValue<T>, _>`.
+fn response_value_arg(ty: &mut syn::Type) -> Option<&mut syn::Type> {
+    let syn::Type::Path(result) = ty else {
+        return None;
+    };
+    let result = result.path.segments.last_mut()?;
+    if result.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &mut result.arguments else {
+        return None;
+    };
+    let Some(syn::GenericArgument::Type(syn::Type::Path(value))) = args.args.first_mut() else {
+        return None;
+    };
+    let value = value.path.segments.last_mut()?;
+    if value.ident != "ResponseValue" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &mut value.arguments else {
+        return None;
+    };
+    match args.args.first_mut()? {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    }
 }
 
 /// Every `derive(…, schemars::JsonSchema, …)` loses that derive and gains
@@ -662,9 +796,11 @@ mod tests {
     }
 
     #[test]
-    fn vec_fields_read_null_as_empty() {
+    fn collection_fields_read_null_as_empty() {
         let mut f = file(
             r#"pub mod types {
+                #[derive(::serde::Deserialize, Default)]
+                pub struct Inner { pub x: Option<u8> }
                 #[derive(::serde::Deserialize)]
                 pub struct A {
                     pub required: ::std::vec::Vec<u8>,
@@ -672,18 +808,75 @@ mod tests {
                     pub optional: ::std::vec::Vec<u8>,
                     #[serde(rename = "x")]
                     pub renamed: Vec<u8>,
+                    #[serde(default, skip_serializing_if = ":: std :: collections :: HashMap::is_empty")]
+                    pub auths: ::std::collections::HashMap<String, Inner>,
+                    pub claims: ::std::collections::BTreeMap<String, u8>,
+                    #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+                    pub metadata: ::serde_json::Map<String, ::serde_json::Value>,
+                    #[serde(default)]
+                    pub object: Inner,
                     pub nullable: Option<Vec<u8>>,
+                    pub required_object: Inner,
+                    #[serde(default = "defaults::inner")]
+                    pub own_default: Inner,
+                    #[serde(default)]
+                    pub flag: bool,
+                    #[serde(deserialize_with = "own")]
+                    pub own: Vec<u8>,
                 }
             }"#,
         );
-        assert_eq!(null_arrays(&mut f), 3);
+        // Three arrays, three maps, one defaulted object; not the Option,
+        // the required object, the object with its own default, the
+        // scalar, or the field with its own deserializer.
+        assert_eq!(null_collections(&mut f), 7);
         let out = text(&f);
         assert_eq!(
             out.matches("deserialize_with=\"regkit_core::runtime::null_as_empty\"")
                 .count(),
-            3
+            7,
+            "{out}"
         );
-        assert_eq!(out.matches("default").count(), 3, "{out}");
+        assert!(
+            out.contains("#[serde(default,deserialize_with=\"regkit_core::runtime::null_as_empty\")]pubobject:Inner"),
+            "{out}"
+        );
+        assert!(out.contains("pubrequired_object:Inner"), "{out}");
+        assert!(
+            !out.contains("null_as_empty\")]pubrequired_object"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn deletes_that_document_a_body_return_it_optionally() {
+        let mut f = file(
+            r#"pub mod builder {
+                impl<'a> DeleteRepository<'a> {
+                    pub async fn send(self) -> Result<ResponseValue<types::Repository>, Error<types::Error>> {
+                        let request = client.client.delete(url).build()?;
+                    }
+                }
+                impl<'a> DeleteTag<'a> {
+                    pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+                        let request = client.client.delete(url).build()?;
+                    }
+                }
+                impl<'a> GetRepository<'a> {
+                    pub async fn send(self) -> Result<ResponseValue<types::Repository>, Error<types::Error>> {
+                        let request = client.client.get(url).build()?;
+                    }
+                }
+            }"#,
+        );
+        assert_eq!(optional_deleted(&mut f), 1);
+        let out = text(&f);
+        assert!(
+            out.contains("Result<ResponseValue<::std::option::Option<types::Repository>>,Error<types::Error>>"),
+            "{out}"
+        );
+        assert_eq!(out.matches("Option<").count(), 1, "{out}");
+        assert!(out.contains("Result<ResponseValue<()>,"), "{out}");
     }
 
     #[test]

@@ -30,9 +30,13 @@ pub struct PreparedSpec {
     /// Operations with a catch-all arm for unlisted statuses (those
     /// without a `default` response).
     pub catch_all_operations: usize,
-    /// Non-nullable array properties of `components.schemas` objects: each
-    /// is a `Vec` field of a generated type.
-    pub component_arrays: usize,
+    /// Non-nullable array and map (`additionalProperties`) properties of
+    /// `components.schemas` objects: each is a `Vec` or map field of a
+    /// generated type.
+    pub component_collections: usize,
+    /// `DELETE` operations whose success response documents a body: each
+    /// returns `Option<T>` (codegen pass `optional_deleted`).
+    pub deletes_with_body: usize,
     /// Path parameters summed over operations: each is one `encode_path`
     /// call in the client and one path matcher in the mock helpers.
     pub path_parameters: usize,
@@ -77,7 +81,7 @@ pub fn load(path: &Path, display: &str) -> Result<PreparedSpec, String> {
     mark_timestamps(&mut doc);
     mark_secrets(&mut doc);
     let open_enums = collect_open_enums(&doc);
-    let component_arrays = count_component_arrays(&doc);
+    let component_collections = count_component_collections(&doc);
     let paginated = collect_pagination(&doc, display)?;
 
     let openapi: OpenAPI = serde_yaml::from_value(doc)
@@ -92,6 +96,7 @@ pub fn load(path: &Path, display: &str) -> Result<PreparedSpec, String> {
         .filter(|(_, op)| op.responses.default.is_none())
         .count();
     let (operations, path_parameters) = count_path_parameters(&openapi);
+    let deletes_with_body = count_deletes_with_body(&openapi);
     Ok(PreparedSpec {
         path_parameters,
         operations,
@@ -101,7 +106,8 @@ pub fn load(path: &Path, display: &str) -> Result<PreparedSpec, String> {
         paginated,
         secret_responses,
         catch_all_operations,
-        component_arrays,
+        component_collections,
+        deletes_with_body,
     })
 }
 
@@ -249,7 +255,7 @@ fn count_path_parameters(spec: &OpenAPI) -> (usize, usize) {
     (operations, path_parameters)
 }
 
-fn count_component_arrays(doc: &Value) -> usize {
+fn count_component_collections(doc: &Value) -> usize {
     let schemas = doc
         .get("components")
         .and_then(|c| c.get("schemas"))
@@ -260,8 +266,31 @@ fn count_component_arrays(doc: &Value) -> usize {
         .filter_map(|(_, schema)| schema.get("properties")?.as_mapping())
         .flatten()
         .filter(|(_, p)| {
-            p.get("type").and_then(Value::as_str) == Some("array")
-                && p.get("nullable").and_then(Value::as_bool) != Some(true)
+            let array = p.get("type").and_then(Value::as_str) == Some("array");
+            let map = p.get("type").and_then(Value::as_str) == Some("object")
+                && p.get("properties").is_none()
+                && p.get("additionalProperties")
+                    .is_some_and(|a| a.as_bool() != Some(false));
+            (array || map) && p.get("nullable").and_then(Value::as_bool) != Some(true)
+        })
+        .count()
+}
+
+/// `DELETE` operations with a success status whose response has content.
+fn count_deletes_with_body(spec: &OpenAPI) -> usize {
+    spec.paths
+        .paths
+        .values()
+        .filter_map(ReferenceOr::as_item)
+        .filter_map(|item| item.delete.as_ref())
+        .filter(|op| {
+            op.responses.responses.iter().any(|(code, response)| {
+                let success = match code {
+                    StatusCode::Code(c) => (200..300).contains(c),
+                    StatusCode::Range(r) => *r == 2,
+                };
+                success && success_body(spec, response) != "[]"
+            })
         })
         .count()
 }

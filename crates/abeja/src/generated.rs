@@ -25,7 +25,11 @@ the official SDK falls back to the response text when
         /**Optional extra detail with no fixed shape, for example a map from
 field name to the messages about that field.
 */
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub error_detail: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl Error {
@@ -1927,9 +1931,14 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/organizations/{organization_id}/registry/repositories/{repository_id}`
+        ///
+        ///Any 2xx is `Ok`: the deletion worked. The value is the deleted object when the body decodes into it, `None` when the body is absent or does not.
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Repository>, Error<types::Error>> {
+        ) -> Result<
+            ResponseValue<::std::option::Option<types::Repository>>,
+            Error<types::Error>,
+        > {
             let Self { client, organization_id, repository_id } = self;
             let organization_id = organization_id.map_err(Error::InvalidRequest)?;
             let repository_id = repository_id.map_err(Error::InvalidRequest)?;

@@ -203,6 +203,7 @@ conditions in `claims`.
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct OidcStatement {
         ///Conditions keyed by claim name.
+        #[serde(default, deserialize_with = "regkit_core::runtime::null_as_empty")]
         pub claims: ::std::collections::HashMap<
             ::std::string::String,
             OidcClaimCondition,
@@ -246,7 +247,11 @@ conditions in `claims`.
         ///Identifier, UUID-shaped in every example but not promised to be one.
         pub id: ::std::string::String,
         ///Free-form package metadata.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         pub name: ::std::string::String,
         pub organization: OrganizationSummary,
@@ -348,6 +353,7 @@ conditions in `claims`.
 `key`, the object key, in which `${filename}` stands for the
 uploaded file's name.
 */
+        #[serde(default, deserialize_with = "regkit_core::runtime::null_as_empty")]
         pub data: ::std::collections::HashMap<
             ::std::string::String,
             ::std::string::String,

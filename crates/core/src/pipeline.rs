@@ -2,8 +2,9 @@
 //! credentials → redirects → bounded body, inside one tracing span) →
 //! raw response (status, headers, the whole body) → decode. Generated and
 //! hand-written operations both end here, so they decode by the same rules:
-//! any 2xx is a success, a 4xx/5xx is the provider's error when its body
-//! fits and kept raw otherwise.
+//! any 2xx is a success (its body read by one rule per method, see
+//! `decode_success`), a 4xx/5xx is the provider's error when its body fits
+//! and kept raw otherwise.
 
 use std::fmt;
 use std::sync::Arc;
@@ -141,9 +142,9 @@ where
 
 /// The catch-all arm of every generated operation: a status the spec does
 /// not list. Any 2xx is a success and decodes into the operation's type
-/// (`()` whatever the body); a 4xx/5xx decodes into the provider's error
-/// when its body fits, and is kept raw otherwise; anything else (1xx, 3xx)
-/// is [`Error::UnexpectedStatus`].
+/// by the rules of `decode_success` (`()` whatever the body); a 4xx/5xx
+/// decodes into the provider's error when its body fits, and is kept raw
+/// otherwise; anything else (1xx, 3xx) is [`Error::UnexpectedStatus`].
 #[doc(hidden)]
 pub async fn unlisted<T, E>(response: reqwest::Response) -> Result<ResponseValue<T>, Error<E>>
 where
@@ -167,15 +168,52 @@ where
     }
 }
 
-/// Decodes a success body into `T`. An empty body (some services answer a
-/// create or update with no body at all) is read as `null`, then as `{}`,
-/// so a type whose fields are all optional still decodes.
+/// How a success body is read, by the request's method (see [`decode_success`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Reading {
+    /// `GET`, `HEAD`: the body is the answer, so it must decode.
+    Read,
+    /// `DELETE`: the deletion happened; the body is a bonus.
+    Delete,
+    /// `POST`, `PUT`, `PATCH` (and a response that came through no regkit
+    /// client, whose method is unknown): the change happened, so an empty
+    /// body is read leniently.
+    Write,
+}
+
+impl Reading {
+    fn of(method: Option<&reqwest::Method>) -> Self {
+        match method {
+            Some(m) if *m == reqwest::Method::GET || *m == reqwest::Method::HEAD => Self::Read,
+            Some(m) if *m == reqwest::Method::DELETE => Self::Delete,
+            _ => Self::Write,
+        }
+    }
+}
+
+/// Decodes a success body into `T`, by one rule per kind of request:
+///
+/// - a read (`GET`) must bring a body that decodes: an empty or undecodable
+///   body is [`Error::InvalidResponse`], status and raw body kept, so "the
+///   server sent nothing" never looks like "the object has no fields";
+/// - a deletion is `Ok` whatever the body: one that does not decode (empty,
+///   `{}` for a type with required fields, text) reads as `null`, which is
+///   `None` for the `Option<T>` codegen gives every `DELETE` that documents
+///   a body (and `()` for one that documents none);
+/// - a write (`POST`, `PUT`, `PATCH`) that answers with an empty body (some
+///   services answer a create or update with no body at all) reads it as
+///   `null`, then as `{}`, so a type whose fields are all optional still
+///   decodes and a change that happened does not become an error that
+///   invites a retry.
 fn decode_success<T: serde::de::DeserializeOwned, E>(
     raw: RawResponse,
 ) -> Result<ResponseValue<T>, Error<E>> {
-    let first = serde_json::from_slice(raw.body());
-    let decoded = match first {
-        Err(e) if raw.body().iter().all(u8::is_ascii_whitespace) => {
+    let reading = Reading::of(raw.context().method());
+    let decoded = match serde_json::from_slice(raw.body()) {
+        Err(e) if reading == Reading::Delete => {
+            serde_json::from_value(serde_json::Value::Null).map_err(|_| e)
+        }
+        Err(e) if reading == Reading::Write && raw.body().iter().all(u8::is_ascii_whitespace) => {
             serde_json::from_value(serde_json::Value::Null)
                 .or_else(|_| serde_json::from_value(serde_json::json!({})))
                 .map_err(|_| e)
@@ -289,4 +327,22 @@ pub(crate) fn raw_from_buffered(mut response: reqwest::Response) -> RawResponse 
         .map(Bytes::copy_from_slice)
         .unwrap_or_default();
     RawResponse::new(parts.status, parts.headers, bytes, context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reading;
+    use reqwest::Method;
+
+    #[test]
+    fn each_method_has_its_reading() {
+        assert_eq!(Reading::of(Some(&Method::GET)), Reading::Read);
+        assert_eq!(Reading::of(Some(&Method::HEAD)), Reading::Read);
+        assert_eq!(Reading::of(Some(&Method::DELETE)), Reading::Delete);
+        for write in [Method::POST, Method::PUT, Method::PATCH] {
+            assert_eq!(Reading::of(Some(&write)), Reading::Write);
+        }
+        // A response that came through no regkit client: read leniently.
+        assert_eq!(Reading::of(None), Reading::Write);
+    }
 }

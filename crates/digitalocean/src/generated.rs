@@ -36,7 +36,8 @@ pub mod types {
         ///Credentials keyed by registry hostname (`registry.digitalocean.com`).
         #[serde(
             default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
         )]
         pub auths: ::std::collections::HashMap<
             ::std::string::String,

@@ -296,7 +296,11 @@ pub mod types {
     pub struct FeatureVulnerabilityScanning {
         pub enabled: bool,
         ///Feature settings, free-form.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "::serde_json::Map::is_empty",
+            deserialize_with = "regkit_core::runtime::null_as_empty"
+        )]
         pub properties: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl FeatureVulnerabilityScanning {
