@@ -12,9 +12,9 @@ use axum::routing::MethodRouter;
 use chrono::{DateTime, Utc};
 use regkit_core::{ProviderInfo, ResetKind};
 
-use crate::Provider;
 use crate::content::ContentGen;
 use crate::error::{ApiError, StatusCode};
+use crate::provider::Provider;
 use crate::shared::Shared;
 use crate::world::World;
 

@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use regkit_core::{AuthScheme, ProviderInfo, SecretString};
 
-use crate::Provider;
 use crate::content::ContentGen;
+use crate::provider::Provider;
 
 /// The credentials the emulator accepts for one provider.
 #[derive(Clone, Debug)]

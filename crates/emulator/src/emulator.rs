@@ -9,10 +9,10 @@ use regkit_core::SecretString;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::Provider;
 use crate::auth::{Auth, ProviderCredentials};
 use crate::clock::{Clock, ClockMode};
 use crate::faults::FaultRule;
+use crate::provider::Provider;
 use crate::providers::{self, APIS};
 use crate::server;
 use crate::shared::Shared;

@@ -3,8 +3,8 @@
 //! and error body) and `demo` (its demo content), tied together by its
 //! entry in [`APIS`], the table the server and the handle read.
 
-use crate::Provider;
 use crate::api::Api;
+use crate::provider::Provider;
 
 pub mod abeja;
 pub mod buildkite;

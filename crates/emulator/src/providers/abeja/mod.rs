@@ -20,7 +20,7 @@ use crate::api::Api;
 
 /// ABEJA's entry in the table of emulated APIs.
 pub(crate) static API: Api = Api {
-    provider: crate::Provider::Abeja,
+    provider: crate::provider::Provider::Abeja,
     info: &regkit_abeja::PROVIDER,
     routes: routes::routes,
     error_body: routes::error_body,

@@ -24,7 +24,7 @@ use crate::api::Api;
 
 /// Buildkite's entry in the table of emulated APIs.
 pub(crate) static API: Api = Api {
-    provider: crate::Provider::Buildkite,
+    provider: crate::provider::Provider::Buildkite,
     info: &regkit_buildkite::PROVIDER,
     routes: routes::routes,
     error_body: routes::error_body,

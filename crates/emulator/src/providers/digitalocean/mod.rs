@@ -47,7 +47,7 @@ use crate::api::Api;
 
 /// DigitalOcean's entry in the table of emulated APIs.
 pub(crate) static API: Api = Api {
-    provider: crate::Provider::DigitalOcean,
+    provider: crate::provider::Provider::DigitalOcean,
     info: &regkit_digitalocean::PROVIDER,
     routes: routes::routes,
     error_body: routes::error_body,

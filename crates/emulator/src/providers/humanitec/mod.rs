@@ -19,7 +19,7 @@ use crate::api::Api;
 
 /// Humanitec's entry in the table of emulated APIs.
 pub(crate) static API: Api = Api {
-    provider: crate::Provider::Humanitec,
+    provider: crate::provider::Provider::Humanitec,
     info: &regkit_humanitec::PROVIDER,
     routes: routes::routes,
     error_body: routes::error_body,

@@ -31,7 +31,7 @@ use crate::api::Api;
 
 /// IONOS's entry in the table of emulated APIs.
 pub(crate) static API: Api = Api {
-    provider: crate::Provider::Ionos,
+    provider: crate::provider::Provider::Ionos,
     info: &regkit_ionos::PROVIDER,
     routes: routes::routes,
     error_body: routes::error_body,
