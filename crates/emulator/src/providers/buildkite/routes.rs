@@ -347,12 +347,7 @@ async fn get_registry(
     url: RequestUrl,
 ) -> Answer {
     let world = shared.world();
-    let Some(org) = world.buildkite.orgs.get(&org_slug) else {
-        return Err(not_found());
-    };
-    let Some(r) = org.registries.get(&slug) else {
-        return Err(not_found());
-    };
+    let (org, r) = world.buildkite.registry(&org_slug, &slug)?;
     let root = url.api_root();
     let ctx = Ctx {
         root: &root,
@@ -630,12 +625,7 @@ async fn list_packages(
         return Err(validation(&["The paging cursor is invalid"]));
     };
     let world = shared.world();
-    let Some(org) = world.buildkite.orgs.get(&org_slug) else {
-        return Err(not_found());
-    };
-    let Some(r) = org.registries.get(&slug) else {
-        return Err(not_found());
-    };
+    let (org, r) = world.buildkite.registry(&org_slug, &slug)?;
     // Newest first.
     let all: Vec<&Package> = r
         .packages
@@ -882,12 +872,7 @@ async fn list_registry_tokens(
     url: RequestUrl,
 ) -> Answer {
     let world = shared.world();
-    let Some(org) = world.buildkite.orgs.get(&org_slug) else {
-        return Err(not_found());
-    };
-    let Some(r) = org.registries.get(&slug) else {
-        return Err(not_found());
-    };
+    let (org, r) = world.buildkite.registry(&org_slug, &slug)?;
     let root = url.api_root();
     let ctx = Ctx {
         root: &root,

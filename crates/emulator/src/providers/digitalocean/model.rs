@@ -349,6 +349,19 @@ impl Registry {
         }
     }
 
+    /// One repository, to change it (404 when there is none).
+    pub fn repository_mut(
+        &mut self,
+        name: &str,
+    ) -> Result<&mut crate::content::Repository, ApiError> {
+        self.store.repositories.get_mut(name).ok_or_else(not_found)
+    }
+
+    /// One repository (404 when there is none).
+    pub fn repository(&self, name: &str) -> Result<&crate::content::Repository, ApiError> {
+        self.store.repositories.get(name).ok_or_else(not_found)
+    }
+
     /// The garbage collection running now, if any.
     pub fn active_gc(&self, now: DateTime<Utc>) -> Option<&GarbageCollection> {
         self.garbage_collections

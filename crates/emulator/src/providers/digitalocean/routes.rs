@@ -699,11 +699,7 @@ async fn list_tags(
     with_state(&shared, |st, _| {
         let p = q.paging(false)?;
         let r = st.registry(&name)?;
-        let repo = r
-            .store
-            .repositories
-            .get(&repository)
-            .ok_or_else(not_found)?;
+        let repo = r.repository(&repository)?;
         // Sorted once per change of the world, not once per page.
         let order = shared.cached(&format!("digitalocean/tags/{name}/{repository}"), || {
             tags_newest_first(repo)
@@ -729,11 +725,7 @@ async fn list_manifests(
     with_state(&shared, |st, _| {
         let p = q.paging(false)?;
         let r = st.registry(&name)?;
-        let repo = r
-            .store
-            .repositories
-            .get(&repository)
-            .ok_or_else(not_found)?;
+        let repo = r.repository(&repository)?;
         let order = shared.cached(
             &format!("digitalocean/manifests/{name}/{repository}"),
             || {
@@ -783,11 +775,7 @@ async fn delete_tag(
 ) -> Answer {
     with_state(&shared, |st, _| {
         let r = st.registry_mut(&name)?;
-        let repo = r
-            .store
-            .repositories
-            .get_mut(&repository)
-            .ok_or_else(not_found)?;
+        let repo = r.repository_mut(&repository)?;
         // The manifest stays, untagged, until garbage collection.
         repo.tags.remove(&tag).ok_or_else(not_found)?;
         Ok(api::no_content())
@@ -800,11 +788,7 @@ async fn delete_manifest(
 ) -> Answer {
     with_state(&shared, |st, _| {
         let r = st.registry_mut(&name)?;
-        let repo = r
-            .store
-            .repositories
-            .get_mut(&repository)
-            .ok_or_else(not_found)?;
+        let repo = r.repository_mut(&repository)?;
         repo.manifests.remove(&digest).ok_or_else(not_found)?;
         // Its tags go with it; its blobs stay until garbage collection.
         repo.tags.retain(|_, d| *d != digest);

@@ -231,9 +231,13 @@ pub(crate) struct OffsetQuery {
 }
 
 /// Checks `offset >= 0` and `1 <= limit <= max`.
-pub(crate) fn offset_limit(q: &OffsetQuery, max: i64) -> Result<(usize, usize), ApiError> {
-    let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+pub(crate) fn offset_limit(
+    offset: Option<i64>,
+    limit: Option<i64>,
+    max: i64,
+) -> Result<(usize, usize), ApiError> {
+    let offset = offset.unwrap_or(0);
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if offset < 0 || offset > i64::from(i32::MAX) {
         return Err(invalid("offset: must be 0 or more"));
     }

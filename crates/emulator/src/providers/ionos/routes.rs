@@ -722,13 +722,7 @@ async fn repositories_get(
     Path(id): Path<String>,
     Query(q): Query<RepositoriesQuery>,
 ) -> Answer {
-    let (offset, limit) = offset_limit(
-        &OffsetQuery {
-            offset: q.offset,
-            limit: q.limit,
-        },
-        MAX_LIMIT,
-    )?;
+    let (offset, limit) = offset_limit(q.offset, q.limit, MAX_LIMIT)?;
     let (field, desc) = order_by(
         q.order_by.as_deref(),
         "-lastPush",
@@ -839,13 +833,7 @@ async fn registries_artifacts_get(
     Path(id): Path<String>,
     Query(q): Query<RegistryArtifactsQuery>,
 ) -> Answer {
-    let (offset, limit) = offset_limit(
-        &OffsetQuery {
-            offset: q.offset,
-            limit: q.limit,
-        },
-        MAX_LIMIT,
-    )?;
+    let (offset, limit) = offset_limit(q.offset, q.limit, MAX_LIMIT)?;
     let (field, desc) = order_by(q.order_by.as_deref(), "-pullCount", ARTIFACT_ORDER)?;
     let base = base_of(&url);
     let world = settled(&shared);
@@ -887,13 +875,7 @@ async fn repository_artifacts_get(
     Path((id, name)): Path<(String, String)>,
     Query(q): Query<ArtifactsQuery>,
 ) -> Answer {
-    let (offset, limit) = offset_limit(
-        &OffsetQuery {
-            offset: q.offset,
-            limit: q.limit,
-        },
-        MAX_LIMIT,
-    )?;
+    let (offset, limit) = offset_limit(q.offset, q.limit, MAX_LIMIT)?;
     let (field, desc) = order_by(q.order_by.as_deref(), "-lastPush", ARTIFACT_ORDER)?;
     let base = base_of(&url);
     let world = settled(&shared);
@@ -989,13 +971,7 @@ async fn artifact_vulnerabilities_get(
     Path((id, name, digest)): Path<(String, String, String)>,
     Query(q): Query<VulnerabilitiesQuery>,
 ) -> Answer {
-    let (offset, limit) = offset_limit(
-        &OffsetQuery {
-            offset: q.offset,
-            limit: q.limit,
-        },
-        MAX_LIMIT,
-    )?;
+    let (offset, limit) = offset_limit(q.offset, q.limit, MAX_LIMIT)?;
     let (field, desc) = order_by(
         q.order_by.as_deref(),
         "-score",
@@ -1143,7 +1119,7 @@ async fn tokens_get(
     Path(id): Path<String>,
     Query(q): Query<OffsetQuery>,
 ) -> Answer {
-    let (offset, limit) = offset_limit(&q, i64::from(i32::MAX))?;
+    let (offset, limit) = offset_limit(q.offset, q.limit, i64::from(i32::MAX))?;
     let base = base_of(&url);
     let world = settled(&shared);
     let r = find_registry(&world.ionos, &id)?;
