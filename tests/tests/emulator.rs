@@ -388,3 +388,120 @@ async fn without_retries_a_fault_mid_listing_ends_the_stream_with_one_error() {
         Some(500)
     );
 }
+
+/// Whether `body` is `p`'s own error body for `status` (not axum's plain
+/// text, not another provider's shape), with a message.
+fn is_providers_error_body(p: Provider, status: u16, body: &serde_json::Value) -> bool {
+    let text = |v: &serde_json::Value| v.as_str().is_some_and(|s| !s.is_empty());
+    match p {
+        Provider::DigitalOcean => {
+            text(&body["id"]) && text(&body["message"]) && text(&body["request_id"])
+        }
+        Provider::Ionos => body["httpStatus"] == status && text(&body["messages"][0]["message"]),
+        Provider::Humanitec => {
+            text(&body["error"]) && body.as_object().is_some_and(|o| o.len() == 1)
+        }
+        Provider::Buildkite => {
+            text(&body["message"]) && body.get("id").is_none() && body.get("error").is_none()
+        }
+        Provider::Abeja => text(&body["error"]) && text(&body["error_description"]),
+    }
+}
+
+/// A bad path segment (a percent-escape that is not UTF-8), a query value
+/// of the wrong type and a body that breaks the schema: every provider
+/// answers each with its own error body, at 400 for the path and at its
+/// own "invalid request" status for the rest (DigitalOcean and Buildkite
+/// 422, the others 400). Humanitec's operations take no query.
+#[tokio::test]
+async fn every_provider_answers_bad_input_with_its_own_error_body() {
+    let emu = Emulator::start().await.unwrap();
+    let raw = raw(&emu);
+    // (provider, bad path segment, bad query value, bad body: (path, JSON), invalid status)
+    let cases: [(Provider, &str, Option<&str>, (&str, &str), u16); 5] = [
+        (
+            Provider::DigitalOcean,
+            "/v2/registries/%FF",
+            Some("/v2/registries/acme/repositoriesV2?per_page=many"),
+            ("/v2/registries", r#"{"name": 7}"#),
+            422,
+        ),
+        (
+            Provider::Ionos,
+            "/registries/%FF",
+            Some("/registries?limit=many"),
+            ("/registries", r#"{"properties": 7}"#),
+            400,
+        ),
+        (
+            Provider::Humanitec,
+            "/orgs/%FF/registries",
+            None,
+            ("/orgs/acme/registries", r#"{"id": 7}"#),
+            400,
+        ),
+        (
+            Provider::Buildkite,
+            "/v2/packages/organizations/%FF/registries",
+            Some("/v2/packages/organizations/acme/registries?page=many"),
+            (
+                "/v2/packages/organizations/acme/registries",
+                r#"{"name": 7}"#,
+            ),
+            422,
+        ),
+        (
+            Provider::Abeja,
+            "/organizations/%FF/registry/repositories",
+            Some("/organizations/1410000000000/registry/repositories?limit=many"),
+            (
+                "/organizations/1410000000000/registry/repositories",
+                r#"{"name": 7}"#,
+            ),
+            400,
+        ),
+    ];
+    assert_eq!(
+        cases.map(|c| c.0),
+        Provider::ALL,
+        "every provider has a case"
+    );
+    for (p, bad_path, bad_query, (body_path, bad_body), invalid) in cases {
+        let token = emu.token(p);
+        let mut requests = vec![(
+            "path segment",
+            raw.get(format!("{}{bad_path}", emu.url(p))),
+            400,
+        )];
+        if let Some(q) = bad_query {
+            requests.push((
+                "query value",
+                raw.get(format!("{}{q}", emu.url(p))),
+                invalid,
+            ));
+        }
+        requests.push((
+            "body",
+            raw.post(format!("{}{body_path}", emu.url(p)))
+                .header("content-type", "application/json")
+                .body(bad_body),
+            invalid,
+        ));
+        for (what, request, status) in requests {
+            let res = request
+                .bearer_auth(token.expose_secret())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), status, "{p}: a bad {what}");
+            let body: serde_json::Value = res
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("{p}: a bad {what} gets a JSON body: {e}"));
+            assert!(
+                is_providers_error_body(p, status, &body),
+                "{p}: a bad {what} gets {p}'s own error body, not {body}"
+            );
+        }
+    }
+}

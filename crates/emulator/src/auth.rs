@@ -1,14 +1,15 @@
-//! Who may call the emulated APIs: one bearer token per provider, and for
-//! IONOS and ABEJA an HTTP Basic pair as well, as the real APIs accept.
+//! Who may call the emulated APIs: one bearer token per provider, and an
+//! HTTP Basic pair as well where the provider crate's `PROVIDER` lists a
+//! Basic scheme (IONOS, ABEJA), as the real APIs accept.
 
 use std::collections::BTreeMap;
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
-use regkit_core::SecretString;
+use regkit_core::{AuthScheme, ProviderInfo, SecretString};
 
-use crate::Provider;
 use crate::content::ContentGen;
+use crate::provider::Provider;
 
 /// The credentials the emulator accepts for one provider.
 #[derive(Clone, Debug)]
@@ -26,24 +27,23 @@ pub(crate) struct Auth {
 }
 
 impl Auth {
-    /// Credentials drawn from `seed`: the same seed gives the same tokens,
-    /// so a state file and the tokens a script exported stay valid together.
-    pub(crate) fn from_seed(seed: u64) -> Self {
+    /// Credentials drawn from `seed` for each provider and the schemes its
+    /// `PROVIDER` lists: the same seed gives the same tokens, so a state
+    /// file and the tokens a script exported stay valid together.
+    pub(crate) fn from_seed<'a>(
+        seed: u64,
+        providers: impl IntoIterator<Item = (Provider, &'a ProviderInfo)>,
+    ) -> Self {
         let mut ids = ContentGen::new(seed ^ 0x6175_7468);
         let mut by_provider = BTreeMap::new();
-        for p in Provider::ALL {
+        for (p, info) in providers {
             let token = SecretString::new(format!("emu-{}-{}", p.name(), ids.alphanumeric(24)));
-            let basic = match p {
-                Provider::Ionos => Some((
-                    "emulator@example.com".to_string(),
-                    SecretString::new(ids.alphanumeric(20)),
-                )),
-                Provider::Abeja => Some((
-                    format!("user-{}", ids.u64(1_000_000_000_000..9_999_999_999_999)),
-                    SecretString::new(ids.alphanumeric(40)),
-                )),
+            let basic = info.auth.iter().find_map(|scheme| match scheme {
+                AuthScheme::Basic {
+                    username_prefix, ..
+                } => Some(basic_pair(*username_prefix, &mut ids)),
                 _ => None,
-            };
+            });
             by_provider.insert(p, ProviderCredentials { token, basic });
         }
         Auth { by_provider }
@@ -89,10 +89,39 @@ impl Auth {
     }
 }
 
+/// A Basic pair: where the provider prefixes user names (ABEJA's
+/// `user-<account id>`), an account id with a personal access token;
+/// otherwise an e-mail address with a password (IONOS).
+fn basic_pair(prefix: Option<&str>, ids: &mut ContentGen) -> (String, SecretString) {
+    match prefix {
+        Some(prefix) => (
+            format!("{prefix}{}", ids.u64(1_000_000_000_000..9_999_999_999_999)),
+            SecretString::new(ids.alphanumeric(40)),
+        ),
+        None => (
+            "emulator@example.com".to_string(),
+            SecretString::new(ids.alphanumeric(20)),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    fn from_seed(seed: u64) -> Auth {
+        Auth::from_seed(
+            seed,
+            [
+                (Provider::DigitalOcean, &regkit_digitalocean::PROVIDER),
+                (Provider::Ionos, &regkit_ionos::PROVIDER),
+                (Provider::Humanitec, &regkit_humanitec::PROVIDER),
+                (Provider::Buildkite, &regkit_buildkite::PROVIDER),
+                (Provider::Abeja, &regkit_abeja::PROVIDER),
+            ],
+        )
+    }
 
     fn with(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -102,7 +131,7 @@ mod tests {
 
     #[test]
     fn only_the_providers_own_credentials_pass() {
-        let auth = Auth::from_seed(3);
+        let auth = from_seed(3);
         let token = auth
             .credentials(Provider::Ionos)
             .token
@@ -120,13 +149,15 @@ mod tests {
         assert!(auth.allows(Provider::Ionos, &with(&format!("Basic {basic}"))));
         assert!(!auth.allows(Provider::DigitalOcean, &with(&format!("Basic {basic}"))));
         assert!(!auth.allows(Provider::Ionos, &with("Basic !!!")));
+        assert!(auth.credentials(Provider::Abeja).basic.is_some());
+        assert!(auth.credentials(Provider::Buildkite).basic.is_none());
     }
 
     #[test]
     fn the_seed_decides_the_tokens() {
-        let a = Auth::from_seed(1);
-        let b = Auth::from_seed(1);
-        let c = Auth::from_seed(2);
+        let a = from_seed(1);
+        let b = from_seed(1);
+        let c = from_seed(2);
         let t = |x: &Auth| {
             x.credentials(Provider::DigitalOcean)
                 .token

@@ -12,9 +12,11 @@ use tokio::task::JoinHandle;
 use crate::auth::{Auth, ProviderCredentials};
 use crate::clock::{Clock, ClockMode};
 use crate::faults::FaultRule;
-use crate::server::{self, Shared};
+use crate::provider::Provider;
+use crate::providers::{self, APIS};
+use crate::server;
+use crate::shared::Shared;
 use crate::world::{Snapshot, World};
-use crate::{Provider, providers};
 
 /// How to start an [`Emulator`].
 #[derive(Debug, Clone)]
@@ -109,13 +111,15 @@ impl EmulatorBuilder {
         };
         let now = self.start.unwrap_or(now);
         let clock = Clock::new(now, self.clock);
-        let mut auth = Auth::from_seed(self.seed);
+        let mut auth = Auth::from_seed(self.seed, APIS.iter().map(|a| (a.provider, a.info)));
         for (p, token) in self.tokens {
             auth.set_token(p, token);
         }
         if self.demo {
             let mut ids = crate::content::ContentGen::new(self.seed ^ 0x64656d6f);
-            providers::demo(&mut world, &mut ids, now);
+            for api in APIS {
+                (api.demo)(&mut world, &mut ids, now);
+            }
         }
         let shared = Shared::new(world, clock.clone(), self.seed, auth);
         let app = server::router(shared.clone());
@@ -181,20 +185,12 @@ impl Emulator {
 
     /// The credentials it accepts for `provider`.
     pub fn credentials(&self, provider: Provider) -> ProviderCredentials {
-        self.lock_auth().credentials(provider).clone()
+        self.shared.auth().credentials(provider).clone()
     }
 
     /// The bearer token it accepts for `provider`.
     pub fn token(&self, provider: Provider) -> SecretString {
         self.credentials(provider).token
-    }
-
-    fn lock_auth(&self) -> std::sync::MutexGuard<'_, Auth> {
-        self.shared
-            .inner()
-            .auth
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The virtual clock.
@@ -215,25 +211,17 @@ impl Emulator {
 
     /// Adds a fault rule.
     pub fn inject(&self, rule: FaultRule) {
-        self.lock_faults().add(rule);
+        self.shared.faults().add(rule);
     }
 
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
-        self.lock_faults().clear();
+        self.shared.faults().clear();
     }
 
     /// The fault rules in force (spent ones are gone).
     pub fn faults(&self) -> Vec<FaultRule> {
-        self.lock_faults().rules().to_vec()
-    }
-
-    fn lock_faults(&self) -> std::sync::MutexGuard<'_, crate::faults::Faults> {
-        self.shared
-            .inner()
-            .faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.shared.faults().rules().to_vec()
     }
 
     /// Reads or changes the world directly: seeding content, or checking
@@ -328,7 +316,7 @@ impl Emulator {
 /// The `operationId`s the emulator serves for `provider`, with method and
 /// path as its spec spells them.
 pub fn served_operations(provider: Provider) -> Vec<(&'static str, String, &'static str)> {
-    providers::routes(provider)
+    (providers::api(provider).routes)()
         .into_iter()
         .map(|r| (r.operation, r.method.to_string(), r.path))
         .collect()

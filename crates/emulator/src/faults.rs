@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Provider;
+use crate::provider::Provider;
 
 /// What a matching request gets instead of (or on top of) its answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

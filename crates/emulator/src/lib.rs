@@ -35,20 +35,30 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// Layers, each importing only those above it in this list:
+// the plain values (provider, clock, content, faults, error, paging), the
+// providers' models, the world they make up, credentials, the shared
+// state, the HTTP vocabulary (api, extract), the providers' routes and
+// their table, the server, and the public handle.
 mod api;
 mod auth;
 mod clock;
 pub mod content;
 mod emulator;
+mod error;
+mod extract;
 mod faults;
+mod paging;
 mod provider;
 pub mod providers;
 mod server;
+mod shared;
 mod world;
 
 pub use auth::ProviderCredentials;
 pub use clock::{Clock, ClockMode};
 pub use emulator::{Emulator, EmulatorBuilder, served_operations};
+pub use error::{ApiError, Detail};
 pub use faults::{Fault, FaultRule};
 pub use provider::{Provider, UnknownProvider};
 pub use world::{Snapshot, World};

@@ -3,7 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::providers::{abeja, buildkite, digitalocean, humanitec, ionos};
+use crate::providers::abeja::model as abeja;
+use crate::providers::buildkite::model as buildkite;
+use crate::providers::digitalocean::model as digitalocean;
+use crate::providers::humanitec::model as humanitec;
+use crate::providers::ionos::model as ionos;
 
 /// The state of all five emulated APIs. Public so tests can seed it
 /// ([`crate::Emulator::seed`]) and read it back; its JSON form is the state

@@ -1,16 +1,10 @@
-//! One module per provider: its state, its route table (every operation of
-//! its spec), its error body and its behaviour. Everything shared lives in
-//! the crate root's modules; a provider module holds only what is that
-//! provider's own.
+//! One module per provider, each in three layers: `model` (its state and
+//! what requests do to it, no HTTP), `routes` (its route table, handlers
+//! and error body) and `demo` (its demo content), tied together by its
+//! entry in [`APIS`], the table the server and the handle read.
 
-use axum::http::StatusCode;
-use axum::response::Response;
-use chrono::{DateTime, Utc};
-
-use crate::Provider;
-use crate::api::Route;
-use crate::content::ContentGen;
-use crate::world::World;
+use crate::api::Api;
+use crate::provider::Provider;
 
 pub mod abeja;
 pub mod buildkite;
@@ -18,58 +12,33 @@ pub mod digitalocean;
 pub mod humanitec;
 pub mod ionos;
 
-/// Every operation `p` serves.
-pub(crate) fn routes(p: Provider) -> Vec<Route> {
-    match p {
-        Provider::DigitalOcean => digitalocean::routes(),
-        Provider::Ionos => ionos::routes(),
-        Provider::Humanitec => humanitec::routes(),
-        Provider::Buildkite => buildkite::routes(),
-        Provider::Abeja => abeja::routes(),
+/// Every emulated API, in [`Provider::ALL`]'s order.
+pub(crate) static APIS: [&Api; 5] = [
+    &digitalocean::API,
+    &ionos::API,
+    &humanitec::API,
+    &buildkite::API,
+    &abeja::API,
+];
+
+/// `p`'s emulated API.
+pub(crate) fn api(p: Provider) -> &'static Api {
+    APIS.iter()
+        .copied()
+        .find(|a| a.provider == p)
+        .expect("the table holds every provider")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_holds_every_provider_once_in_order() {
+        let order: Vec<Provider> = APIS.iter().map(|a| a.provider).collect();
+        assert_eq!(order, Provider::ALL);
+        for a in APIS {
+            assert_eq!(a.info.name, a.provider.name(), "PROVIDER matches the entry");
+        }
     }
-}
-
-/// `p`'s error body with this status and message.
-pub(crate) fn error(p: Provider, status: StatusCode, message: &str) -> Response {
-    match p {
-        Provider::DigitalOcean => digitalocean::error(status, message),
-        Provider::Ionos => ionos::error(status, message),
-        Provider::Humanitec => humanitec::error(status, message),
-        Provider::Buildkite => buildkite::error(status, message),
-        Provider::Abeja => abeja::error(status, message),
-    }
-}
-
-/// `p`'s answer to a request that breaks its schema (400 or 422).
-pub(crate) fn invalid(p: Provider, message: &str) -> Response {
-    let status = match p {
-        Provider::DigitalOcean => digitalocean::INVALID,
-        Provider::Ionos => ionos::INVALID,
-        Provider::Humanitec => humanitec::INVALID,
-        Provider::Buildkite => buildkite::INVALID,
-        Provider::Abeja => abeja::INVALID,
-    };
-    error(p, status, message)
-}
-
-/// `p`'s answer to missing or unknown credentials.
-pub(crate) fn unauthorized(p: Provider) -> Response {
-    let message = match p {
-        Provider::DigitalOcean => digitalocean::UNAUTHORIZED,
-        Provider::Ionos => ionos::UNAUTHORIZED,
-        Provider::Humanitec => humanitec::UNAUTHORIZED,
-        Provider::Buildkite => buildkite::UNAUTHORIZED,
-        Provider::Abeja => abeja::UNAUTHORIZED,
-    };
-    error(p, StatusCode::UNAUTHORIZED, message)
-}
-
-/// Demo content for every provider (the binary's `--demo`, the CLI's
-/// `--emulator`): a few registries with repositories and tags.
-pub(crate) fn demo(world: &mut World, ids: &mut ContentGen, now: DateTime<Utc>) {
-    digitalocean::demo(&mut world.digitalocean, ids, now);
-    ionos::demo(&mut world.ionos, ids, now);
-    humanitec::demo(&mut world.humanitec, ids, now);
-    buildkite::demo(&mut world.buildkite, ids, now);
-    abeja::demo(&mut world.abeja, ids, now);
 }

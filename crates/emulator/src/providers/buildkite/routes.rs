@@ -1,22 +1,8 @@
-//! Buildkite Package Registries: registries of organizations
-//! (`/v2/packages/organizations/{org_slug}/registries`), the packages
-//! published to them and the tokens that read them.
-//!
-//! Organizations exist as soon as they are named. A registry's slug comes
-//! from its name (`my registry` → `my-registry`) and stays when it is
-//! renamed; names (and slugs) are unique in an organization (422
-//! "Validation Failed"). Registry and token lists page with `page` and
-//! `per_page` (default 30, at most 100) and a `Link` header; package lists
-//! are newest first and page with `before`/`after` cursors in `links` in
-//! the body, as the spec says. Publishing takes the multipart `file` part
-//! (or a `package_url` from `create_package_upload`) and names the package
-//! and version from the file name. Package digests are random, not
-//! checksums of the file. A token's secret is shown by its create answer
-//! only and never kept.
+//! Buildkite's operations: the route table, handlers that call the model,
+//! the generated types they answer with (with the URLs the client used)
+//! and Buildkite's error body.
 
-use std::collections::BTreeMap;
-
-use axum::extract::{Path, State as AxumState};
+use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,223 +12,14 @@ use chrono::{DateTime, Utc};
 use regkit_buildkite::types;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{self, Body, Op, Query, RequestUrl, Route};
-use crate::content::ContentGen;
-use crate::server::Shared;
-
-/// Items per page when the request names none.
-pub const DEFAULT_PER_PAGE: u64 = 30;
-/// The most items one page holds.
-pub const MAX_PER_PAGE: u64 = 100;
-
-/// Ecosystems a registry may serve.
-pub const ECOSYSTEMS: &[&str] = &[
-    "alpine",
-    "container",
-    "debian",
-    "files",
-    "helm",
-    "hugging-face",
-    "java",
-    "javascript",
-    "python",
-    "red-hat",
-    "ruby",
-    "terraform",
-];
-
-/// Ecosystems whose packages can be copied to another registry.
-pub const COPYABLE: &[&str] = &[
-    "alpine",
-    "debian",
-    "files",
-    "javascript",
-    "python",
-    "red-hat",
-    "ruby",
-];
-
-const WEB: &str = "https://buildkite.com";
-
-/// What Buildkite remembers: organizations by slug.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct State {
-    /// Organizations by slug; any slug names one, and it appears here when
-    /// first used.
-    pub orgs: BTreeMap<String, Org>,
-}
-
-/// One organization.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Org {
-    /// Its id.
-    pub id: String,
-    /// Registries by slug.
-    pub registries: BTreeMap<String, Registry>,
-}
-
-/// A package registry.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Registry {
-    /// Its id (a UUID).
-    pub id: String,
-    /// URL-safe identifier, from the name it was created with.
-    pub slug: String,
-    /// Display name, unique in the organization.
-    pub name: String,
-    /// Package ecosystem (one of [`ECOSYSTEMS`]); fixed at creation.
-    pub ecosystem: String,
-    /// Description.
-    pub description: Option<String>,
-    /// Emoji shortcode.
-    pub emoji: Option<String>,
-    /// Hex colour.
-    pub color: Option<String>,
-    /// OIDC publishing policy as sent (YAML text or statements).
-    pub oidc_policy: Option<serde_json::Value>,
-    /// Teams with access.
-    pub team_ids: Vec<String>,
-    /// When it was created.
-    pub created_at: Option<DateTime<Utc>>,
-    /// Packages in the order they were published (lists show the newest
-    /// first).
-    pub packages: Vec<Package>,
-    /// Access tokens (no secrets).
-    pub tokens: Vec<Token>,
-    /// Sequence number of the next package published here.
-    pub next_seq: u64,
-}
-
-/// A package in a registry.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Package {
-    /// Its id (a UUID).
-    pub id: String,
-    /// Package name.
-    pub name: String,
-    /// Package version.
-    pub version: String,
-    /// The file name it was published as.
-    pub filename: String,
-    /// Bytes of the file.
-    pub size: u64,
-    /// SHA-256 digest, hex.
-    pub sha256: String,
-    /// SHA-512 digest, hex.
-    pub sha512: String,
-    /// When it was published.
-    pub created_at: Option<DateTime<Utc>>,
-    /// Publication order within the registry (the paging cursor).
-    pub seq: u64,
-}
-
-/// A registry access token, without its secret.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Token {
-    /// Its id (a UUID).
-    pub id: String,
-    /// What it is for.
-    pub description: String,
-    /// When it was created.
-    pub created_at: Option<DateTime<Utc>>,
-}
-
-impl State {
-    fn org(&mut self, slug: &str, ids: &mut ContentGen) -> &mut Org {
-        self.orgs.entry(slug.to_string()).or_insert_with(|| Org {
-            id: ids.uuid().to_string(),
-            registries: BTreeMap::new(),
-        })
-    }
-
-    /// Adds a registry named `name` serving `ecosystem` to the organization
-    /// and returns its slug (the existing one when the slug is taken).
-    pub fn add_registry(
-        &mut self,
-        org: &str,
-        name: &str,
-        ecosystem: &str,
-        ids: &mut ContentGen,
-        now: DateTime<Utc>,
-    ) -> String {
-        let slug = slug_of(name);
-        let id = ids.uuid().to_string();
-        let org = self.org(org, ids);
-        org.registries
-            .entry(slug.clone())
-            .or_insert_with(|| Registry {
-                id,
-                slug: slug.clone(),
-                name: name.to_string(),
-                ecosystem: ecosystem.to_string(),
-                created_at: Some(now),
-                ..Registry::default()
-            });
-        slug
-    }
-
-    /// Publishes `name` at `version` into a registry (with random digests
-    /// and size) and returns the package's id, or `None` when there is no
-    /// such registry.
-    pub fn add_package(
-        &mut self,
-        org: &str,
-        registry: &str,
-        name: &str,
-        version: &str,
-        ids: &mut ContentGen,
-        now: DateTime<Utc>,
-    ) -> Option<String> {
-        let reg = self.orgs.get_mut(org)?.registries.get_mut(registry)?;
-        let filename = format!("{name}-{version}{}", extension_of(&reg.ecosystem));
-        let size = ids.u64(1024..8 << 20);
-        Some(
-            reg.push(ids, name, version, &filename, size, now)
-                .id
-                .clone(),
-        )
-    }
-}
-
-impl Registry {
-    fn push(
-        &mut self,
-        ids: &mut ContentGen,
-        name: &str,
-        version: &str,
-        filename: &str,
-        size: u64,
-        now: DateTime<Utc>,
-    ) -> &Package {
-        let hex = |d: String| d.trim_start_matches("sha256:").to_string();
-        let package = Package {
-            id: ids.uuid().to_string(),
-            name: name.to_string(),
-            version: version.to_string(),
-            filename: filename.to_string(),
-            size,
-            sha256: hex(ids.digest()),
-            sha512: format!("{}{}", hex(ids.digest()), hex(ids.digest())),
-            created_at: Some(now),
-            seq: self.next_seq,
-        };
-        self.next_seq += 1;
-        self.packages.push(package);
-        let last = self.packages.len() - 1;
-        &self.packages[last]
-    }
-}
-
-/// The status of a request that breaks the schema.
-pub(crate) const INVALID: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
-/// The message of the 401 answer.
-pub(crate) const UNAUTHORIZED: &str =
-    "Authentication required. Please supply a valid API Access Token";
+use super::model::{
+    COPYABLE, ECOSYSTEMS, INVALID, Org, Package, PackageQuery, Paging, Registry, Token, WEB,
+    cursor_of, name_and_version, not_found, per_page_of, seq_of, slug_of, validation,
+};
+use crate::api::{self, Answer, Route};
+use crate::error::{ApiError, body_error};
+use crate::extract::{Body, Path, Query, RequestUrl, link_header};
+use crate::shared::Shared;
 
 pub(crate) fn routes() -> Vec<Route> {
     const REGS: &str = "/v2/packages/organizations/{org_slug}/registries";
@@ -318,116 +95,23 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-/// Buildkite's `{message}`.
-pub(crate) fn error(status: StatusCode, message: &str) -> Response {
-    api::json(status, &error_body(message, Vec::new()))
-}
-
-fn error_body(message: &str, errors: Vec<String>) -> types::Error {
-    types::Error {
-        current: None,
-        errors: errors.into_iter().map(types::ErrorDetail::String).collect(),
-        limit: None,
-        message: message.to_string(),
-        reset: None,
-        scope: None,
-    }
-}
-
-/// 422 "Validation Failed" with what was wrong.
-fn validation(errors: &[&str]) -> Response {
+/// Buildkite's `{message, errors}`.
+pub(crate) fn error_body(e: &ApiError) -> Response {
     api::json(
-        INVALID,
-        &error_body(
-            "Validation Failed",
-            errors.iter().map(|e| e.to_string()).collect(),
-        ),
+        e.status,
+        &types::Error {
+            current: None,
+            errors: e
+                .details
+                .iter()
+                .map(|d| types::ErrorDetail::String(d.message.clone()))
+                .collect(),
+            limit: None,
+            message: e.message.clone(),
+            reset: None,
+            scope: None,
+        },
     )
-}
-
-fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "Not Found")
-}
-
-pub(crate) fn demo(state: &mut State, ids: &mut ContentGen, now: DateTime<Utc>) {
-    let images = state.add_registry("demo", "Container images", "container", ids, now);
-    for (i, (name, version)) in [("api", "1.4.0"), ("api", "1.5.0"), ("worker", "2.0.1")]
-        .iter()
-        .enumerate()
-    {
-        let at = now - chrono::Duration::days(3 - i as i64);
-        state.add_package("demo", &images, name, version, ids, at);
-    }
-    let gems = state.add_registry("demo", "Ruby gems", "ruby", ids, now);
-    state.add_package("demo", &gems, "banana", "1.0.0", ids, now);
-}
-
-/// `my registry` → `my-registry`.
-fn slug_of(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').to_string()
-}
-
-fn extension_of(ecosystem: &str) -> &'static str {
-    match ecosystem {
-        "ruby" => ".gem",
-        "python" => ".tar.gz",
-        "javascript" | "helm" => ".tgz",
-        "debian" => ".deb",
-        "red-hat" => ".rpm",
-        "alpine" => ".apk",
-        "java" => ".jar",
-        "terraform" => ".zip",
-        _ => ".tar",
-    }
-}
-
-/// Name and version from a package file name (`banana-1.0.0.gem`,
-/// `pkg-1.2.0-py3-none-any.whl`, `tool_2.1_amd64.deb`).
-fn name_and_version(filename: &str, ecosystem: &str) -> (String, String) {
-    let base = filename.rsplit('/').next().unwrap_or(filename);
-    let mut stem = base;
-    for ext in [
-        ".tar.gz", ".tgz", ".gem", ".whl", ".deb", ".rpm", ".apk", ".jar", ".zip", ".tar", ".gz",
-    ] {
-        if let Some(s) = stem.strip_suffix(ext) {
-            stem = s;
-            break;
-        }
-    }
-    let bytes = stem.as_bytes();
-    let split = (1..bytes.len())
-        .find(|&i| matches!(bytes[i - 1], b'-' | b'_') && bytes[i].is_ascii_digit());
-    match split {
-        Some(i) => {
-            let name = &stem[..i - 1];
-            let rest = &stem[i..];
-            let version = match ecosystem {
-                "python" | "debian" | "red-hat" | "alpine" => {
-                    rest.split(['-', '_']).next().unwrap_or(rest)
-                }
-                _ => rest,
-            };
-            (name.to_string(), version.to_string())
-        }
-        None => (stem.to_string(), "0.0.0".to_string()),
-    }
-}
-
-/// `http://host:port/buildkite`: the API root the client used, for the
-/// `url` fields.
-fn api_root(url: &RequestUrl) -> String {
-    match url.without_query.find("/v2/") {
-        Some(i) => url.without_query[..i].to_string(),
-        None => url.without_query.clone(),
-    }
 }
 
 fn graphql_id(kind: &str, id: &str) -> String {
@@ -566,38 +250,14 @@ fn creator() -> types::UserSummary {
     }
 }
 
-/// `page` and `per_page` of Buildkite's generic REST paging.
-#[derive(Deserialize)]
-struct Paging {
-    page: Option<i64>,
-    per_page: Option<i64>,
-}
-
-impl Paging {
-    /// `(page, per_page)`, or `None` when `per_page` is below 1.
-    fn resolve(&self) -> Option<(u64, u64)> {
-        let page = u64::try_from(self.page.unwrap_or(1).max(1)).unwrap_or(1);
-        Some((page, per_page_of(self.per_page)?))
-    }
-}
-
-/// `per_page` as sent, at most [`MAX_PER_PAGE`]; `None` when below 1.
-fn per_page_of(per_page: Option<i64>) -> Option<u64> {
-    match per_page {
-        None => Some(DEFAULT_PER_PAGE),
-        Some(n) if n < 1 => None,
-        Some(n) => Some(u64::try_from(n).unwrap_or(MAX_PER_PAGE).min(MAX_PER_PAGE)),
-    }
-}
-
 /// One page of `items` as a JSON array with its `Link` header.
-fn paged<T: Serialize>(items: &[T], paging: &Paging, url: &RequestUrl) -> Response {
+fn paged<T: Serialize>(items: &[T], paging: &Paging, url: &RequestUrl) -> Answer {
     let Some((page, per_page)) = paging.resolve() else {
-        return validation(&["per_page must be at least 1"]);
+        return Err(validation(&["per_page must be at least 1"]));
     };
-    let (slice, pages) = api::page_of(items, page, per_page);
-    let links = api::link_header(url, page, pages, per_page);
-    (links, api::json(StatusCode::OK, &slice)).into_response()
+    let (slice, pages) = crate::paging::page_of(items, page, per_page);
+    let links = link_header(url, page, pages, per_page);
+    Ok((links, api::json(StatusCode::OK, &slice)).into_response())
 }
 
 // ---------------------------------------------------------------- registries
@@ -607,7 +267,7 @@ async fn create_registry(
     Path(org_slug): Path<String>,
     url: RequestUrl,
     Body(req): Body<types::RegistryCreate>,
-) -> Response {
+) -> Answer {
     let name = req.name.trim();
     let mut problems = Vec::new();
     if name.is_empty() {
@@ -623,7 +283,7 @@ async fn create_registry(
         problems.push("Slug can't be blank");
     }
     if !problems.is_empty() {
-        return validation(&problems);
+        return Err(validation(&problems));
     }
     let now = shared.now();
     // Locks in the order `Emulator::seed` takes them: ids, then the world.
@@ -631,7 +291,7 @@ async fn create_registry(
     let mut world = shared.world();
     let org = world.buildkite.org(&org_slug, &mut ids);
     if org.registries.contains_key(&slug) || org.registries.values().any(|r| r.name == name) {
-        return validation(&["Name has already been taken"]);
+        return Err(validation(&["Name has already been taken"]));
     }
     let registry = Registry {
         id: ids.uuid().to_string(),
@@ -650,15 +310,15 @@ async fn create_registry(
         ..Registry::default()
     };
     org.registries.insert(slug.clone(), registry);
-    let root = api_root(&url);
+    let root = url.api_root();
     let ctx = Ctx {
         root: &root,
         org_slug: &org_slug,
         org,
     };
     match org.registries.get(&slug) {
-        Some(r) => api::json(StatusCode::OK, &ctx.registry(r)),
-        None => not_found(),
+        Some(r) => api::ok(&ctx.registry(r)),
+        None => Err(not_found()),
     }
 }
 
@@ -667,9 +327,9 @@ async fn list_registries(
     Path(org_slug): Path<String>,
     Query(paging): Query<Paging>,
     url: RequestUrl,
-) -> Response {
+) -> Answer {
     let world = shared.world();
-    let root = api_root(&url);
+    let root = url.api_root();
     let empty = Org::default();
     let org = world.buildkite.orgs.get(&org_slug).unwrap_or(&empty);
     let ctx = Ctx {
@@ -685,21 +345,16 @@ async fn get_registry(
     AxumState(shared): AxumState<Shared>,
     Path((org_slug, slug)): Path<(String, String)>,
     url: RequestUrl,
-) -> Response {
+) -> Answer {
     let world = shared.world();
-    let Some(org) = world.buildkite.orgs.get(&org_slug) else {
-        return not_found();
-    };
-    let Some(r) = org.registries.get(&slug) else {
-        return not_found();
-    };
-    let root = api_root(&url);
+    let (org, r) = world.buildkite.registry(&org_slug, &slug)?;
+    let root = url.api_root();
     let ctx = Ctx {
         root: &root,
         org_slug: &org_slug,
         org,
     };
-    api::json(StatusCode::OK, &ctx.registry(r))
+    api::ok(&ctx.registry(r))
 }
 
 async fn update_registry(
@@ -707,36 +362,36 @@ async fn update_registry(
     Path((org_slug, slug)): Path<(String, String)>,
     url: RequestUrl,
     Body(raw): Body<serde_json::Map<String, serde_json::Value>>,
-) -> Response {
+) -> Answer {
     // Decoded twice: into the generated type (which checks the schema), and
     // as plain JSON to tell `null` (clear the field) from leaving it out.
     let req: types::RegistryUpdate = match serde_json::from_value(raw.clone().into()) {
         Ok(r) => r,
-        Err(e) => return error(INVALID, &crate::api::body_error(&e)),
+        Err(e) => return Err(ApiError::new(INVALID, body_error(&e))),
     };
     let cleared = |key: &str| raw.get(key).is_some_and(serde_json::Value::is_null);
     let mut world = shared.world();
     let Some(org) = world.buildkite.orgs.get_mut(&org_slug) else {
-        return not_found();
+        return Err(not_found());
     };
     if !org.registries.contains_key(&slug) {
-        return not_found();
+        return Err(not_found());
     }
     if let Some(name) = &req.name {
         let name = name.trim();
         if name.is_empty() {
-            return validation(&["Name can't be blank"]);
+            return Err(validation(&["Name can't be blank"]));
         }
         if org
             .registries
             .values()
             .any(|r| r.name == name && r.slug != slug)
         {
-            return validation(&["Name has already been taken"]);
+            return Err(validation(&["Name has already been taken"]));
         }
     }
     let Some(r) = org.registries.get_mut(&slug) else {
-        return not_found();
+        return Err(not_found());
     };
     if let Some(name) = &req.name {
         r.name = name.trim().to_string();
@@ -760,7 +415,7 @@ async fn update_registry(
     } else if cleared("oidc_policy") {
         r.oidc_policy = None;
     }
-    let root = api_root(&url);
+    let root = url.api_root();
     let org = &*org;
     let ctx = Ctx {
         root: &root,
@@ -768,15 +423,15 @@ async fn update_registry(
         org,
     };
     match org.registries.get(&slug) {
-        Some(r) => api::json(StatusCode::OK, &ctx.registry(r)),
-        None => not_found(),
+        Some(r) => api::ok(&ctx.registry(r)),
+        None => Err(not_found()),
     }
 }
 
 async fn delete_registry(
     AxumState(shared): AxumState<Shared>,
     Path((org_slug, slug)): Path<(String, String)>,
-) -> Response {
+) -> Answer {
     let mut world = shared.world();
     match world
         .buildkite
@@ -784,8 +439,8 @@ async fn delete_registry(
         .get_mut(&org_slug)
         .and_then(|o| o.registries.remove(&slug))
     {
-        Some(_) => api::no_content(),
-        None => not_found(),
+        Some(_) => Ok(api::no_content()),
+        None => Err(not_found()),
     }
 }
 
@@ -888,10 +543,10 @@ async fn publish_package(
     url: RequestUrl,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let upload = match parse_multipart(&headers, &body) {
         Ok(u) => u,
-        Err(why) => return validation(&[why]),
+        Err(why) => return Err(validation(&[why])),
     };
     let (filename, size) = match upload {
         Upload::File { filename, size } => (filename, size),
@@ -906,23 +561,23 @@ async fn publish_package(
         }
     };
     if filename.trim().is_empty() {
-        return validation(&["File name can't be blank"]);
+        return Err(validation(&["File name can't be blank"]));
     }
     let now = shared.now();
     let mut ids = shared.ids();
     let mut world = shared.world();
     let Some(org) = world.buildkite.orgs.get_mut(&org_slug) else {
-        return not_found();
+        return Err(not_found());
     };
     let Some(r) = org.registries.get_mut(&slug) else {
-        return not_found();
+        return Err(not_found());
     };
     let (name, version) = name_and_version(&filename, &r.ecosystem);
     if r.packages
         .iter()
         .any(|p| p.name == name && p.version == version)
     {
-        return validation(&["Version has already been taken"]);
+        return Err(validation(&["Version has already been taken"]));
     }
     let id = r
         .push(&mut ids, &name, &version, &filename, size, now)
@@ -931,8 +586,8 @@ async fn publish_package(
     package_answer(&url, &org_slug, org, &slug, &id)
 }
 
-fn package_answer(url: &RequestUrl, org_slug: &str, org: &Org, slug: &str, id: &str) -> Response {
-    let root = api_root(url);
+fn package_answer(url: &RequestUrl, org_slug: &str, org: &Org, slug: &str, id: &str) -> Answer {
+    let root = url.api_root();
     let ctx = Ctx {
         root: &root,
         org_slug,
@@ -943,55 +598,14 @@ fn package_answer(url: &RequestUrl, org_slug: &str, org: &Org, slug: &str, id: &
         .get(slug)
         .and_then(|r| r.packages.iter().find(|p| p.id == id).map(|p| (r, p)))
     {
-        Some((r, p)) => api::json(StatusCode::OK, &ctx.package(r, p)),
-        None => not_found(),
+        Some((r, p)) => api::ok(&ctx.package(r, p)),
+        None => Err(not_found()),
     }
-}
-
-#[derive(Deserialize)]
-struct PackageQuery {
-    name: Option<String>,
-    per_page: Option<i64>,
-    before: Option<String>,
-    after: Option<String>,
-}
-
-fn cursor_of(p: &Package) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("seq:{}", p.seq))
-}
-
-fn seq_of(cursor: &str) -> Option<u64> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor.trim_end_matches('='))
-        .ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix("seq:")?
-        .parse()
-        .ok()
 }
 
 /// The request URL with `set` in place of the paging parameters.
 fn page_link(url: &RequestUrl, set: &[(&str, String)]) -> String {
-    const VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, VALUE).to_string();
-    let pairs: Vec<String> = url
-        .query
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "before" | "after" | "per_page"))
-        .map(|(k, v)| (k.as_str(), v.clone()))
-        .chain(set.iter().map(|(k, v)| (*k, v.clone())))
-        .map(|(k, v)| format!("{}={}", enc(k), enc(&v)))
-        .collect();
-    if pairs.is_empty() {
-        url.without_query.clone()
-    } else {
-        format!("{}?{}", url.without_query, pairs.join("&"))
-    }
+    url.replacing(&["before", "after", "per_page"], set)
 }
 
 async fn list_packages(
@@ -999,24 +613,19 @@ async fn list_packages(
     Path((org_slug, slug)): Path<(String, String)>,
     Query(q): Query<PackageQuery>,
     url: RequestUrl,
-) -> Response {
+) -> Answer {
     let Some(per_page) = per_page_of(q.per_page) else {
-        return validation(&["per_page must be at least 1"]);
+        return Err(validation(&["per_page must be at least 1"]));
     };
     let cursor = |c: &Option<String>| match c {
         None => Ok(None),
         Some(c) => seq_of(c).map(Some).ok_or(()),
     };
     let (Ok(after), Ok(before)) = (cursor(&q.after), cursor(&q.before)) else {
-        return validation(&["The paging cursor is invalid"]);
+        return Err(validation(&["The paging cursor is invalid"]));
     };
     let world = shared.world();
-    let Some(org) = world.buildkite.orgs.get(&org_slug) else {
-        return not_found();
-    };
-    let Some(r) = org.registries.get(&slug) else {
-        return not_found();
-    };
+    let (org, r) = world.buildkite.registry(&org_slug, &slug)?;
     // Newest first.
     let all: Vec<&Package> = r
         .packages
@@ -1037,7 +646,7 @@ async fn list_packages(
         (None, None) => (0, per.min(all.len())),
     };
     let page = &all[start..end];
-    let root = api_root(&url);
+    let root = url.api_root();
     let ctx = Ctx {
         root: &root,
         org_slug: &org_slug,
@@ -1067,13 +676,13 @@ async fn list_packages(
         items: page.iter().map(|p| ctx.package_item(r, p)).collect(),
         links,
     };
-    api::json(StatusCode::OK, &body)
+    api::ok(&body)
 }
 
 async fn create_package_upload(
     AxumState(shared): AxumState<Shared>,
     Path((org_slug, slug)): Path<(String, String)>,
-) -> Response {
+) -> Answer {
     let exists = shared
         .world()
         .buildkite
@@ -1081,7 +690,7 @@ async fn create_package_upload(
         .get(&org_slug)
         .is_some_and(|o| o.registries.contains_key(&slug));
     if !exists {
-        return not_found();
+        return Err(not_found());
     }
     let (upload, signature) = {
         let mut ids = shared.ids();
@@ -1113,40 +722,30 @@ async fn create_package_upload(
         },
         uri: format!("s3://buildkite-packages-uploads/{key}"),
     };
-    api::json(StatusCode::OK, &body)
+    api::ok(&body)
 }
 
 async fn get_package(
     AxumState(shared): AxumState<Shared>,
     Path((org_slug, slug, id)): Path<(String, String, String)>,
     url: RequestUrl,
-) -> Response {
+) -> Answer {
     let world = shared.world();
     match world.buildkite.orgs.get(&org_slug) {
         Some(org) => package_answer(&url, &org_slug, org, &slug, &id),
-        None => not_found(),
+        None => Err(not_found()),
     }
 }
 
 async fn delete_package(
     AxumState(shared): AxumState<Shared>,
     Path((org_slug, slug, id)): Path<(String, String, String)>,
-) -> Response {
-    let mut world = shared.world();
-    let Some(r) = world
+) -> Answer {
+    shared
+        .world()
         .buildkite
-        .orgs
-        .get_mut(&org_slug)
-        .and_then(|o| o.registries.get_mut(&slug))
-    else {
-        return not_found();
-    };
-    let before = r.packages.len();
-    r.packages.retain(|p| p.id != id);
-    if r.packages.len() == before {
-        return not_found();
-    }
-    api::no_content()
+        .delete_package(&org_slug, &slug, &id)?;
+    Ok(api::no_content())
 }
 
 #[derive(Deserialize)]
@@ -1156,16 +755,15 @@ struct CopyQuery {
 
 async fn copy_package(
     AxumState(shared): AxumState<Shared>,
-    op: Op,
     Path((org_slug, slug, id)): Path<(String, String, String)>,
     Query(q): Query<CopyQuery>,
     url: RequestUrl,
-) -> Response {
+) -> Answer {
     let now = shared.now();
     let mut ids = shared.ids();
     let mut world = shared.world();
     let Some(org) = world.buildkite.orgs.get_mut(&org_slug) else {
-        return not_found();
+        return Err(not_found());
     };
     let Some((source, ecosystem)) = org.registries.get(&slug).and_then(|r| {
         r.packages
@@ -1173,29 +771,33 @@ async fn copy_package(
             .find(|p| p.id == id)
             .map(|p| (p.clone(), r.ecosystem.clone()))
     }) else {
-        return not_found();
+        return Err(not_found());
     };
     let Some(target) = org.registries.get_mut(&q.to) else {
-        return op.error(
-            StatusCode::NOT_FOUND,
-            &format!("No registry named '{}' was found", q.to),
-        );
+        return Err(ApiError::not_found(format!(
+            "No registry named '{}' was found",
+            q.to
+        )));
     };
     if !COPYABLE.contains(&ecosystem.as_str()) {
-        return validation(&["Packages of this ecosystem cannot be copied"]);
+        return Err(validation(&["Packages of this ecosystem cannot be copied"]));
     }
     if target.ecosystem != ecosystem {
-        return validation(&["The target registry serves another ecosystem"]);
+        return Err(validation(&[
+            "The target registry serves another ecosystem",
+        ]));
     }
     if target.slug == slug {
-        return validation(&["A package cannot be copied into its own registry"]);
+        return Err(validation(&[
+            "A package cannot be copied into its own registry",
+        ]));
     }
     if target
         .packages
         .iter()
         .any(|p| p.name == source.name && p.version == source.version)
     {
-        return validation(&["Version has already been taken"]);
+        return Err(validation(&["Version has already been taken"]));
     }
     let new_id = {
         let copy = target.push(
@@ -1223,9 +825,9 @@ async fn create_registry_token(
     Path((org_slug, slug)): Path<(String, String)>,
     url: RequestUrl,
     Body(req): Body<types::RegistryTokenRequest>,
-) -> Response {
+) -> Answer {
     if req.description.trim().is_empty() {
-        return validation(&["Description can't be blank"]);
+        return Err(validation(&["Description can't be blank"]));
     }
     let now = shared.now();
     let (id, secret) = {
@@ -1237,10 +839,10 @@ async fn create_registry_token(
     };
     let mut world = shared.world();
     let Some(org) = world.buildkite.orgs.get_mut(&org_slug) else {
-        return not_found();
+        return Err(not_found());
     };
     let Some(r) = org.registries.get_mut(&slug) else {
-        return not_found();
+        return Err(not_found());
     };
     let token = Token {
         id,
@@ -1248,10 +850,10 @@ async fn create_registry_token(
         created_at: Some(now),
     };
     r.tokens.push(token.clone());
-    let root = api_root(&url);
+    let root = url.api_root();
     let org = &*org;
     let Some(r) = org.registries.get(&slug) else {
-        return not_found();
+        return Err(not_found());
     };
     let ctx = Ctx {
         root: &root,
@@ -1260,7 +862,7 @@ async fn create_registry_token(
     };
     let mut body = ctx.token(r, &token);
     body.token = Some(regkit_core::SecretString::new(secret));
-    api::json(StatusCode::OK, &body)
+    api::ok(&body)
 }
 
 async fn list_registry_tokens(
@@ -1268,15 +870,10 @@ async fn list_registry_tokens(
     Path((org_slug, slug)): Path<(String, String)>,
     Query(paging): Query<Paging>,
     url: RequestUrl,
-) -> Response {
+) -> Answer {
     let world = shared.world();
-    let Some(org) = world.buildkite.orgs.get(&org_slug) else {
-        return not_found();
-    };
-    let Some(r) = org.registries.get(&slug) else {
-        return not_found();
-    };
-    let root = api_root(&url);
+    let (org, r) = world.buildkite.registry(&org_slug, &slug)?;
+    let root = url.api_root();
     let ctx = Ctx {
         root: &root,
         org_slug: &org_slug,
@@ -1290,25 +887,25 @@ async fn get_registry_token(
     AxumState(shared): AxumState<Shared>,
     Path((org_slug, slug, id)): Path<(String, String, String)>,
     url: RequestUrl,
-) -> Response {
+) -> Answer {
     let world = shared.world();
     let Some(org) = world.buildkite.orgs.get(&org_slug) else {
-        return not_found();
+        return Err(not_found());
     };
     let Some((r, t)) = org
         .registries
         .get(&slug)
         .and_then(|r| r.tokens.iter().find(|t| t.id == id).map(|t| (r, t)))
     else {
-        return not_found();
+        return Err(not_found());
     };
-    let root = api_root(&url);
+    let root = url.api_root();
     let ctx = Ctx {
         root: &root,
         org_slug: &org_slug,
         org,
     };
-    api::json(StatusCode::OK, &ctx.token(r, t))
+    api::ok(&ctx.token(r, t))
 }
 
 async fn update_registry_token(
@@ -1316,83 +913,50 @@ async fn update_registry_token(
     Path((org_slug, slug, id)): Path<(String, String, String)>,
     url: RequestUrl,
     Body(req): Body<types::RegistryTokenRequest>,
-) -> Response {
+) -> Answer {
     if req.description.trim().is_empty() {
-        return validation(&["Description can't be blank"]);
+        return Err(validation(&["Description can't be blank"]));
     }
     let mut world = shared.world();
     let Some(org) = world.buildkite.orgs.get_mut(&org_slug) else {
-        return not_found();
+        return Err(not_found());
     };
     let Some(t) = org
         .registries
         .get_mut(&slug)
         .and_then(|r| r.tokens.iter_mut().find(|t| t.id == id))
     else {
-        return not_found();
+        return Err(not_found());
     };
     t.description = req.description.clone();
     let token = t.clone();
     let org = &*org;
     let Some(r) = org.registries.get(&slug) else {
-        return not_found();
+        return Err(not_found());
     };
-    let root = api_root(&url);
+    let root = url.api_root();
     let ctx = Ctx {
         root: &root,
         org_slug: &org_slug,
         org,
     };
-    api::json(StatusCode::OK, &ctx.token(r, &token))
+    api::ok(&ctx.token(r, &token))
 }
 
 async fn delete_registry_token(
     AxumState(shared): AxumState<Shared>,
     Path((org_slug, slug, id)): Path<(String, String, String)>,
-) -> Response {
-    let mut world = shared.world();
-    let Some(r) = world
+) -> Answer {
+    shared
+        .world()
         .buildkite
-        .orgs
-        .get_mut(&org_slug)
-        .and_then(|o| o.registries.get_mut(&slug))
-    else {
-        return not_found();
-    };
-    let before = r.tokens.len();
-    r.tokens.retain(|t| t.id != id);
-    if r.tokens.len() == before {
-        return not_found();
-    }
-    api::no_content()
+        .delete_token(&org_slug, &slug, &id)?;
+    Ok(api::no_content())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_and_versions_come_from_file_names() {
-        let nv = |f: &str, e: &str| name_and_version(f, e);
-        assert_eq!(
-            nv("banana-1.0.0.gem", "ruby"),
-            ("banana".into(), "1.0.0".into())
-        );
-        assert_eq!(
-            nv("my_pkg-1.2.0-py3-none-any.whl", "python"),
-            ("my_pkg".into(), "1.2.0".into())
-        );
-        assert_eq!(
-            nv("tool_2.1_amd64.deb", "debian"),
-            ("tool".into(), "2.1".into())
-        );
-        assert_eq!(
-            nv("left-pad-1.3.0.tgz", "javascript"),
-            ("left-pad".into(), "1.3.0".into())
-        );
-        assert_eq!(nv("README", "files"), ("README".into(), "0.0.0".into()));
-        assert_eq!(slug_of("My  Registry!"), "my-registry");
-    }
 
     #[test]
     fn multipart_file_parts_are_found_and_garbage_is_refused() {

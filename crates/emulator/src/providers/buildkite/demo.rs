@@ -1,0 +1,21 @@
+//! Buildkite's demo content: a container registry and a Ruby registry with
+//! a few packages.
+
+use chrono::{DateTime, Utc};
+
+use super::model::State;
+use crate::content::ContentGen;
+
+/// Seeds the demo organization.
+pub(crate) fn demo(state: &mut State, ids: &mut ContentGen, now: DateTime<Utc>) {
+    let images = state.add_registry("demo", "Container images", "container", ids, now);
+    for (i, (name, version)) in [("api", "1.4.0"), ("api", "1.5.0"), ("worker", "2.0.1")]
+        .iter()
+        .enumerate()
+    {
+        let at = now - chrono::Duration::days(3 - i as i64);
+        state.add_package("demo", &images, name, version, ids, at);
+    }
+    let gems = state.add_registry("demo", "Ruby gems", "ruby", ids, now);
+    state.add_package("demo", &gems, "banana", "1.0.0", ids, now);
+}
