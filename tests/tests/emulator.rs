@@ -418,7 +418,8 @@ async fn every_provider_answers_bad_input_with_its_own_error_body() {
     let emu = Emulator::start().await.unwrap();
     let raw = raw(&emu);
     // (provider, bad path segment, bad query value, bad body: (path, JSON), invalid status)
-    let cases: [(Provider, &str, Option<&str>, (&str, &str), u16); 5] = [
+    type Case<'a> = (Provider, &'a str, Option<&'a str>, (&'a str, &'a str), u16);
+    let cases: [Case; 5] = [
         (
             Provider::DigitalOcean,
             "/v2/registries/%FF",
