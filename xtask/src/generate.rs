@@ -34,7 +34,7 @@ pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Resu
             .items,
     );
     file.items.extend(
-        syn::parse2::<syn::File>(provider_items(provider, &secret_operation_ids(spec)))
+        syn::parse2::<syn::File>(provider_items(provider))
             .expect("provider items parse")
             .items,
     );
@@ -109,7 +109,7 @@ fn handwritten_urls(ops: &[crate::spec::Handwritten]) -> TokenStream {
 
 /// Secret-bearing operations as the generated code names them in
 /// `OperationInfo` (progenitor snake-cases the spec's `operationId`).
-fn secret_operation_ids(spec: &PreparedSpec) -> Vec<String> {
+pub(crate) fn secret_operation_ids(spec: &PreparedSpec) -> Vec<String> {
     let mut ids: Vec<String> = spec
         .secret_responses
         .iter()
@@ -373,58 +373,9 @@ fn open_enum_items(enums: &[OpenEnum]) -> Vec<syn::Item> {
 
 /// `PROVIDER` (facts from providers.toml) and the glue regkit-core's
 /// generic builder needs.
-fn provider_items(p: &Provider, secret_responses: &[String]) -> TokenStream {
-    let name = &p.name;
-    let display = &p.display_name;
-    let crate_name = format!("regkit-{}", p.name);
+fn provider_items(p: &Provider) -> TokenStream {
     let base_url = &p.base_url;
-    let base_url_env = match &p.base_url_env {
-        Some(v) => quote! { Some(#v) },
-        None => quote! { None },
-    };
-    let auth = p.auth.iter().map(|a| match a {
-        AuthScheme::Bearer { env } => quote! {
-            regkit_core::AuthScheme::Bearer { env: &[#(#env),*] }
-        },
-        AuthScheme::Basic {
-            username_env,
-            password_env,
-            username_prefix,
-        } => {
-            let prefix = match username_prefix {
-                Some(p) => quote! { Some(#p) },
-                None => quote! { None },
-            };
-            quote! {
-                regkit_core::AuthScheme::Basic {
-                    username_env: &[#(#username_env),*],
-                    password_env: &[#(#password_env),*],
-                    username_prefix: #prefix,
-                }
-            }
-        }
-        AuthScheme::ApiKey { header, prefix, env } => {
-            let prefix = match prefix {
-                Some(p) => quote! { Some(#p) },
-                None => quote! { None },
-            };
-            quote! {
-                regkit_core::AuthScheme::ApiKey { header: #header, prefix: #prefix, env: &[#(#env),*] }
-            }
-        }
-    });
-    let rate_limit = match &p.rate_limit {
-        Some(rl) => {
-            let header = &rl.reset_header;
-            let kind = match rl.reset {
-                ResetKind::EpochSeconds => quote! { regkit_core::ResetKind::EpochSeconds },
-                ResetKind::DeltaSeconds => quote! { regkit_core::ResetKind::DeltaSeconds },
-            };
-            quote! { Some(regkit_core::RateLimitReset { header: #header, kind: #kind }) }
-        }
-        None => quote! { None },
-    };
-    let request_id_headers = &p.request_id_headers;
+    let facts = crate::provider_table::const_ident(p);
     let error_metadata = error_metadata(p);
     let builder_doc = format!(
         "A builder for a client of `{base_url}` with no credentials yet; finish with `build()`."
@@ -442,18 +393,11 @@ fn provider_items(p: &Provider, secret_responses: &[String]) -> TokenStream {
     }
     from_env_doc.push_str("\n\nA missing credential is an error that names the variables to set.");
     quote! {
-        /// What regkit knows about this provider (from `specs/providers.toml`).
+        /// What regkit knows about this provider (from `specs/providers.toml`,
+        /// emitted once into `regkit_core::providers`), with this crate's version.
         pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
-            name: #name,
-            display_name: #display,
-            crate_name: #crate_name,
             crate_version: env!("CARGO_PKG_VERSION"),
-            default_base_url: #base_url,
-            base_url_env: #base_url_env,
-            auth: &[#(#auth),*],
-            rate_limit_reset: #rate_limit,
-            secret_responses: &[#(#secret_responses),*],
-            request_id_headers: &[#(#request_id_headers),*],
+            ..regkit_core::providers::#facts
         };
 
         #error_metadata
@@ -530,7 +474,7 @@ fn error_metadata(p: &Provider) -> TokenStream {
     }
 }
 
-fn describe_auth(a: &AuthScheme) -> String {
+pub(crate) fn describe_auth(a: &AuthScheme) -> String {
     let vars = |v: &[String]| {
         v.iter()
             .map(|n| format!("`{n}`"))

@@ -9,6 +9,7 @@ pub mod manifest;
 mod naming;
 mod pagination;
 mod passes;
+mod provider_table;
 mod spec;
 mod syntax;
 
@@ -143,6 +144,13 @@ pub fn generate_calls(
     cli::generate(root, &clients)
 }
 
+/// `crates/core/src/providers.rs`: every provider's facts, emitted once
+/// into regkit-core (`Provider` and a `ProviderInfo` constant each):
+/// `(path relative to the workspace root, contents)`.
+pub fn generate_provider_table(root: &Path, manifest: &Manifest) -> Result<(PathBuf, String), String> {
+    provider_table::generate(root, manifest)
+}
+
 #[cfg(test)]
 mod tests {
     /// The committed generated code is what the specs, the manifest and
@@ -159,8 +167,9 @@ mod tests {
             outputs.push((provider, output));
         }
         let calls = super::generate_calls(&root, &outputs).unwrap();
+        let table = super::generate_provider_table(&root, &manifest).unwrap();
         let files = outputs.iter().flat_map(|(_, o)| o.files.iter().cloned());
-        for (rel, code) in files.chain([calls]) {
+        for (rel, code) in files.chain([calls, table]) {
             let current = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
             if current != code {
                 stale.push(rel.display().to_string());
@@ -169,6 +178,82 @@ mod tests {
         assert!(
             stale.is_empty(),
             "stale generated code; run `cargo xtask codegen` and commit: {stale:?}"
+        );
+    }
+
+    /// Provider facts live in `specs/providers.toml` and in what codegen
+    /// emits from it: no hand-written code of any crate writes a registry
+    /// host or a credential variable (comments may name them for readers).
+    #[test]
+    fn no_crate_writes_a_provider_host_or_token_variable_by_hand() {
+        use crate::manifest::AuthScheme;
+        let root = super::workspace_root();
+        let manifest = super::Manifest::load(&root).unwrap();
+        let mut facts: Vec<String> = Vec::new();
+        for p in &manifest.providers {
+            facts.extend(p.registry.host.clone());
+            if let Some(pattern) = &p.registry.host_pattern {
+                // The literal tail after the last part: `.ionos.com`.
+                let tail = pattern.rsplit('}').next().unwrap_or_default();
+                assert!(tail.len() > 4, "{pattern}: too short a literal tail to look for");
+                facts.push(tail.to_string());
+            }
+            facts.extend(p.base_url_env.clone());
+            for scheme in &p.auth {
+                match scheme {
+                    AuthScheme::Bearer { env } | AuthScheme::ApiKey { env, .. } => {
+                        facts.extend(env.iter().cloned())
+                    }
+                    AuthScheme::Basic {
+                        username_env,
+                        password_env,
+                        ..
+                    } => facts.extend(username_env.iter().chain(password_env).cloned()),
+                }
+            }
+        }
+        let mut found = Vec::new();
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("crates")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    // Source only: tests and examples state expected facts.
+                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    if !matches!(name, "tests" | "examples" | "benches" | "target") {
+                        dirs.push(path);
+                    }
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && path.components().any(|c| c.as_os_str() == "src")
+                {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(files.len() > 20, "found {} source files", files.len());
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            if text.lines().next().is_some_and(|l| l.contains("@generated")) {
+                continue;
+            }
+            for (n, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") {
+                    continue;
+                }
+                for fact in &facts {
+                    if code.contains(fact.as_str()) {
+                        let rel = path.strip_prefix(&root).unwrap_or(&path);
+                        found.push(format!("{}:{}: {fact}", rel.display(), n + 1));
+                    }
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "provider facts written by hand (read them from regkit_core::Provider / PROVIDER instead):\n{}",
+            found.join("\n")
         );
     }
 }

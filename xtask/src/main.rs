@@ -142,6 +142,9 @@ fn codegen(root: &Path, check: bool, only: &[&str]) -> Result<(), String> {
         let (rel, code) = xtask::generate_calls(root, &outputs)?;
         write_or_check(root, &rel, &code, check, &mut stale)?;
         println!("{:<14} {}", "cli", rel.display());
+        let (rel, code) = xtask::generate_provider_table(root, &manifest)?;
+        write_or_check(root, &rel, &code, check, &mut stale)?;
+        println!("{:<14} {}", "core", rel.display());
     }
     println!(
         "codegen: {} in {:.1} ms",

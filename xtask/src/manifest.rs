@@ -18,6 +18,8 @@ pub struct Manifest {
 pub struct Provider {
     /// Short lowercase name: the crate is `regkit-<name>`, the facade feature `<name>`.
     pub name: String,
+    /// The variant of `regkit_core::Provider` ("DigitalOcean").
+    pub variant: String,
     /// Human name used in messages ("DigitalOcean").
     pub display_name: String,
     /// Crate directory relative to the workspace root.
@@ -39,6 +41,8 @@ pub struct Provider {
     pub request_id_headers: Vec<String>,
     /// The provider's error body: where its message and request id are.
     pub error: ErrorBody,
+    /// Where the provider serves its registries' images, or why it serves none.
+    pub registry: Registry,
     /// The provider's API reference, linked from the crate docs.
     pub docs_url: String,
     /// The call the crate docs show (compiled, not run).
@@ -46,6 +50,41 @@ pub struct Provider {
     /// The call the `mock` module's docs serve with its documented response
     /// example and read back (compiled and run as a doctest).
     pub mock_example: Example,
+}
+
+/// A provider's data plane: a host (shared, with a path per registry, or
+/// one per registry from a pattern) and the rule for a login's user name,
+/// or `none` with the reason.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    /// The one host every registry shares.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// With `host`: the path prefix of one registry (`{registry}`, `{org}/{registry}`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// A host per registry, from this pattern (`{name}.cr.{location}.ionos.com`).
+    #[serde(default)]
+    pub host_pattern: Option<String>,
+    /// How a registry login's user name is formed.
+    #[serde(default)]
+    pub login_user: Option<LoginUser>,
+    /// The provider serves no registry: why.
+    #[serde(default)]
+    pub none: Option<String>,
+}
+
+/// How a registry login's user name is formed.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LoginUser {
+    /// The token itself.
+    Token,
+    /// The name of the token.
+    TokenName,
+    /// A fixed name.
+    Fixed(String),
 }
 
 /// One call of an operation with string arguments.
@@ -129,6 +168,23 @@ impl Manifest {
             if p.auth.is_empty() {
                 return Err(format!(
                     "specs/providers.toml: provider `{}` declares no auth scheme",
+                    p.name
+                ));
+            }
+            let r = &p.registry;
+            let hosted = r.host.is_some() || r.host_pattern.is_some();
+            let valid = match (&r.none, hosted) {
+                (Some(_), false) => r.path.is_none() && r.login_user.is_none(),
+                (None, true) => {
+                    r.login_user.is_some()
+                        && (r.host.is_some() != r.host_pattern.is_some())
+                        && (r.path.is_none() || r.host.is_some())
+                }
+                _ => false,
+            };
+            if !valid {
+                return Err(format!(
+                    "specs/providers.toml: provider `{}`: registry needs either `none = \"why\"`, or `host` (with an optional `path`) or `host_pattern`, and `login_user`",
                     p.name
                 ));
             }

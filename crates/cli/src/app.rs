@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use regkit_emulator::{Emulator, Provider};
+use regkit_core::Provider;
+use regkit_emulator::Emulator;
 
 use crate::call_command;
 use crate::cli::{Cli, Command, ProviderArgs, ProviderCommand};

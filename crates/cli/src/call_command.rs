@@ -2,7 +2,7 @@
 //! generated `call` subcommand of each provider (see [`crate::call`]),
 //! reached from the derive-based command line with the provider's client.
 
-use regkit_emulator::Provider;
+use regkit_core::Provider;
 
 use crate::call::{self, CallError, CallOutput};
 use crate::context::{self, Endpoint};

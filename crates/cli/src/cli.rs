@@ -14,7 +14,7 @@ use crate::output::Format;
     name = "regkit",
     version,
     about,
-    after_help = AFTER_HELP,
+    after_help = after_help(),
     propagate_version = true
 )]
 pub struct Cli {
@@ -26,20 +26,29 @@ pub struct Cli {
     pub provider: ProviderCommand,
 }
 
-const AFTER_HELP: &str = concat!(
-    "Credentials come from the environment, as each provider crate's from_env() reads them:\n",
-    "  digitalocean  DIGITALOCEAN_TOKEN or DIGITALOCEAN_ACCESS_TOKEN\n",
-    "  ionos         IONOS_TOKEN, or IONOS_USERNAME and IONOS_PASSWORD\n",
-    "  humanitec     HUMANITEC_TOKEN\n",
-    "  buildkite     BUILDKITE_API_TOKEN\n",
-    "  abeja         PLATFORM_AUTH_TOKEN, or ABEJA_PLATFORM_USER_ID and ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN\n",
-    "With --emulator no credentials are needed: an embedded emulator with demo content answers.\n\n",
-    "Exit codes:\n",
-    "  0  success\n",
-    "  1  error (API error, missing credentials, unsupported by the provider, files)\n",
-    "  2  usage error (unknown flag, missing or invalid argument)\n",
-    "  3  partial failure during `prune --apply` (the report says what was done)",
-);
+/// The help's closing text: each provider's credential variables (from the
+/// manifest, through `regkit_core::Provider`) and the exit codes.
+pub fn after_help() -> String {
+    let mut text = String::from(
+        "Credentials come from the environment, as each provider crate's from_env() reads them:\n",
+    );
+    for p in regkit_core::Provider::ALL {
+        text.push_str(&format!(
+            "  {:<13} {}\n",
+            p.name(),
+            p.info().credential_env_text()
+        ));
+    }
+    text.push_str(concat!(
+        "With --emulator no credentials are needed: an embedded emulator with demo content answers.\n\n",
+        "Exit codes:\n",
+        "  0  success\n",
+        "  1  error (API error, missing credentials, unsupported by the provider, files)\n",
+        "  2  usage error (unknown flag, missing or invalid argument)\n",
+        "  3  partial failure during `prune --apply` (the report says what was done)",
+    ));
+    text
+}
 
 /// Options every command takes.
 #[derive(Debug, Args)]
@@ -65,19 +74,19 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum ProviderCommand {
     /// DigitalOcean Container Registry.
-    #[command(name = "digitalocean", alias = "do", after_help = AFTER_HELP)]
+    #[command(name = "digitalocean", alias = "do", after_help = after_help())]
     DigitalOcean(ProviderArgs),
     /// IONOS Cloud Container Registry.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = after_help())]
     Ionos(ProviderArgs),
     /// Humanitec registry records (needs --org).
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = after_help())]
     Humanitec(ProviderArgs),
     /// Buildkite Package Registries, container ecosystem (needs --org).
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = after_help())]
     Buildkite(ProviderArgs),
     /// ABEJA Platform container registry (needs --org, the organization id).
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = after_help())]
     Abeja(ProviderArgs),
 }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use regkit_core::{ClientBuilder, GeneratedClient};
-use regkit_emulator::{Emulator, Provider};
+use regkit_core::Provider;
+use regkit_emulator::Emulator;
 use regkit_workflows::clock::{Clock, SystemClock};
 use regkit_workflows::lease::{
     AbejaSource, BuildkiteSource, CredentialSource, DigitalOceanSource, HumanitecSource,

@@ -54,7 +54,7 @@ use chrono::Utc;
 use futures::TryStreamExt as _;
 use regkit_core::GeneratedClient;
 use regkit_core::runtime::ClientInfo;
-use regkit_emulator::Provider;
+use regkit_core::Provider;
 use regkit_workflows::lease::{
     BuildkiteSource, CredentialSource, DigitalOceanSource, DockerCredential, HumanitecSource,
     IonosSource, Lifetime,
@@ -74,8 +74,6 @@ pub const MARGIN: Duration = Duration::from_secs(300);
 /// How long minted credentials last unless `REGKIT_CREDENTIAL_TTL` says.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 
-const DO_HOST: &str = "registry.digitalocean.com";
-const BUILDKITE_HOST: &str = "packages.buildkite.com";
 
 const USAGE: &str = "usage: docker-credential-regkit <get|store|erase|list|version>\n\
 A Docker credential helper: Docker runs it with the request on stdin.";
@@ -355,45 +353,52 @@ fn route(key: &str) -> Result<Option<Route>, String> {
         scope,
         source,
     };
-    if host == DO_HOST {
-        let (c, endpoint, account) = client(Provider::DigitalOcean, None)?;
-        let registry = env("REGKIT_DIGITALOCEAN_REGISTRY");
-        let scope = registry.clone().unwrap_or_default();
-        return Ok(Some(route(
-            Provider::DigitalOcean,
-            (endpoint, account),
-            scope,
-            Source::DigitalOcean(c, registry),
-        )));
-    }
-    if host.ends_with(".ionos.com") && host.contains(".cr.") {
-        let (c, endpoint, account) = client(Provider::Ionos, None)?;
-        return Ok(Some(route(
-            Provider::Ionos,
-            (endpoint, account),
-            String::new(),
-            Source::Ionos(c, None),
-        )));
-    }
-    if host == BUILDKITE_HOST {
-        let mut parts = path.split('/').filter(|p| !p.is_empty());
-        let (org, registry) = match (parts.next(), parts.next()) {
-            (Some(o), Some(r)) => (o.to_string(), r.to_string()),
-            _ => match (
-                env("REGKIT_BUILDKITE_ORG"),
-                env("REGKIT_BUILDKITE_REGISTRY"),
-            ) {
-                (Some(o), Some(r)) => (o, r),
-                _ => return Ok(None),
-            },
-        };
-        let (c, endpoint, account) = client(Provider::Buildkite, None)?;
-        return Ok(Some(route(
-            Provider::Buildkite,
-            (endpoint, account),
-            format!("{org}/{registry}"),
-            Source::Buildkite(c, org, registry),
-        )));
+    // Each provider with a data plane says whether the host is one of its
+    // registry hosts (the manifest's host rules).
+    match Provider::serving_host(host) {
+        Some(Provider::DigitalOcean) => {
+            let (c, endpoint, account) = client(Provider::DigitalOcean, None)?;
+            let registry = env("REGKIT_DIGITALOCEAN_REGISTRY");
+            let scope = registry.clone().unwrap_or_default();
+            return Ok(Some(route(
+                Provider::DigitalOcean,
+                (endpoint, account),
+                scope,
+                Source::DigitalOcean(c, registry),
+            )));
+        }
+        Some(Provider::Ionos) => {
+            let (c, endpoint, account) = client(Provider::Ionos, None)?;
+            return Ok(Some(route(
+                Provider::Ionos,
+                (endpoint, account),
+                String::new(),
+                Source::Ionos(c, None),
+            )));
+        }
+        Some(Provider::Buildkite) => {
+            let mut parts = path.split('/').filter(|p| !p.is_empty());
+            let (org, registry) = match (parts.next(), parts.next()) {
+                (Some(o), Some(r)) => (o.to_string(), r.to_string()),
+                _ => match (
+                    env("REGKIT_BUILDKITE_ORG"),
+                    env("REGKIT_BUILDKITE_REGISTRY"),
+                ) {
+                    (Some(o), Some(r)) => (o, r),
+                    _ => return Ok(None),
+                },
+            };
+            let (c, endpoint, account) = client(Provider::Buildkite, None)?;
+            return Ok(Some(route(
+                Provider::Buildkite,
+                (endpoint, account),
+                format!("{org}/{registry}"),
+                Source::Buildkite(c, org, registry),
+            )));
+        }
+        // Humanitec and ABEJA host no registry; Humanitec's records name
+        // other providers' hosts (below).
+        _ => {}
     }
     if let Some(org) = env("REGKIT_HUMANITEC_ORG") {
         let (c, endpoint, account) = client(Provider::Humanitec, None)?;

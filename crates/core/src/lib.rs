@@ -43,6 +43,7 @@ pub mod pagination;
 mod path;
 mod pipeline;
 mod provider;
+pub mod providers;
 mod redact;
 mod redirect;
 mod response;
@@ -62,7 +63,11 @@ pub use error::{ConfigError, Error, ErrorMetadata, RequestError};
 pub use nullable::Nullable;
 #[doc(hidden)]
 pub use pipeline::Inner;
-pub use provider::{AuthScheme, ProviderInfo, RateLimitReset, ResetKind};
+pub use provider::{
+    AuthScheme, DataPlane, LoginUser, ProviderInfo, RateLimitReset, RegistryHost, ResetKind,
+    UnknownProvider,
+};
+pub use providers::Provider;
 pub use response::{RawResponse, ResponseValue};
 pub use retry::RetryPolicy;
 pub use secret::SecretString;

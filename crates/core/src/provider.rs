@@ -1,4 +1,12 @@
-//! Facts about a provider that codegen copies from `specs/providers.toml`.
+//! Facts about a provider that codegen copies from `specs/providers.toml`
+//! (emitted once, into [`crate::providers`]), and what reads them: the
+//! [`Provider`] enum's names and parsing, host matching, credential
+//! variables as people read them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::providers::Provider;
 
 /// What regkit-core needs to know about a provider to build its client.
 /// Each provider crate exports one as `PROVIDER` (generated).
@@ -27,6 +35,9 @@ pub struct ProviderInfo {
     /// status, error text withholds it. Named as the generated code names
     /// operations (the `operationId` in snake case).
     pub secret_responses: &'static [&'static str],
+    /// Where the provider serves its registries' images (hosts, login user
+    /// rule), or why it serves none.
+    pub data_plane: DataPlane,
 }
 
 /// A credential scheme a provider accepts, with the environment variables
@@ -74,4 +85,310 @@ pub enum ResetKind {
     EpochSeconds,
     /// Seconds from now.
     DeltaSeconds,
+}
+
+/// Where a provider serves its registries' images (the OCI distribution
+/// API), from the manifest's `registry` entry.
+#[derive(Debug, Clone, Copy)]
+pub enum DataPlane {
+    /// The provider serves no registry of its own.
+    None {
+        /// Why, in a sentence for people.
+        why: &'static str,
+    },
+    /// Registries the provider hosts.
+    Hosted {
+        /// The host (and path) Docker and other clients talk to.
+        host: RegistryHost,
+        /// The user name a registry login carries.
+        login_user: LoginUser,
+    },
+}
+
+/// The host a provider's registries live on.
+#[derive(Debug, Clone, Copy)]
+pub enum RegistryHost {
+    /// One host for every registry; a registry's repositories live under
+    /// `path` (`{registry}`, `{org}` stand for its parts), e.g.
+    /// `registry.digitalocean.com` with `{registry}`.
+    Shared {
+        /// The host.
+        host: &'static str,
+        /// The path prefix of one registry's repositories.
+        path: &'static str,
+    },
+    /// Each registry has a host of its own, made by `pattern` (every
+    /// `{part}` is one DNS label or part of one: letters, digits and `-`),
+    /// e.g. `{name}.cr.{location}.ionos.com`.
+    PerRegistry {
+        /// The host pattern.
+        pattern: &'static str,
+    },
+}
+
+/// How the user name of a registry login is formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginUser {
+    /// The token itself (DigitalOcean's registry logins).
+    Token,
+    /// The name of the token the login is made from (IONOS).
+    TokenName,
+    /// A fixed name (Buildkite: `buildkite`).
+    Fixed(&'static str),
+}
+
+impl DataPlane {
+    /// The registry host, or `None` when the provider serves no registry.
+    pub fn host(&self) -> Option<&RegistryHost> {
+        match self {
+            DataPlane::None { .. } => None,
+            DataPlane::Hosted { host, .. } => Some(host),
+        }
+    }
+
+    /// The login user rule, or `None` when the provider serves no registry.
+    pub fn login_user(&self) -> Option<LoginUser> {
+        match self {
+            DataPlane::None { .. } => None,
+            DataPlane::Hosted { login_user, .. } => Some(*login_user),
+        }
+    }
+
+    /// Whether `host` (as Docker sends it: no scheme, any case, an optional
+    /// port or path after it) is one of this provider's registry hosts.
+    pub fn serves(&self, host: &str) -> bool {
+        self.host().is_some_and(|h| h.serves(host))
+    }
+}
+
+impl RegistryHost {
+    /// The one host every registry shares, when there is one.
+    pub fn shared(&self) -> Option<&'static str> {
+        match self {
+            RegistryHost::Shared { host, .. } => Some(host),
+            RegistryHost::PerRegistry { .. } => None,
+        }
+    }
+
+    /// The host of one registry: the shared host, or the pattern with each
+    /// `{part}` replaced by its value from `parts` (`[("name", "demo"),
+    /// ("location", "de-fra")]`). A part left unfilled stays as written.
+    pub fn host_of(&self, parts: &[(&str, &str)]) -> String {
+        match self {
+            RegistryHost::Shared { host, .. } => host.to_string(),
+            RegistryHost::PerRegistry { pattern } => {
+                parts.iter().fold(pattern.to_string(), |host, (part, value)| {
+                    host.replace(&format!("{{{part}}}"), value)
+                })
+            }
+        }
+    }
+
+    /// Whether `host` is this provider's: the shared host, or a host the
+    /// pattern makes. A scheme, a port and a path are ignored.
+    pub fn serves(&self, host: &str) -> bool {
+        let host = bare_host(host);
+        match self {
+            RegistryHost::Shared { host: h, .. } => host.eq_ignore_ascii_case(h),
+            RegistryHost::PerRegistry { pattern } => matches_pattern(pattern, &host),
+        }
+    }
+}
+
+impl fmt::Display for RegistryHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryHost::Shared { host, path } if path.is_empty() => f.write_str(host),
+            RegistryHost::Shared { host, path } => write!(f, "{host}/{path}"),
+            RegistryHost::PerRegistry { pattern } => f.write_str(pattern),
+        }
+    }
+}
+
+/// `https://Host:443/path` → `host`.
+fn bare_host(s: &str) -> String {
+    let s = s.trim();
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(s);
+    let s = s.split('/').next().unwrap_or_default();
+    let s = s.rsplit_once(':').map_or(s, |(h, port)| {
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            s
+        }
+    });
+    s.to_ascii_lowercase()
+}
+
+/// Whether `host` fits `pattern`, where each `{part}` stands for one or
+/// more letters, digits or `-`.
+fn matches_pattern(pattern: &str, host: &str) -> bool {
+    fn go(pattern: &[u8], host: &[u8]) -> bool {
+        match pattern.first() {
+            None => host.is_empty(),
+            Some(b'{') => {
+                let Some(close) = pattern.iter().position(|&c| c == b'}') else {
+                    return false;
+                };
+                let rest = &pattern[close + 1..];
+                let run = host
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
+                    .count();
+                (1..=run).any(|n| go(rest, &host[n..]))
+            }
+            Some(c) => host
+                .first()
+                .is_some_and(|h| h.eq_ignore_ascii_case(c) && go(&pattern[1..], &host[1..])),
+        }
+    }
+    go(pattern.as_bytes(), host.as_bytes())
+}
+
+impl ProviderInfo {
+    /// The one registry host all of the provider's registries share
+    /// (`registry.digitalocean.com`), when it has one.
+    pub fn shared_registry_host(&self) -> Option<&'static str> {
+        self.data_plane.host()?.shared()
+    }
+
+    /// The variables a caller may set to give this provider credentials, in
+    /// the order `from_env()` tries them, each scheme's variables together
+    /// (`[["DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN"]]`).
+    pub fn credential_env(&self) -> Vec<Vec<&'static str>> {
+        self.auth
+            .iter()
+            .map(|scheme| match scheme {
+                AuthScheme::Bearer { env } | AuthScheme::ApiKey { env, .. } => env.to_vec(),
+                AuthScheme::Basic {
+                    username_env,
+                    password_env,
+                    ..
+                } => username_env.iter().chain(*password_env).copied().collect(),
+            })
+            .collect()
+    }
+
+    /// The first variable of the first bearer (or API-key) scheme: where a
+    /// single token goes.
+    pub fn token_env(&self) -> Option<&'static str> {
+        self.auth.iter().find_map(|scheme| match scheme {
+            AuthScheme::Bearer { env } | AuthScheme::ApiKey { env, .. } => env.first().copied(),
+            AuthScheme::Basic { .. } => None,
+        })
+    }
+
+    /// The credential variables as people read them:
+    /// `DIGITALOCEAN_TOKEN or DIGITALOCEAN_ACCESS_TOKEN`, schemes joined by
+    /// `, or `, a Basic scheme's variables by `and`.
+    pub fn credential_env_text(&self) -> String {
+        self.auth
+            .iter()
+            .map(|scheme| match scheme {
+                AuthScheme::Bearer { env } | AuthScheme::ApiKey { env, .. } => env.join(" or "),
+                AuthScheme::Basic {
+                    username_env,
+                    password_env,
+                    ..
+                } => format!("{} and {}", username_env.join(" or "), password_env.join(" or ")),
+            })
+            .collect::<Vec<_>>()
+            .join(", or ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_match_as_docker_sends_them() {
+        let ionos = RegistryHost::PerRegistry {
+            pattern: "{name}.cr.{location}.ionos.com",
+        };
+        for yes in [
+            "demo.cr.de-fra.ionos.com",
+            "https://Demo.CR.de-fra.ionos.com/",
+            "a-b.cr.es-vit.ionos.com:443",
+        ] {
+            assert!(ionos.serves(yes), "{yes}");
+        }
+        for no in [
+            "cr.de-fra.ionos.com",
+            "demo.cr.de-fra.ionos.com.evil.example",
+            "x.y.cr.de-fra.ionos.com",
+            "demo.de-fra.ionos.com",
+            "",
+        ] {
+            assert!(!ionos.serves(no), "{no}");
+        }
+        let shared = RegistryHost::Shared {
+            host: "registry.example.com",
+            path: "{registry}",
+        };
+        assert!(shared.serves("registry.example.com"));
+        assert!(shared.serves("https://REGISTRY.example.com/acme"));
+        assert!(!shared.serves("registry.example.com.evil"));
+        assert_eq!(shared.to_string(), "registry.example.com/{registry}");
+    }
+}
+
+impl Provider {
+    /// The provider's name as the manifest, the specs, the CLI and the
+    /// emulator's URL prefix spell it (`digitalocean`, `ionos`, …).
+    pub const fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The first variable that holds the provider's bearer token
+    /// (`DIGITALOCEAN_TOKEN`, …), as its crate's `from_env()` reads it.
+    pub fn token_env(self) -> &'static str {
+        self.info().token_env().unwrap_or_default()
+    }
+
+    /// The provider whose registry host `host` is (as Docker sends it), if
+    /// any: each provider with a data plane is asked in turn.
+    pub fn serving_host(host: &str) -> Option<Provider> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.info().data_plane.serves(host))
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The name is not one of the providers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownProvider(pub String);
+
+impl fmt::Display for UnknownProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+        write!(
+            f,
+            "unknown provider `{}` (expected one of: {})",
+            self.0,
+            names.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownProvider {}
+
+impl FromStr for Provider {
+    type Err = UnknownProvider;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownProvider(s.to_string()))
+    }
 }

@@ -710,14 +710,25 @@ impl CredentialSource for HumanitecSource {
 
 // -------------------------------------------------------------- Buildkite
 
-/// The user name Buildkite Package Registries take with a registry token.
-pub const BUILDKITE_USERNAME: &str = "buildkite";
+/// The user name Buildkite Package Registries take with a registry token
+/// (the manifest's login user, `buildkite`).
+pub fn buildkite_username() -> &'static str {
+    match regkit_buildkite::PROVIDER.data_plane.login_user() {
+        Some(regkit_core::LoginUser::Fixed(name)) => name,
+        _ => "",
+    }
+}
 
-/// The host of Buildkite Package Registries.
-pub const BUILDKITE_HOST: &str = "packages.buildkite.com";
+/// The host of Buildkite Package Registries (the manifest's shared host,
+/// `packages.buildkite.com`).
+pub fn buildkite_host() -> &'static str {
+    regkit_buildkite::PROVIDER
+        .shared_registry_host()
+        .unwrap_or_default()
+}
 
 /// Buildkite: a registry token (`create_registry_token`), used as the
-/// password with user name [`BUILDKITE_USERNAME`] on [`BUILDKITE_HOST`].
+/// password with user name [`buildkite_username`] on [`buildkite_host`].
 /// Registry tokens only read (`write` is [`Error::Unsupported`]) and do not
 /// expire (the TTL is checked, then not sent); revoking deletes the token
 /// (`delete_registry_token`).
@@ -741,13 +752,13 @@ impl BuildkiteSource {
             client,
             org: org_slug.into(),
             registry: registry_slug.into(),
-            host: BUILDKITE_HOST.into(),
+            host: buildkite_host().into(),
             description: "regkit credential lease".into(),
         }
     }
 
     /// The host to write into Docker's configuration instead of
-    /// [`BUILDKITE_HOST`] (say `packages.buildkite.com/org/registry`, the
+    /// [`buildkite_host`] (say `packages.buildkite.com/org/registry`, the
     /// form `docker login` is shown with).
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = host.into();
@@ -809,7 +820,7 @@ impl CredentialSource for BuildkiteSource {
         })?;
         Ok(DockerCredential {
             host: self.host.clone(),
-            username: BUILDKITE_USERNAME.into(),
+            username: buildkite_username().into(),
             password,
             expires_at: None,
             id: Some(token.id),

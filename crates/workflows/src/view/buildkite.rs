@@ -14,8 +14,6 @@ use crate::{Capability, Error, Result};
 const PROVIDER: &str = "buildkite";
 /// The ecosystem of container (OCI image) registries.
 const CONTAINER: &str = "container";
-/// The host Docker logs in to for every Buildkite package registry.
-const DOCKER_HOST: &str = "packages.buildkite.com";
 /// Buildkite's largest page.
 const MAX_PAGE: i32 = 100;
 
@@ -177,7 +175,7 @@ impl RegistryView for BuildkiteView {
                 std::future::ready(Ok((r.ecosystem == CONTAINER).then(|| Registry {
                     id: r.slug,
                     name: r.name,
-                    host: Some(DOCKER_HOST.to_string()),
+                    host: regkit_buildkite::PROVIDER.shared_registry_host().map(str::to_string),
                     storage_bytes: None,
                 })))
             })

@@ -13,8 +13,6 @@ use super::{GcKind, GcStatus, Image, Registry, RegistryView, Repository};
 use crate::{Capability, Error, Result};
 
 const PROVIDER: &str = "digitalocean";
-/// The host Docker logs in to for every DigitalOcean registry.
-const DOCKER_HOST: &str = "registry.digitalocean.com";
 /// DO's largest page.
 const MAX_PAGE: u64 = 200;
 
@@ -186,7 +184,7 @@ impl RegistryView for DigitalOceanView {
                 Ok(Registry {
                     id: name.clone(),
                     name,
-                    host: Some(DOCKER_HOST.to_string()),
+                    host: regkit_digitalocean::PROVIDER.shared_registry_host().map(str::to_string),
                     storage_bytes: size(r.storage_usage_bytes),
                 })
             })

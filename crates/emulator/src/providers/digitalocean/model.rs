@@ -35,8 +35,12 @@ pub const REGIONS: &[&str] = &[
 pub(crate) const LEGACY_REGIONS: &[&str] = &["nyc3", "sfo3", "ams3", "sgp1", "fra1"];
 /// The region picked when a create names none.
 pub(crate) const DEFAULT_REGION: &str = "nyc3";
-/// The host Docker credentials are for.
-pub const DOCKER_HOST: &str = "registry.digitalocean.com";
+/// The host Docker credentials are for (the manifest's shared registry host).
+pub fn docker_host() -> &'static str {
+    regkit_digitalocean::PROVIDER
+        .shared_registry_host()
+        .unwrap_or_default()
+}
 /// Issued-credential records kept (the oldest are dropped).
 pub(crate) const ISSUED_KEPT: usize = 100;
 pub(crate) const DEFAULT_PER_PAGE: u64 = 20;

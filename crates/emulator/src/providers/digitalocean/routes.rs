@@ -526,7 +526,7 @@ fn docker_credentials(shared: &Shared, registry: Option<String>, q: CredentialsQ
         let auth = base64::engine::general_purpose::STANDARD.encode(format!("{secret}:{secret}"));
         let mut auths = std::collections::HashMap::new();
         auths.insert(
-            DOCKER_HOST.to_string(),
+            docker_host().to_string(),
             types::DockerCredentialsAuth {
                 auth: Some(auth.into()),
             },

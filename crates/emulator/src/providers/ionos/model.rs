@@ -116,13 +116,15 @@ impl Registry {
         }
     }
 
-    /// The host images are pushed to: `<name>.cr.<de-fra>.ionos.com`.
+    /// The host images are pushed to, from the manifest's host pattern
+    /// (`<name>.cr.<location>.ionos.com`, the location's `/` as `-`).
     pub fn hostname(&self) -> String {
-        format!(
-            "{}.cr.{}.ionos.com",
-            self.name,
-            self.location.replace('/', "-")
-        )
+        let location = self.location.replace('/', "-");
+        regkit_ionos::PROVIDER
+            .data_plane
+            .host()
+            .map(|h| h.host_of(&[("name", &self.name), ("location", &location)]))
+            .unwrap_or_default()
     }
 }
 
