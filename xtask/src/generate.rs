@@ -6,7 +6,7 @@ use openapiv3::{OpenAPI, ReferenceOr};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 
-use crate::manifest::{AuthScheme, Provider, ResetKind};
+use crate::manifest::{AuthScheme, Provider};
 use crate::spec::{OpenEnum, PreparedSpec};
 
 pub struct Output {

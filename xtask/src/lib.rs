@@ -147,7 +147,10 @@ pub fn generate_calls(
 /// `crates/core/src/providers.rs`: every provider's facts, emitted once
 /// into regkit-core (`Provider` and a `ProviderInfo` constant each):
 /// `(path relative to the workspace root, contents)`.
-pub fn generate_provider_table(root: &Path, manifest: &Manifest) -> Result<(PathBuf, String), String> {
+pub fn generate_provider_table(
+    root: &Path,
+    manifest: &Manifest,
+) -> Result<(PathBuf, String), String> {
     provider_table::generate(root, manifest)
 }
 
@@ -195,7 +198,10 @@ mod tests {
             if let Some(pattern) = &p.registry.host_pattern {
                 // The literal tail after the last part: `.ionos.com`.
                 let tail = pattern.rsplit('}').next().unwrap_or_default();
-                assert!(tail.len() > 4, "{pattern}: too short a literal tail to look for");
+                assert!(
+                    tail.len() > 4,
+                    "{pattern}: too short a literal tail to look for"
+                );
                 facts.push(tail.to_string());
             }
             facts.extend(p.base_url_env.clone());
@@ -234,7 +240,11 @@ mod tests {
         assert!(files.len() > 20, "found {} source files", files.len());
         for path in files {
             let text = std::fs::read_to_string(&path).unwrap();
-            if text.lines().next().is_some_and(|l| l.contains("@generated")) {
+            if text
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("@generated"))
+            {
                 continue;
             }
             for (n, line) in text.lines().enumerate() {

@@ -40,7 +40,7 @@ pub fn generate(root: &Path, manifest: &Manifest) -> Result<(PathBuf, String), S
     let docs: Vec<String> = manifest
         .providers
         .iter()
-        .map(|p| format!("{} (`{}`).", p.display_name, p.name))
+        .map(|p| format!(" {} (`{}`).", p.display_name, p.name))
         .collect();
     let count = manifest.providers.len();
     let tokens = quote! {
@@ -112,7 +112,11 @@ fn facts(p: &Provider, secret_responses: &[String]) -> TokenStream {
                 }
             }
         }
-        AuthScheme::ApiKey { header, prefix, env } => {
+        AuthScheme::ApiKey {
+            header,
+            prefix,
+            env,
+        } => {
             let prefix = opt(prefix);
             quote! { AuthScheme::ApiKey { header: #header, prefix: #prefix, env: &[#(#env),*] } }
         }
@@ -150,7 +154,7 @@ fn facts(p: &Provider, secret_responses: &[String]) -> TokenStream {
         }
         _ => unreachable!("the manifest loader checks the registry entry"),
     };
-    let doc = format!("What regkit knows about {display}.");
+    let doc = format!(" What regkit knows about {display}.");
     quote! {
         #[doc = #doc]
         pub const #ident: ProviderInfo = ProviderInfo {

@@ -2287,27 +2287,11 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
-/// What regkit knows about this provider (from `specs/providers.toml`).
+/// What regkit knows about this provider (from `specs/providers.toml`,
+/// emitted once into `regkit_core::providers`), with this crate's version.
 pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
-    name: "abeja",
-    display_name: "ABEJA Platform",
-    crate_name: "regkit-abeja",
     crate_version: env!("CARGO_PKG_VERSION"),
-    default_base_url: "https://api.abeja.io",
-    base_url_env: Some("ABEJA_API_URL"),
-    auth: &[
-        regkit_core::AuthScheme::Bearer {
-            env: &["PLATFORM_AUTH_TOKEN"],
-        },
-        regkit_core::AuthScheme::Basic {
-            username_env: &["ABEJA_PLATFORM_USER_ID"],
-            password_env: &["ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN"],
-            username_prefix: Some("user-"),
-        },
-    ],
-    rate_limit_reset: None,
-    secret_responses: &[],
-    request_id_headers: &[],
+    ..regkit_core::providers::ABEJA
 };
 ///What `Error`'s `Display` reads from a ABEJA Platform error body (from `specs/providers.toml`).
 impl regkit_core::ErrorMetadata for types::Error {

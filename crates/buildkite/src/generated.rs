@@ -5611,30 +5611,11 @@ pub(crate) mod handwritten {
         )
     }
 }
-/// What regkit knows about this provider (from `specs/providers.toml`).
+/// What regkit knows about this provider (from `specs/providers.toml`,
+/// emitted once into `regkit_core::providers`), with this crate's version.
 pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
-    name: "buildkite",
-    display_name: "Buildkite",
-    crate_name: "regkit-buildkite",
     crate_version: env!("CARGO_PKG_VERSION"),
-    default_base_url: "https://api.buildkite.com",
-    base_url_env: None,
-    auth: &[
-        regkit_core::AuthScheme::Bearer {
-            env: &["BUILDKITE_API_TOKEN"],
-        },
-    ],
-    rate_limit_reset: Some(regkit_core::RateLimitReset {
-        header: "ratelimit-reset",
-        kind: regkit_core::ResetKind::DeltaSeconds,
-    }),
-    secret_responses: &[
-        "create_registry_token",
-        "get_registry_token",
-        "list_registry_tokens",
-        "update_registry_token",
-    ],
-    request_id_headers: &[],
+    ..regkit_core::providers::BUILDKITE
 };
 ///What `Error`'s `Display` reads from a Buildkite error body (from `specs/providers.toml`).
 impl regkit_core::ErrorMetadata for types::Error {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use regkit_core::{ClientBuilder, GeneratedClient};
 use regkit_core::Provider;
+use regkit_core::{ClientBuilder, GeneratedClient};
 use regkit_emulator::Emulator;
 use regkit_workflows::clock::{Clock, SystemClock};
 use regkit_workflows::lease::{

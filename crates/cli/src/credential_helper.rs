@@ -53,8 +53,8 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::TryStreamExt as _;
 use regkit_core::GeneratedClient;
-use regkit_core::runtime::ClientInfo;
 use regkit_core::Provider;
+use regkit_core::runtime::ClientInfo;
 use regkit_workflows::lease::{
     BuildkiteSource, CredentialSource, DigitalOceanSource, DockerCredential, HumanitecSource,
     IonosSource, Lifetime,
@@ -73,7 +73,6 @@ pub const MARGIN: Duration = Duration::from_secs(300);
 
 /// How long minted credentials last unless `REGKIT_CREDENTIAL_TTL` says.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
-
 
 const USAGE: &str = "usage: docker-credential-regkit <get|store|erase|list|version>\n\
 A Docker credential helper: Docker runs it with the request on stdin.";

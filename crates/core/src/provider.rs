@@ -176,11 +176,11 @@ impl RegistryHost {
     pub fn host_of(&self, parts: &[(&str, &str)]) -> String {
         match self {
             RegistryHost::Shared { host, .. } => host.to_string(),
-            RegistryHost::PerRegistry { pattern } => {
-                parts.iter().fold(pattern.to_string(), |host, (part, value)| {
+            RegistryHost::PerRegistry { pattern } => parts
+                .iter()
+                .fold(pattern.to_string(), |host, (part, value)| {
                     host.replace(&format!("{{{part}}}"), value)
-                })
-            }
+                }),
         }
     }
 
@@ -293,7 +293,11 @@ impl ProviderInfo {
                     username_env,
                     password_env,
                     ..
-                } => format!("{} and {}", username_env.join(" or "), password_env.join(" or ")),
+                } => format!(
+                    "{} and {}",
+                    username_env.join(" or "),
+                    password_env.join(" or ")
+                ),
             })
             .collect::<Vec<_>>()
             .join(", or ")
@@ -306,24 +310,24 @@ mod tests {
 
     #[test]
     fn hosts_match_as_docker_sends_them() {
-        let ionos = RegistryHost::PerRegistry {
-            pattern: "{name}.cr.{location}.ionos.com",
+        let per_registry = RegistryHost::PerRegistry {
+            pattern: "{name}.cr.{location}.example.net",
         };
         for yes in [
-            "demo.cr.de-fra.ionos.com",
-            "https://Demo.CR.de-fra.ionos.com/",
-            "a-b.cr.es-vit.ionos.com:443",
+            "demo.cr.de-fra.example.net",
+            "https://Demo.CR.de-fra.example.net/",
+            "a-b.cr.es-vit.example.net:443",
         ] {
-            assert!(ionos.serves(yes), "{yes}");
+            assert!(per_registry.serves(yes), "{yes}");
         }
         for no in [
-            "cr.de-fra.ionos.com",
-            "demo.cr.de-fra.ionos.com.evil.example",
-            "x.y.cr.de-fra.ionos.com",
-            "demo.de-fra.ionos.com",
+            "cr.de-fra.example.net",
+            "demo.cr.de-fra.example.net.evil.example",
+            "x.y.cr.de-fra.example.net",
+            "demo.de-fra.example.net",
             "",
         ] {
-            assert!(!ionos.serves(no), "{no}");
+            assert!(!per_registry.serves(no), "{no}");
         }
         let shared = RegistryHost::Shared {
             host: "registry.example.com",

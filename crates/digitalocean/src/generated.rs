@@ -9668,28 +9668,11 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
-/// What regkit knows about this provider (from `specs/providers.toml`).
+/// What regkit knows about this provider (from `specs/providers.toml`,
+/// emitted once into `regkit_core::providers`), with this crate's version.
 pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
-    name: "digitalocean",
-    display_name: "DigitalOcean",
-    crate_name: "regkit-digitalocean",
     crate_version: env!("CARGO_PKG_VERSION"),
-    default_base_url: "https://api.digitalocean.com",
-    base_url_env: None,
-    auth: &[
-        regkit_core::AuthScheme::Bearer {
-            env: &["DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN"],
-        },
-    ],
-    rate_limit_reset: Some(regkit_core::RateLimitReset {
-        header: "ratelimit-reset",
-        kind: regkit_core::ResetKind::EpochSeconds,
-    }),
-    secret_responses: &[
-        "registries_get_docker_credentials",
-        "registry_get_docker_credentials",
-    ],
-    request_id_headers: &["x-request-id"],
+    ..regkit_core::providers::DIGITALOCEAN
 };
 ///What `Error`'s `Display` reads from a DigitalOcean error body (from `specs/providers.toml`).
 impl regkit_core::ErrorMetadata for types::Error {

@@ -1771,22 +1771,11 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
-/// What regkit knows about this provider (from `specs/providers.toml`).
+/// What regkit knows about this provider (from `specs/providers.toml`,
+/// emitted once into `regkit_core::providers`), with this crate's version.
 pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
-    name: "humanitec",
-    display_name: "Humanitec",
-    crate_name: "regkit-humanitec",
     crate_version: env!("CARGO_PKG_VERSION"),
-    default_base_url: "https://api.humanitec.io",
-    base_url_env: None,
-    auth: &[
-        regkit_core::AuthScheme::Bearer {
-            env: &["HUMANITEC_TOKEN"],
-        },
-    ],
-    rate_limit_reset: None,
-    secret_responses: &["get_registry_credentials"],
-    request_id_headers: &[],
+    ..regkit_core::providers::HUMANITEC
 };
 ///What `Error`'s `Display` reads from a Humanitec error body (from `specs/providers.toml`).
 impl regkit_core::ErrorMetadata for types::ErrorInfoResponse {

@@ -9548,33 +9548,11 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
-/// What regkit knows about this provider (from `specs/providers.toml`).
+/// What regkit knows about this provider (from `specs/providers.toml`,
+/// emitted once into `regkit_core::providers`), with this crate's version.
 pub const PROVIDER: regkit_core::ProviderInfo = regkit_core::ProviderInfo {
-    name: "ionos",
-    display_name: "IONOS",
-    crate_name: "regkit-ionos",
     crate_version: env!("CARGO_PKG_VERSION"),
-    default_base_url: "https://api.ionos.com/containerregistries",
-    base_url_env: None,
-    auth: &[
-        regkit_core::AuthScheme::Bearer {
-            env: &["IONOS_TOKEN"],
-        },
-        regkit_core::AuthScheme::Basic {
-            username_env: &["IONOS_USERNAME"],
-            password_env: &["IONOS_PASSWORD"],
-            username_prefix: None,
-        },
-    ],
-    rate_limit_reset: None,
-    secret_responses: &[
-        "registries_tokens_find_by_id",
-        "registries_tokens_get",
-        "registries_tokens_patch",
-        "registries_tokens_post",
-        "registries_tokens_put",
-    ],
-    request_id_headers: &[],
+    ..regkit_core::providers::IONOS
 };
 ///What `Error`'s `Display` reads from a IONOS error body (from `specs/providers.toml`).
 impl regkit_core::ErrorMetadata for types::ApiErrorResponse {

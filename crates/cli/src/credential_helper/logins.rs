@@ -18,8 +18,8 @@
 
 use std::path::PathBuf;
 
-use regkit_core::{GeneratedClient, Inner};
 use regkit_core::Provider;
+use regkit_core::{GeneratedClient, Inner};
 use regkit_workflows::docker_config::LockedFile;
 use regkit_workflows::view::Registry;
 use serde::{Deserialize, Serialize};

@@ -175,7 +175,9 @@ impl RegistryView for BuildkiteView {
                 std::future::ready(Ok((r.ecosystem == CONTAINER).then(|| Registry {
                     id: r.slug,
                     name: r.name,
-                    host: regkit_buildkite::PROVIDER.shared_registry_host().map(str::to_string),
+                    host: regkit_buildkite::PROVIDER
+                        .shared_registry_host()
+                        .map(str::to_string),
                     storage_bytes: None,
                 })))
             })

@@ -184,7 +184,9 @@ impl RegistryView for DigitalOceanView {
                 Ok(Registry {
                     id: name.clone(),
                     name,
-                    host: regkit_digitalocean::PROVIDER.shared_registry_host().map(str::to_string),
+                    host: regkit_digitalocean::PROVIDER
+                        .shared_registry_host()
+                        .map(str::to_string),
                     storage_bytes: size(r.storage_usage_bytes),
                 })
             })
