@@ -198,7 +198,7 @@ impl RegistryHost {
 impl fmt::Display for RegistryHost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RegistryHost::Shared { host, path } if path.is_empty() => f.write_str(host),
+            RegistryHost::Shared { host, path: "" } => f.write_str(host),
             RegistryHost::Shared { host, path } => write!(f, "{host}/{path}"),
             RegistryHost::PerRegistry { pattern } => f.write_str(pattern),
         }
