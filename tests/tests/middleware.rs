@@ -236,7 +236,7 @@ async fn credentials_never_go_over_plain_http_to_a_remote_host() {
         .unwrap();
     let err = get_registry(&c).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Request(RequestError::InsecureTransport { host }) if host == "registry.example.invalid"),
+        matches!(&err, Error::Request(RequestError::InsecureTransport { host, .. }) if host == "registry.example.invalid"),
         "{err:?}"
     );
     assert!(err.to_string().contains("allow_insecure_http"));
@@ -664,7 +664,7 @@ async fn response_bodies_over_the_bound_are_errors() {
     assert!(
         matches!(
             err,
-            Error::Request(RequestError::ResponseTooLarge { limit: 16384 })
+            Error::Request(RequestError::ResponseTooLarge { limit: 16384, .. })
         ),
         "{err:?}"
     );
@@ -705,13 +705,68 @@ async fn errors_carry_status_request_id_and_retry_after() {
     let c = builder(&server).retry(RetryPolicy::none()).build().unwrap();
     let err = get_registry(&c).await.unwrap_err();
     assert!(err.is_rate_limited() && err.is_retryable() && !err.is_not_found());
-    assert_eq!(err.request_id(), Some("req-123"));
+    assert_eq!(err.request_id().as_deref(), Some("req-123"));
     assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
     assert_eq!(err.error_body().unwrap().id, "too_many_requests");
     let line = err.to_string();
     assert_eq!(
         line,
         "429 Too Many Requests: API rate limit exceeded. (request id req-123)"
+    );
+}
+
+/// Every kind of operation error answers the same questions through the
+/// object-safe `ProvideErrorMetadata`, as code above the clients keeps it:
+/// provider and operation (a transport failure included), a request id
+/// from the body when no header carries one, and on a 429 without
+/// `Retry-After` the wait the provider's reset header asks for.
+#[tokio::test]
+async fn every_error_keeps_its_facts_behind_the_metadata_trait() {
+    use regkit_core::ProvideErrorMetadata;
+    let server = MockServer::start_async().await;
+    let reset = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 120;
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/registries/example");
+            then.status(429)
+                .header("ratelimit-reset", reset.to_string())
+                .json_body(json!({"id": "too_many_requests", "message": "slow down",
+                    "request_id": "body-id-7"}));
+        })
+        .await;
+    let c = builder(&server).retry(RetryPolicy::none()).build().unwrap();
+    let err: Box<dyn ProvideErrorMetadata> = Box::new(get_registry(&c).await.unwrap_err());
+    assert_eq!(err.provider().map(|p| p.name), Some("digitalocean"));
+    assert_eq!(err.operation(), Some("registries_get"));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(err.request_id().as_deref(), Some("body-id-7"));
+    assert_eq!(err.message().as_deref(), Some("slow down"));
+    assert!(err.is_rate_limited() && err.is_retryable());
+    assert!(!err.is_unauthorized() && !err.is_not_found());
+    let wait = err.retry_after().expect("the reset header's wait");
+    assert!(
+        (Duration::from_secs(100)..=Duration::from_secs(120)).contains(&wait),
+        "{wait:?}"
+    );
+
+    // Nothing listens: a transport error still names its operation.
+    let closed = Client::builder()
+        .base_url("http://127.0.0.1:9")
+        .bearer_token(TOKEN)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err: Box<dyn ProvideErrorMetadata> = Box::new(get_registry(&closed).await.unwrap_err());
+    assert_eq!(err.operation(), Some("registries_get"));
+    assert_eq!(err.provider().map(|p| p.name), Some("digitalocean"));
+    assert_eq!((err.status(), err.request_id()), (None, None));
+    assert!(
+        err.is_retryable(),
+        "a GET that could not connect may be retried"
     );
 }
 

@@ -431,8 +431,9 @@ async fn every_read_answered_with_an_empty_or_undecodable_body_is_invalid_respon
                 let mock = answer(&server, 200, body).await;
                 let at = format!("{} {} {body:?}", provider.name, op.id);
                 match clients.call(&provider, op).await {
-                    Err(CallError::Api { status, message }) => {
-                        assert_eq!(status, Some(200), "{at}: {message}");
+                    Err(CallError::Api(e)) => {
+                        let message = e.to_string();
+                        assert_eq!(e.status().map(|s| s.as_u16()), Some(200), "{at}: {message}");
                         assert!(
                             message.contains("does not match the documented type"),
                             "{at}: not InvalidResponse: {message}"

@@ -23,6 +23,7 @@ use std::fmt;
 use std::io::Read as _;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use regkit_core::ProvideErrorMetadata;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -120,15 +121,10 @@ pub enum CallError {
         /// What is wrong (values quoted by serde are left out).
         message: String,
     },
-    /// The request was sent and failed, or could not be sent; `message` is
-    /// regkit-core's one line (status, the provider's message, request id),
-    /// never a credential.
-    Api {
-        /// HTTP status, when an answer came.
-        status: Option<u16>,
-        /// The error, as `regkit_core::Error` displays it.
-        message: String,
-    },
+    /// The request was sent and failed, or could not be sent: regkit-core's
+    /// error, whose Display is one line (status, the provider's message,
+    /// request id) and never shows a credential.
+    Api(Box<dyn ProvideErrorMetadata>),
     /// The answer could not be turned into JSON.
     Output(String),
 }
@@ -155,7 +151,7 @@ impl fmt::Display for CallError {
                 let source = if source == "-" { "stdin" } else { source };
                 write!(f, "invalid body in {source}: {message}")
             }
-            Self::Api { message, .. } => f.write_str(message),
+            Self::Api(e) => fmt::Display::fmt(e, f),
             Self::Output(message) => write!(f, "cannot show the answer as JSON: {message}"),
         }
     }
@@ -333,13 +329,13 @@ fn unquote(message: &str) -> String {
     out
 }
 
-/// A failed request as a [`CallError::Api`], keeping the status and
-/// regkit-core's redacted one-line message.
-pub fn api_error<E: regkit_core::ErrorMetadata>(e: regkit_core::Error<E>) -> CallError {
-    CallError::Api {
-        status: e.status().map(|s| s.as_u16()),
-        message: e.to_string(),
-    }
+/// A failed request as a [`CallError::Api`], whole: status, request id,
+/// retry hints and regkit-core's redacted one line.
+pub fn api_error<E>(e: regkit_core::Error<E>) -> CallError
+where
+    E: regkit_core::ErrorMetadata + fmt::Debug + Send + Sync + 'static,
+{
+    CallError::Api(Box::new(e))
 }
 
 /// The error for an operation `call` cannot send.

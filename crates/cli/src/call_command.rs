@@ -54,6 +54,7 @@ pub async fn run(
         CallError::InvalidParam { .. }
         | CallError::InvalidBody { .. }
         | CallError::UnknownOperation { .. } => Fail::usage(e),
+        CallError::Api(api) => Fail::api(api.as_ref(), &api),
         other => Fail::error(other),
     })?;
     print(&answer, format)

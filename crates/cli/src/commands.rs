@@ -118,7 +118,7 @@ async fn ls_repositories(ctx: &Context, name: &str, opts: Options) -> Result<()>
 }
 
 fn listing_failed(what: &str, e: regkit_workflows::Error) -> Fail {
-    Fail::error(format!("listing {what} failed: {e}"))
+    Fail::from(e).context(format_args!("listing {what} failed"))
 }
 
 async fn tags(ctx: &Context, repository: &str, opts: Options) -> Result<()> {

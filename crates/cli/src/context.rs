@@ -23,17 +23,6 @@ use crate::fail::{Fail, Result};
 /// The user agent product regkit's CLI adds before the crate's own.
 pub const USER_AGENT: &str = concat!("regkit-cli/", env!("CARGO_PKG_VERSION"));
 
-/// The emulator's demo organization of `provider`, for `--emulator`
-/// without `--org`.
-pub fn demo_org(provider: Provider) -> Option<&'static str> {
-    match provider {
-        Provider::Humanitec => Some("demo-org"),
-        Provider::Buildkite => Some("demo"),
-        Provider::Abeja => Some("1410000000000"),
-        Provider::DigitalOcean | Provider::Ionos => None,
-    }
-}
-
 /// Where a client's URL and credentials come from.
 #[derive(Debug, Clone, Copy)]
 pub enum Endpoint<'a> {
@@ -139,7 +128,9 @@ impl Context {
     ) -> Result<Self> {
         let org = match (org, endpoint) {
             (Some(org), _) => Some(org),
-            (None, Endpoint::Emulator(_)) => demo_org(provider).map(str::to_string),
+            (None, Endpoint::Emulator(_)) => {
+                regkit_emulator::demo_org(provider).map(str::to_string)
+            }
             (None, Endpoint::Env { .. }) => None,
         };
         let need_org = || {

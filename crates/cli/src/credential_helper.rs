@@ -64,6 +64,7 @@ use serde::Serialize;
 
 use self::cache::{Cache, Entry, Key};
 use crate::context::{self, Endpoint};
+use crate::fail::{EXIT_ERROR, Fail, Result};
 
 /// What Docker expects when a helper has nothing for a server.
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
@@ -106,14 +107,14 @@ pub fn main() -> ExitCode {
     if action != "list"
         && let Err(e) = std::io::stdin().read_to_string(&mut input)
     {
-        return fail(&format!("reading stdin: {e}"));
+        return fail(Fail::error(format!("reading stdin: {e}")));
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+        Err(e) => return fail(Fail::error(format!("cannot start the runtime: {e}"))),
     };
     let result = match action {
         "get" => runtime.block_on(get(input.trim())),
@@ -133,14 +134,23 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(None) => ExitCode::SUCCESS,
-        Err(message) => fail(&message),
+        Err(failed) => fail(failed),
     }
 }
 
-/// Docker reads a helper's error from its stdout.
-fn fail(message: &str) -> ExitCode {
-    println!("{message}");
-    ExitCode::FAILURE
+/// Docker reads a helper's error from its stdout; the exit code is the
+/// class's (see `regkit`'s), any of them a failure to Docker.
+fn fail(failed: Fail) -> ExitCode {
+    println!("{}", failed.message);
+    ExitCode::from(failed.code)
+}
+
+/// What Docker takes for "nothing here; ask elsewhere" (exit 1).
+fn not_found() -> Fail {
+    Fail {
+        code: EXIT_ERROR,
+        message: NOT_FOUND.to_string(),
+    }
 }
 
 /// The server URL as the cache keys it: no scheme, no trailing `/`.
@@ -154,7 +164,7 @@ fn server_key(server_url: &str) -> String {
 }
 
 /// Where the cache lives.
-pub fn cache_path() -> Result<PathBuf, String> {
+pub fn cache_path() -> Result<PathBuf> {
     cache::path()
 }
 
@@ -168,14 +178,14 @@ struct GetAnswer<'a> {
     secret: &'a str,
 }
 
-async fn get(server_url: &str) -> Result<Option<String>, String> {
+async fn get(server_url: &str) -> Result<Option<String>> {
     if server_url.is_empty() {
-        return Err("no server URL on stdin".into());
+        return Err(Fail::error("no server URL on stdin"));
     }
     let host = server_key(server_url);
     let ttl = ttl()?;
     let Some(route) = route(&host)? else {
-        return Err(NOT_FOUND.into());
+        return Err(not_found());
     };
     let key = Key {
         host,
@@ -192,7 +202,7 @@ async fn get(server_url: &str) -> Result<Option<String>, String> {
         Some(entry) => entry.clone(),
         None => {
             let Some(credential) = route.source.mint(&key.host, ttl).await? else {
-                return Err(NOT_FOUND.into());
+                return Err(not_found());
             };
             let fresh_until = match credential.expires_at {
                 Some(at) => at,
@@ -221,11 +231,11 @@ async fn get(server_url: &str) -> Result<Option<String>, String> {
         secret: &entry.secret,
     })
     .map(Some)
-    .map_err(|e| format!("encoding the answer: {e}"))
+    .map_err(|e| Fail::error(format!("encoding the answer: {e}")))
 }
 
 /// Drops every cached credential of the server, whichever account minted it.
-fn erase(server_url: &str) -> Result<(), String> {
+fn erase(server_url: &str) -> Result<()> {
     let host = server_key(server_url);
     let mut cache = Cache::open()?;
     let before = cache.entries.len();
@@ -236,7 +246,7 @@ fn erase(server_url: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn list() -> Result<String, String> {
+fn list() -> Result<String> {
     let entries = cache::read_unlocked()?;
     let listed: BTreeMap<&str, &str> = entries
         .iter()
@@ -250,7 +260,7 @@ fn list() -> Result<String, String> {
             (e.key.host.as_str(), user)
         })
         .collect();
-    serde_json::to_string(&listed).map_err(|e| format!("encoding the list: {e}"))
+    serde_json::to_string(&listed).map_err(|e| Fail::error(format!("encoding the list: {e}")))
 }
 
 /// The base URL override variable of `provider`.
@@ -262,13 +272,13 @@ pub fn base_url_env(provider: Provider) -> String {
 /// talking to `REGKIT_<PROVIDER>_BASE_URL`, else `recorded` (what `login
 /// --helper` was given), else the provider's API; with the endpoint it
 /// talks to and the fingerprint of the account.
-fn client<C>(provider: Provider, recorded: Option<&str>) -> Result<(C, String, String), String>
+fn client<C>(provider: Provider, recorded: Option<&str>) -> Result<(C, String, String)>
 where
     C: GeneratedClient + ClientInfo<regkit_core::Inner>,
 {
     let from_env = env(&base_url_env(provider));
     let base = from_env.as_deref().or(recorded).map(str::trim);
-    let c: C = context::client::<C>(Endpoint::Env { base_url: base }).map_err(|f| f.message)?;
+    let c: C = context::client::<C>(Endpoint::Env { base_url: base })?;
     let endpoint = c.baseurl().trim_end_matches('/').to_string();
     let account = account::<C>(&endpoint);
     Ok((c, endpoint, account))
@@ -313,9 +323,10 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn ttl() -> Result<Duration, String> {
+fn ttl() -> Result<Duration> {
     match env("REGKIT_CREDENTIAL_TTL") {
-        Some(t) => crate::cli::parse_ttl(&t).map_err(|e| format!("REGKIT_CREDENTIAL_TTL: {e}")),
+        Some(t) => crate::cli::parse_ttl(&t)
+            .map_err(|e| Fail::usage(format!("REGKIT_CREDENTIAL_TTL: {e}"))),
         None => Ok(DEFAULT_TTL),
     }
 }
@@ -340,7 +351,7 @@ enum Source {
 
 /// The route for the server `key` (host, maybe with a path), or `None`
 /// when no provider serves it.
-fn route(key: &str) -> Result<Option<Route>, String> {
+fn route(key: &str) -> Result<Option<Route>> {
     if let Some(login) = logins::lookup(key) {
         return route_from_login(&login).map(Some);
     }
@@ -412,17 +423,19 @@ fn route(key: &str) -> Result<Option<Route>, String> {
 }
 
 /// The route `login --helper` recorded.
-fn route_from_login(login: &logins::HelperLogin) -> Result<Route, String> {
+fn route_from_login(login: &logins::HelperLogin) -> Result<Route> {
     let provider = login.provider().ok_or_else(|| {
-        format!(
+        Fail::error(format!(
             "`login --helper` recorded an unknown provider {:?}; run it again",
             login.provider
-        )
+        ))
     })?;
     let base = login.base_url.as_deref();
     let org = || {
         login.org.clone().ok_or_else(|| {
-            format!("`login --helper` recorded no organization for {provider}; run it again")
+            Fail::error(format!(
+                "`login --helper` recorded no organization for {provider}; run it again"
+            ))
         })
     };
     let scope = format!(
@@ -451,7 +464,13 @@ fn route_from_login(login: &logins::HelperLogin) -> Result<Route, String> {
                 a,
             )
         }
-        Provider::Abeja => return Err("abeja cannot mint Docker credentials".into()),
+        Provider::Abeja => {
+            return Err(regkit_workflows::Error::Unsupported {
+                provider: provider.name(),
+                capability: regkit_workflows::Capability::DockerCredentials,
+            }
+            .into());
+        }
     };
     Ok(Route {
         provider,
@@ -465,10 +484,9 @@ fn route_from_login(login: &logins::HelperLogin) -> Result<Route, String> {
 impl Source {
     /// Mints a credential for the server `key`, or `None` when the
     /// provider has no registry for it.
-    async fn mint(self, key: &str, ttl: Duration) -> Result<Option<DockerCredential>, String> {
+    async fn mint(self, key: &str, ttl: Duration) -> Result<Option<DockerCredential>> {
         let host = key.split('/').next().unwrap_or(key);
         let lifetime = Lifetime::Ttl(ttl);
-        let err = |e: regkit_workflows::Error| e.to_string();
         let credential = match self {
             Source::DigitalOcean(c, registry) => {
                 let registry = match registry {
@@ -477,16 +495,14 @@ impl Source {
                         let view = regkit_workflows::view::DigitalOceanView::new(c.clone());
                         let mut names: Vec<String> = view
                             .registries()
-                            .await
-                            .map_err(err)?
+                            .await?
                             .into_iter()
                             .map(|r| r.name)
                             .collect();
                         names.sort();
-                        names
-                            .into_iter()
-                            .next()
-                            .ok_or("the DigitalOcean account has no registry")?
+                        names.into_iter().next().ok_or_else(|| {
+                            Fail::error("the DigitalOcean account has no registry")
+                        })?
                     }
                 };
                 DigitalOceanSource::new(c)
@@ -498,8 +514,7 @@ impl Source {
                 let id = match registry {
                     Some(id) => id,
                     None => {
-                        let registries =
-                            IonosView::new(c.clone()).registries().await.map_err(err)?;
+                        let registries = IonosView::new(c.clone()).registries().await?;
                         let Some(registry) = registries.into_iter().find(|r| {
                             r.host
                                 .as_deref()
@@ -531,7 +546,7 @@ impl Source {
                             .stream()
                             .try_collect()
                             .await
-                            .map_err(|e| format!("humanitec list_registries: {e}"))?;
+                            .map_err(regkit_workflows::Error::from)?;
                         let Some(record) = records.into_iter().find(|r| {
                             server_key(&r.registry) == key || server_key(&r.registry) == host
                         }) else {
@@ -545,6 +560,6 @@ impl Source {
                     .await
             }
         };
-        credential.map(Some).map_err(err)
+        Ok(credential.map(Some)?)
     }
 }

@@ -250,8 +250,10 @@ async fn api_errors_keep_the_status_and_the_provider_message() {
     .await
     .unwrap_err();
     match &err {
-        CallError::Api { status, message } => {
-            assert_eq!(*status, Some(404));
+        CallError::Api(e) => {
+            let message = e.to_string();
+            assert_eq!(e.status().map(|s| s.as_u16()), Some(404));
+            assert_eq!(e.operation(), Some("registries_get"));
             assert!(message.starts_with("404 Not Found"), "{message}");
         }
         other => panic!("{other:?}"),

@@ -181,12 +181,12 @@ fn tags_lists_images_as_a_table_and_as_json_lines() -> TestResult {
 #[test]
 fn exit_codes_missing_credentials_and_usage() -> TestResult {
     let env = start()?;
-    // Missing credentials: 1, naming the variables.
+    // Missing credentials: 4, naming the variables.
     let out = env
         .regkit(Provider::DigitalOcean, &["ls"])
         .env_remove("DIGITALOCEAN_TOKEN")
         .output()?;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4));
     let err = text(&out.stderr);
     assert!(
         err.contains("DIGITALOCEAN_TOKEN") && err.contains("DIGITALOCEAN_ACCESS_TOKEN"),
@@ -196,7 +196,7 @@ fn exit_codes_missing_credentials_and_usage() -> TestResult {
         .regkit(Provider::Ionos, &["ls"])
         .env_remove("IONOS_TOKEN")
         .output()?;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4));
     let err = text(&out.stderr);
     assert!(
         err.contains("IONOS_TOKEN") && err.contains("IONOS_USERNAME"),
@@ -511,10 +511,65 @@ fn a_fault_mid_listing_is_retried_or_reported() -> TestResult {
             .times(100),
     );
     let out = env.run(Provider::DigitalOcean, &["tags", "web"])?;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(6), "a transport failure may pass");
     let err = text(&out.stderr);
     assert!(err.contains("listing images failed"), "{err}");
     assert!(err.contains("registries_list_repository_tags"), "{err}");
+    assert!(err.contains("try again later"), "{err}");
+    Ok(())
+}
+
+/// Every provider's API errors, by class: the exit code the README
+/// documents and the hint that says what to do.
+#[test]
+fn api_errors_exit_by_class_with_a_hint_for_every_provider() -> TestResult {
+    let env = start()?;
+    for p in Provider::ALL {
+        let org = regkit_emulator::demo_org(p).map(|org| ["--org", org]);
+        let ls: Vec<&str> = org.iter().flatten().copied().chain(["ls"]).collect();
+        let ls = ls.as_slice();
+        // A token the provider does not know: its real 401, naming the
+        // variables the credentials came from.
+        let out = env
+            .regkit(p, ls)
+            .env(p.token_env(), "not-a-token")
+            .output()?;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{p} 401: {err}");
+        assert!(err.contains("refused the credentials"), "{p}: {err}");
+        assert!(err.contains(p.token_env()), "{p} names its variable: {err}");
+        if p == Provider::DigitalOcean {
+            assert!(
+                err.contains("(request id "),
+                "DigitalOcean sends one: {err}"
+            );
+        }
+
+        let cases: [(FaultRule, i32, &str); 4] = [
+            (FaultRule::status(403), 4, "lack a permission"),
+            (FaultRule::status(404), 5, ""),
+            (
+                FaultRule::rate_limit(std::time::Duration::from_secs(7200)),
+                6,
+                "is rate limiting; try again in 7200 s",
+            ),
+            (FaultRule::status(503), 6, "did not answer; try again later"),
+        ];
+        for (fault, code, hint) in cases {
+            let what = format!("{p} {fault:?}");
+            env.emu.inject(fault.provider(p));
+            let out = env.run(p, ls)?;
+            env.emu.clear_faults();
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(code), "{what}: {err}");
+            assert!(err.contains(hint), "{what}: {err}");
+            assert_eq!(
+                err.lines().count(),
+                1 + usize::from(!hint.is_empty()),
+                "{what}: {err}"
+            );
+        }
+    }
     Ok(())
 }
 

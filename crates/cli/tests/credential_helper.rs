@@ -207,6 +207,58 @@ fn ionos_buildkite_and_humanitec_hosts_mint_through_their_providers() -> TestRes
     Ok(())
 }
 
+/// A provider's refusal reaches Docker as `regkit` reports it: the class's
+/// exit code and the hint naming what to set, on every host kind the
+/// helper mints for; an outage says to try again only where the failed
+/// call is safe to repeat; nothing is cached.
+#[test]
+fn refused_credentials_and_outages_exit_by_class_on_every_host_kind() -> TestResult {
+    let env = start()?;
+    let hosts = [
+        (Provider::DigitalOcean, "registry.digitalocean.com", vec![]),
+        (Provider::Ionos, "demo.cr.de-fra.ionos.com", vec![]),
+        (
+            Provider::Buildkite,
+            "packages.buildkite.com/demo/container-images",
+            vec![],
+        ),
+        (
+            Provider::Humanitec,
+            "123456789012.dkr.ecr.eu-central-1.amazonaws.com",
+            vec![("REGKIT_HUMANITEC_ORG", Some("demo-org".to_string()))],
+        ),
+    ];
+    for (p, host, extra) in hosts {
+        let mut wrong = extra.clone();
+        wrong.push((p.token_env(), Some("not-a-token".to_string())));
+        let out = env.helper_with("get", host, &wrong)?;
+        let message = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(4), "{p}: {message}");
+        assert!(
+            message.contains("refused the credentials"),
+            "{p}: {message}"
+        );
+        assert!(message.contains(p.token_env()), "{p}: {message}");
+
+        env.emu
+            .inject(regkit_emulator::FaultRule::status(503).provider(p));
+        let out = env.helper_with("get", host, &extra)?;
+        env.emu.clear_faults();
+        let message = text(&out.stdout);
+        if p == Provider::Buildkite {
+            // Buildkite mints with a POST first: a 503 may have minted,
+            // so nothing invites a retry.
+            assert_eq!(out.status.code(), Some(1), "{p}: {message}");
+            assert!(!message.contains("try again"), "{p}: {message}");
+        } else {
+            assert_eq!(out.status.code(), Some(6), "{p}: {message}");
+            assert!(message.contains("try again later"), "{p}: {message}");
+        }
+    }
+    assert!(!env.cache_file().exists());
+    Ok(())
+}
+
 #[test]
 fn unknown_hosts_and_missing_credentials() -> TestResult {
     let env = start()?;
@@ -222,7 +274,11 @@ fn unknown_hosts_and_missing_credentials() -> TestResult {
         "registry.digitalocean.com",
         &[("DIGITALOCEAN_TOKEN", None)],
     )?;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "no credentials: regkit's exit code"
+    );
     let message = text(&out.stdout);
     assert!(
         message.contains("DIGITALOCEAN_TOKEN") && message.contains("DIGITALOCEAN_ACCESS_TOKEN"),

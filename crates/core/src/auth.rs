@@ -22,7 +22,7 @@ impl Auth {
         let url = request.url();
         if url.scheme() != "https" && !is_loopback(url) && !self.allow_insecure_http {
             let host = url.host_str().unwrap_or_default().to_owned();
-            return Err(RequestError::InsecureTransport { host });
+            return Err(RequestError::InsecureTransport { host, origin: None });
         }
         let (name, value) = credentials.header();
         request.headers_mut().insert(name.clone(), value.clone());

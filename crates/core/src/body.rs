@@ -25,8 +25,12 @@ pub(crate) async fn buffer(
     mut response: Response,
     limit: usize,
 ) -> reqwest_middleware::Result<Response> {
-    let too_large =
-        || reqwest_middleware::Error::middleware(RequestError::ResponseTooLarge { limit });
+    let too_large = || {
+        reqwest_middleware::Error::middleware(RequestError::ResponseTooLarge {
+            limit,
+            origin: None,
+        })
+    };
     let declared = response
         .headers()
         .get(CONTENT_LENGTH)

@@ -8,8 +8,9 @@ use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 
+use crate::ProviderInfo;
 use crate::classify::{Outcome, RetryAction, classify};
-use crate::response::{Context, RawResponse, ResponseValue};
+use crate::response::{Context, Origin, RawResponse, ResponseValue};
 
 /// A client could not be built. Nothing was sent.
 #[derive(Debug)]
@@ -65,20 +66,31 @@ pub enum RequestError {
         source: reqwest::Error,
         /// The method of the request (it decides whether a retry is safe).
         method: Option<Method>,
+        /// The operation, once the pipeline knows it.
+        origin: Option<Origin>,
     },
     /// Credentials would have been sent over plain HTTP to a host that is not
     /// loopback. Opt in with `allow_insecure_http(true)` if you mean it.
     InsecureTransport {
         /// The host the request was for.
         host: String,
+        /// The operation, once the pipeline knows it.
+        origin: Option<Origin>,
     },
     /// The response body was larger than the client's `max_response_bytes`.
     ResponseTooLarge {
         /// The configured bound, in bytes.
         limit: usize,
+        /// The operation, once the pipeline knows it.
+        origin: Option<Origin>,
     },
     /// A middleware layer added by the caller failed.
-    Middleware(anyhow::Error),
+    Middleware {
+        /// What the layer reported.
+        source: anyhow::Error,
+        /// The operation, once the pipeline knows it.
+        origin: Option<Origin>,
+    },
 }
 
 impl RequestError {
@@ -92,9 +104,34 @@ impl RequestError {
         matches!(self, Self::Transport { source, .. } if source.is_connect())
     }
 
+    /// The operation the request belonged to.
+    pub fn origin(&self) -> Option<Origin> {
+        match self {
+            Self::Transport { origin, .. }
+            | Self::InsecureTransport { origin, .. }
+            | Self::ResponseTooLarge { origin, .. }
+            | Self::Middleware { origin, .. } => *origin,
+        }
+    }
+
+    /// The same failure, marked with the operation it belonged to.
+    pub(crate) fn at(mut self, at: Origin) -> Self {
+        match &mut self {
+            Self::Transport { origin, .. }
+            | Self::InsecureTransport { origin, .. }
+            | Self::ResponseTooLarge { origin, .. }
+            | Self::Middleware { origin, .. } => *origin = Some(at),
+        }
+        self
+    }
+
     /// A transport failure of a request sent with `method`.
     pub(crate) fn transport(source: reqwest::Error, method: Option<Method>) -> Self {
-        Self::Transport { source, method }
+        Self::Transport {
+            source,
+            method,
+            origin: None,
+        }
     }
 
     pub(crate) fn from_middleware(e: reqwest_middleware::Error, method: &Method) -> Self {
@@ -102,7 +139,10 @@ impl RequestError {
             reqwest_middleware::Error::Reqwest(e) => Self::transport(e, Some(method.clone())),
             reqwest_middleware::Error::Middleware(e) => match e.downcast::<RequestError>() {
                 Ok(ours) => ours,
-                Err(other) => Self::Middleware(other),
+                Err(other) => Self::Middleware {
+                    source: other,
+                    origin: None,
+                },
             },
         }
     }
@@ -126,18 +166,18 @@ impl fmt::Display for RequestError {
                 write!(f, "cannot connect: {source}")
             }
             Self::Transport { source, .. } => write!(f, "request failed: {source}"),
-            Self::InsecureTransport { host } => write!(
+            Self::InsecureTransport { host, .. } => write!(
                 f,
                 "refusing to send credentials over plain http to {host}; use https, \
                  or opt in with allow_insecure_http(true)"
             ),
-            Self::ResponseTooLarge { limit } => {
+            Self::ResponseTooLarge { limit, .. } => {
                 write!(
                     f,
                     "response body exceeds the client's limit of {limit} bytes"
                 )
             }
-            Self::Middleware(e) => write!(f, "middleware error: {e}"),
+            Self::Middleware { source, .. } => write!(f, "middleware error: {source}"),
         }
     }
 }
@@ -146,7 +186,7 @@ impl std::error::Error for RequestError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Transport { source, .. } => Some(source),
-            Self::Middleware(e) => Some(e.as_ref()),
+            Self::Middleware { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }
@@ -223,16 +263,58 @@ impl<E> Error<E> {
         }
     }
 
-    /// The provider's request id, from the response header the manifest
-    /// names for the provider (a value that repeats a credential is not
-    /// returned).
-    pub fn request_id(&self) -> Option<&str> {
-        self.context()?.request_id(self.headers()?)
+    /// The provider's request id: from the response header the manifest
+    /// names for the provider, or else from its error body. A value that
+    /// repeats a credential is not returned.
+    pub fn request_id(&self) -> Option<String>
+    where
+        E: ErrorMetadata,
+    {
+        let context = self.context()?;
+        if let Some(id) = context.request_id(self.headers()?) {
+            return Some(id.to_owned());
+        }
+        self.error_body()?
+            .request_id()
+            .filter(|id| !context.scrub(id).contains(crate::redact::REDACTED))
     }
 
-    /// How long the provider asked us to wait (`Retry-After`).
+    /// How long the provider asked us to wait: `Retry-After`, or on a 429
+    /// the provider's rate-limit reset header (the retry loop's own rule).
     pub fn retry_after(&self) -> Option<Duration> {
-        self.headers().and_then(crate::retry::retry_after)
+        let reset = self
+            .context()
+            .and_then(Context::provider)
+            .and_then(|p| p.rate_limit_reset.as_ref());
+        crate::retry::hint(self.status()?, self.headers()?, reset)
+    }
+
+    /// The provider and operation the call was for: known once a request
+    /// went out (an argument refused before sending, or a listing that
+    /// stopped, has none).
+    pub fn origin(&self) -> Option<Origin> {
+        match self {
+            Self::Request(e) => e.origin(),
+            _ => self.context().and_then(Context::origin),
+        }
+    }
+
+    /// The provider the call was for.
+    pub fn provider(&self) -> Option<&'static ProviderInfo> {
+        self.origin().map(|o| o.provider)
+    }
+
+    /// The operation called, as the generated client names it.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.origin().map(|o| o.operation)
+    }
+
+    /// The provider's own message, from its documented error body.
+    pub fn message(&self) -> Option<String>
+    where
+        E: ErrorMetadata,
+    {
+        self.error_body()?.message()
     }
 
     /// 404.
@@ -326,6 +408,70 @@ impl ErrorMetadata for () {
     }
 }
 
+/// What any operation's error can tell about itself, whatever its
+/// provider's error body: one object-safe trait (smithy's
+/// `ProvideErrorMetadata` is the model), so code above the clients keeps
+/// these facts behind a `Box<dyn ProvideErrorMetadata>` without knowing `E`.
+/// Implemented by [`Error`]; the methods mean what its own methods mean.
+pub trait ProvideErrorMetadata: std::error::Error + Send + Sync + 'static {
+    /// The provider called, once a request went out.
+    fn provider(&self) -> Option<&'static ProviderInfo>;
+    /// The operation called (`registries_get`), once a request went out.
+    fn operation(&self) -> Option<&'static str>;
+    /// HTTP status, when an answer came.
+    fn status(&self) -> Option<StatusCode>;
+    /// The provider's request id.
+    fn request_id(&self) -> Option<String>;
+    /// The provider's own message, from its error body.
+    fn message(&self) -> Option<String>;
+    /// Whether the same call may succeed later and is safe to repeat.
+    fn is_retryable(&self) -> bool;
+    /// How long the provider asked to wait.
+    fn retry_after(&self) -> Option<Duration>;
+    /// 404.
+    fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+    /// 401 or 403.
+    fn is_unauthorized(&self) -> bool {
+        matches!(
+            self.status(),
+            Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+        )
+    }
+    /// 429.
+    fn is_rate_limited(&self) -> bool {
+        self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
+    }
+}
+
+impl<E> ProvideErrorMetadata for Error<E>
+where
+    E: ErrorMetadata + fmt::Debug + Send + Sync + 'static,
+{
+    fn provider(&self) -> Option<&'static ProviderInfo> {
+        Error::provider(self)
+    }
+    fn operation(&self) -> Option<&'static str> {
+        Error::operation(self)
+    }
+    fn status(&self) -> Option<StatusCode> {
+        Error::status(self)
+    }
+    fn request_id(&self) -> Option<String> {
+        Error::request_id(self)
+    }
+    fn message(&self) -> Option<String> {
+        Error::message(self)
+    }
+    fn is_retryable(&self) -> bool {
+        Error::is_retryable(self)
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        Error::retry_after(self)
+    }
+}
+
 fn status_text(status: StatusCode) -> String {
     match status.canonical_reason() {
         Some(reason) => format!("{} {reason}", status.as_u16()),
@@ -343,8 +489,7 @@ impl<E: ErrorMetadata> fmt::Display for Error<E> {
                 if let Some(message) = rv.as_ref().message() {
                     line.push_str(&format!(": {message}"));
                 }
-                let id = rv.context().request_id(rv.headers()).map(str::to_owned);
-                if let Some(id) = id.or_else(|| rv.as_ref().request_id()) {
+                if let Some(id) = self.request_id() {
                     line.push_str(&format!(" (request id {id})"));
                 }
                 f.write_str(&rv.context().scrub(&line))

@@ -61,7 +61,7 @@ pub use builder::{
 };
 pub use classify::{Outcome, RetryAction, classify, idempotent};
 pub use credentials::Credentials;
-pub use error::{ConfigError, Error, ErrorMetadata, RequestError};
+pub use error::{ConfigError, Error, ErrorMetadata, ProvideErrorMetadata, RequestError};
 pub use nullable::Nullable;
 #[doc(hidden)]
 pub use pipeline::Inner;
@@ -70,7 +70,7 @@ pub use provider::{
     UnknownProvider,
 };
 pub use providers::Provider;
-pub use response::{RawResponse, ResponseValue};
+pub use response::{Origin, RawResponse, ResponseValue};
 pub use retry::RetryPolicy;
 pub use secret::SecretString;
 pub use timestamp::TimestampMillis;

@@ -19,7 +19,7 @@ use crate::body::Buffered;
 use crate::call::CallLayer;
 use crate::error::{Error, RequestError};
 use crate::redact::Scrubber;
-use crate::response::{Context, RawResponse, ResponseValue};
+use crate::response::{Context, Origin, RawResponse, ResponseValue};
 use crate::retry::Attempts;
 use progenitor_client::ByteStream;
 
@@ -94,10 +94,15 @@ impl Inner {
                         .await
                 }
             };
-            let mut result = sent.map_err(|e| RequestError::from_middleware(e, &method));
+            let origin = Origin {
+                provider: self.provider,
+                operation: operation_id,
+            };
+            let mut result = sent.map_err(|e| RequestError::from_middleware(e, &method).at(origin));
             if let Ok(response) = &mut result {
                 response.extensions_mut().insert(Context::new(
                     self.provider,
+                    operation_id,
                     method,
                     self.scrubber.clone(),
                     self.provider.secret_responses.contains(&operation_id),
@@ -305,9 +310,13 @@ async fn read<E>(mut response: reqwest::Response) -> Result<RawResponse, Error<E
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
     let context = Context::of(&response);
-    let body = crate::body::take(response)
-        .await
-        .map_err(|e| Error::Request(RequestError::transport(e, context.method().cloned())))?;
+    let body = crate::body::take(response).await.map_err(|e| {
+        let failed = RequestError::transport(e, context.method().cloned());
+        Error::Request(match context.origin() {
+            Some(origin) => failed.at(origin),
+            None => failed,
+        })
+    })?;
     Ok(RawResponse::new(status, headers, body, context))
 }
 

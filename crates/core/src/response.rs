@@ -13,6 +13,22 @@ use reqwest::{Method, StatusCode};
 use crate::ProviderInfo;
 use crate::redact::{REDACTED, Scrubber};
 
+/// The operation a failed request belonged to: which provider, which
+/// operation (as the generated client names it, `registries_get`).
+#[derive(Clone, Copy)]
+pub struct Origin {
+    /// The provider called.
+    pub provider: &'static ProviderInfo,
+    /// The operation called.
+    pub operation: &'static str,
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.provider.name, self.operation)
+    }
+}
+
 /// Attached by the pipeline to every response it hands back, and kept by
 /// the values and errors made from it. One pointer wide, so errors stay small.
 #[derive(Clone, Default)]
@@ -23,6 +39,8 @@ pub(crate) struct Context(Option<ContextData>);
 #[derive(Clone)]
 struct ContextData {
     provider: &'static ProviderInfo,
+    /// The operation, as the generated client names it (`registries_get`).
+    operation: &'static str,
     method: Method,
     scrubber: Scrubber,
     /// The operation's success body carries secrets: a body that fails to
@@ -33,12 +51,14 @@ struct ContextData {
 impl Context {
     pub(crate) fn new(
         provider: &'static ProviderInfo,
+        operation: &'static str,
         method: Method,
         scrubber: Scrubber,
         withhold_body: bool,
     ) -> Self {
         Self(Some(ContextData {
             provider,
+            operation,
             method,
             scrubber,
             withhold_body,
@@ -53,6 +73,19 @@ impl Context {
             .get::<Context>()
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The provider that answered.
+    pub(crate) fn provider(&self) -> Option<&'static ProviderInfo> {
+        self.0.as_ref().map(|c| c.provider)
+    }
+
+    /// Provider and operation together.
+    pub(crate) fn origin(&self) -> Option<Origin> {
+        self.0.as_ref().map(|c| Origin {
+            provider: c.provider,
+            operation: c.operation,
+        })
     }
 
     pub(crate) fn method(&self) -> Option<&Method> {

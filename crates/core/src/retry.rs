@@ -154,10 +154,21 @@ pub(crate) fn server_hint(
     rate_limit_reset: Option<&RateLimitReset>,
 ) -> Option<Duration> {
     let response = result.as_ref().ok()?;
-    retry_after(response.headers()).or_else(|| {
+    hint(response.status(), response.headers(), rate_limit_reset)
+}
+
+/// [`server_hint`] for an answer already received (an error's status and
+/// headers): the same rule, so an error's `retry_after` says what the retry
+/// loop would have waited.
+pub(crate) fn hint(
+    status: StatusCode,
+    headers: &HeaderMap,
+    rate_limit_reset: Option<&RateLimitReset>,
+) -> Option<Duration> {
+    retry_after(headers).or_else(|| {
         let reset = rate_limit_reset?;
-        (response.status() == StatusCode::TOO_MANY_REQUESTS)
-            .then(|| reset_hint(response.headers(), reset))
+        (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| reset_hint(headers, reset))
             .flatten()
     })
 }

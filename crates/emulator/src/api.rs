@@ -38,6 +38,9 @@ pub(crate) struct Api {
     pub rate_limit: u32,
     /// Seeds its demo content into the world.
     pub demo: fn(&mut World, &mut ContentGen, DateTime<Utc>),
+    /// The organization its demo content lives in, where its API is
+    /// scoped by one.
+    pub demo_org: Option<&'static str>,
 }
 
 impl Api {

@@ -313,6 +313,12 @@ impl Emulator {
     }
 }
 
+/// The organization `provider`'s demo content lives in (`--org` of the
+/// CLI), for the providers whose API is scoped by one.
+pub fn demo_org(provider: Provider) -> Option<&'static str> {
+    providers::api(provider).demo_org
+}
+
 /// The `operationId`s the emulator serves for `provider`, with method and
 /// path as its spec spells them.
 pub fn served_operations(provider: Provider) -> Vec<(&'static str, String, &'static str)> {

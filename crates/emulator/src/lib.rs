@@ -57,7 +57,7 @@ mod world;
 
 pub use auth::ProviderCredentials;
 pub use clock::{Clock, ClockMode};
-pub use emulator::{Emulator, EmulatorBuilder, served_operations};
+pub use emulator::{Emulator, EmulatorBuilder, demo_org, served_operations};
 pub use error::{ApiError, Detail};
 pub use faults::{Fault, FaultRule};
 pub use provider::{Provider, UnknownProvider};

@@ -3,6 +3,9 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use regkit_core::ProvideErrorMetadata;
 
 /// Something a registry view, lease or waiter may be asked to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,17 +56,10 @@ pub enum Error {
         /// What was asked.
         capability: Capability,
     },
-    /// A provider API call failed.
-    Api {
-        /// The provider's short name.
-        provider: &'static str,
-        /// The operation, as the client names it (`registry_get`, …).
-        operation: &'static str,
-        /// HTTP status, when the provider answered.
-        status: Option<u16>,
-        /// regkit-core's error (its text never shows credentials).
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    /// A provider API call failed: regkit-core's error, whole (its text
+    /// never shows credentials). Ask it, or this error's own shortcuts
+    /// ([`Error::status`], [`Error::request_id`], …), for its facts.
+    Api(Box<dyn ProvideErrorMetadata>),
     /// The provider answered, but not with what the workflow needs (a
     /// registry without a host name, say).
     Unexpected(String),
@@ -103,29 +99,68 @@ pub enum Error {
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl<E> From<regkit_core::Error<E>> for Error
+where
+    E: regkit_core::ErrorMetadata + fmt::Debug + Send + Sync + 'static,
+{
+    /// A generated client's error, with its provider, operation, status and
+    /// request id kept: `?` on a client call.
+    fn from(e: regkit_core::Error<E>) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
 impl Error {
-    /// Wraps a generated client's error.
-    pub fn api<E>(provider: &'static str, operation: &'static str, e: regkit_core::Error<E>) -> Self
-    where
-        E: regkit_core::ErrorMetadata + fmt::Debug + Send + Sync + 'static,
-    {
-        Error::Api {
-            provider,
-            operation,
-            status: e.status().map(|s| s.as_u16()),
-            source: Box::new(e),
+    /// The API error's facts, when a provider call failed.
+    pub fn api(&self) -> Option<&dyn ProvideErrorMetadata> {
+        match self {
+            Error::Api(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the provider answered with.
+    pub fn status(&self) -> Option<u16> {
+        self.api()?.status().map(|s| s.as_u16())
+    }
+
+    /// The provider's request id.
+    pub fn request_id(&self) -> Option<String> {
+        self.api()?.request_id()
+    }
+
+    /// How long the provider asked to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.api()?.retry_after()
+    }
+
+    /// The operation that failed, as the generated client names it.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.api()?.operation()
+    }
+
+    /// The provider's short name (`ionos`, …), when the error names one.
+    pub fn provider(&self) -> Option<&'static str> {
+        match self {
+            Error::Unsupported { provider, .. } => Some(provider),
+            Error::Api(e) => e.provider().map(|p| p.name),
+            _ => None,
         }
     }
 
     /// Whether the provider said the thing does not exist (404).
     pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            Error::Api {
-                status: Some(404),
-                ..
-            }
-        )
+        self.api().is_some_and(|e| e.is_not_found())
+    }
+
+    /// Whether the provider refused the credentials (401 or 403).
+    pub fn is_unauthorized(&self) -> bool {
+        self.api().is_some_and(|e| e.is_unauthorized())
+    }
+
+    /// Whether the provider is rate limiting (429).
+    pub fn is_rate_limited(&self) -> bool {
+        self.api().is_some_and(|e| e.is_rate_limited())
     }
 }
 
@@ -136,12 +171,12 @@ impl fmt::Display for Error {
                 provider,
                 capability,
             } => write!(f, "{provider} cannot {capability}"),
-            Error::Api {
-                provider,
-                operation,
-                source,
-                ..
-            } => write!(f, "{provider} {operation}: {source}"),
+            Error::Api(e) => match (e.provider(), e.operation()) {
+                (Some(provider), Some(operation)) => {
+                    write!(f, "{} {operation}: {e}", provider.name)
+                }
+                _ => write!(f, "{e}"),
+            },
             Error::Unexpected(why) => write!(f, "unexpected answer: {why}"),
             Error::GcStalled { status, for_secs } => write!(
                 f,
@@ -160,7 +195,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Api { source, .. } => Some(source.as_ref()),
+            Error::Api(e) => Some(e.as_ref()),
             Error::Io { source, .. } => Some(source),
             _ => None,
         }

@@ -397,23 +397,23 @@ impl CredentialSource for DigitalOceanSource {
             Lifetime::NeverExpires => 0,
         };
         let answer = match &self.registry {
-            Some(name) => self
-                .client
-                .registries_get_docker_credentials()
-                .registry_name(name.as_str())
-                .expiry_seconds(secs)
-                .read_write(write)
-                .send()
-                .await
-                .map_err(|e| Error::api("digitalocean", "registries_get_docker_credentials", e))?,
-            None => self
-                .client
-                .registry_get_docker_credentials()
-                .expiry_seconds(secs)
-                .read_write(write)
-                .send()
-                .await
-                .map_err(|e| Error::api("digitalocean", "registry_get_docker_credentials", e))?,
+            Some(name) => {
+                self.client
+                    .registries_get_docker_credentials()
+                    .registry_name(name.as_str())
+                    .expiry_seconds(secs)
+                    .read_write(write)
+                    .send()
+                    .await?
+            }
+            None => {
+                self.client
+                    .registry_get_docker_credentials()
+                    .expiry_seconds(secs)
+                    .read_write(write)
+                    .send()
+                    .await?
+            }
         };
         from_docker_config(&answer.into_inner().auths, expires_at)
     }
@@ -492,8 +492,7 @@ impl IonosSource {
             .registries_find_by_id()
             .registry_id(self.registry_id.as_str())
             .send()
-            .await
-            .map_err(|e| Error::api("ionos", "registriesFindById", e))?
+            .await?
             .into_inner();
         registry
             .properties
@@ -576,8 +575,7 @@ impl CredentialSource for IonosSource {
             .registry_id(self.registry_id.as_str())
             .body(body)
             .send()
-            .await
-            .map_err(|e| Error::api("ionos", "registriesTokensPost", e))?
+            .await?
             .into_inner();
         let id = token
             .id
@@ -616,10 +614,8 @@ impl CredentialSource for IonosSource {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) => match Error::api("ionos", "registriesTokensDelete", e) {
-                gone if gone.is_not_found() => Ok(()),
-                other => Err(other),
-            },
+            Err(gone) if gone.is_not_found() => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -675,8 +671,7 @@ impl CredentialSource for HumanitecSource {
             .org_id(self.org_id.as_str())
             .reg_id(self.registry_id.as_str())
             .send()
-            .await
-            .map_err(|e| Error::api("humanitec", "get_registry_credentials", e))?
+            .await?
             .into_inner();
         let no_login = || {
             Error::Unexpected(format!(
@@ -809,8 +804,7 @@ impl CredentialSource for BuildkiteSource {
                 description: self.description.clone(),
             })
             .send()
-            .await
-            .map_err(|e| Error::api("buildkite", "create_registry_token", e))?
+            .await?
             .into_inner();
         let password = token.token.filter(|t| !t.is_empty()).ok_or_else(|| {
             Error::Unexpected(format!(
@@ -841,10 +835,8 @@ impl CredentialSource for BuildkiteSource {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) => match Error::api("buildkite", "delete_registry_token", e) {
-                gone if gone.is_not_found() => Ok(()),
-                other => Err(other),
-            },
+            Err(gone) if gone.is_not_found() => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 }

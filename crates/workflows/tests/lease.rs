@@ -257,15 +257,8 @@ async fn ionos_revoke_failure_is_an_error_and_the_token_is_kept_for_retry() {
     );
     let err = lease.revoke().await.unwrap_err();
     assert!(
-        matches!(
-            err,
-            Error::Api {
-                provider: "ionos",
-                operation: "registriesTokensDelete",
-                status: Some(500),
-                ..
-            }
-        ),
+        (err.provider(), err.operation(), err.status())
+            == (Some("ionos"), Some("registries_tokens_delete"), Some(500)),
         "{err:?}"
     );
     no_secret_shown(
@@ -290,13 +283,7 @@ async fn ionos_revoke_failure_is_an_error_and_the_token_is_kept_for_retry() {
     );
     let err = lease.get().await.unwrap_err();
     assert!(
-        matches!(
-            err,
-            Error::Api {
-                status: Some(500),
-                ..
-            }
-        ),
+        matches!(err, Error::Api(_)) && err.status() == Some(500),
         "{err:?}"
     );
     let stats = lease.stats().await;

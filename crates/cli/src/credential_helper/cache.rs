@@ -27,6 +27,8 @@ use regkit_workflows::docker_config::LockedFile;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::fail::{Fail, Result};
+
 /// The cache format this version writes.
 const VERSION: u32 = 2;
 
@@ -80,7 +82,7 @@ struct File<'a> {
 }
 
 /// Where the cache lives.
-pub fn path() -> Result<PathBuf, String> {
+pub fn path() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir)
             .join("regkit")
@@ -91,7 +93,9 @@ pub fn path() -> Result<PathBuf, String> {
             .join(".cache")
             .join("regkit")
             .join("docker-credentials.json")),
-        None => Err("cannot find a cache directory: set XDG_CACHE_HOME or HOME".into()),
+        None => Err(Fail::error(
+            "cannot find a cache directory: set XDG_CACHE_HOME or HOME",
+        )),
     }
 }
 
@@ -121,10 +125,10 @@ pub struct Cache {
 
 impl Cache {
     /// Waits for the cache's lock and reads it.
-    pub fn open() -> Result<Self, String> {
+    pub fn open() -> Result<Self> {
         let path = path()?;
-        let file = LockedFile::open(&path).map_err(|e| e.to_string())?;
-        let entries = parse(file.read().map_err(|e| e.to_string())?.as_deref());
+        let file = LockedFile::open(&path)?;
+        let entries = parse(file.read()?.as_deref());
         Ok(Self { file, entries })
     }
 
@@ -140,18 +144,18 @@ impl Cache {
     }
 
     /// Writes the entries back (atomically, mode 0600).
-    pub fn save(&self) -> Result<(), String> {
+    pub fn save(&self) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(&File {
             version: VERSION,
             entries: &self.entries,
         })
-        .map_err(|e| format!("encoding the cache: {e}"))?;
-        self.file.replace(&bytes).map_err(|e| e.to_string())
+        .map_err(|e| Fail::error(format!("encoding the cache: {e}")))?;
+        Ok(self.file.replace(&bytes)?)
     }
 }
 
 /// Reads the cache without its lock (a rename never leaves half a file).
-pub fn read_unlocked() -> Result<Vec<Entry>, String> {
+pub fn read_unlocked() -> Result<Vec<Entry>> {
     let bytes = std::fs::read(path()?).ok();
     Ok(parse(bytes.as_deref()))
 }

@@ -68,15 +68,15 @@ pub fn docker_host(host: &str) -> String {
 }
 
 /// Where the logins are kept.
-pub fn path() -> std::result::Result<PathBuf, String> {
+pub fn path() -> Result<PathBuf> {
     let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
             Some(home) => PathBuf::from(home).join(".config"),
             None => {
-                return Err(
-                    "cannot find a configuration directory: set XDG_CONFIG_HOME or HOME".into(),
-                );
+                return Err(Fail::error(
+                    "cannot find a configuration directory: set XDG_CONFIG_HOME or HOME",
+                ));
             }
         },
     };
@@ -112,7 +112,7 @@ pub fn for_registry(ctx: &Context, registry: &Registry, host: &str) -> HelperLog
 /// what an earlier login recorded for it and keeping every other entry.
 /// Returns the file.
 pub fn record(docker_host: &str, login: &HelperLogin) -> Result<PathBuf> {
-    let path = path().map_err(Fail::error)?;
+    let path = path()?;
     let file = LockedFile::open(&path)?;
     let mut doc = match file.read()? {
         Some(bytes) => match serde_json::from_slice::<Value>(&bytes) {

@@ -61,7 +61,7 @@ impl AbejaView {
             .organization_id(self.organization_id.as_str())
             .limit(self.limit)
             .stream()
-            .map_err(|e| Error::api(PROVIDER, "list_repositories", e))
+            .map_err(Error::from)
             .boxed()
     }
 
@@ -114,8 +114,7 @@ impl RegistryView for AbejaView {
             .organization_id(self.organization_id.as_str())
             .limit(1)
             .send()
-            .await
-            .map_err(|e| Error::api(PROVIDER, "list_repositories", e))?
+            .await?
             .into_inner();
         Ok(vec![Registry {
             id: self.organization_id.clone(),
@@ -150,8 +149,7 @@ impl RegistryView for AbejaView {
                     .limit(self.limit)
                     .stream()
                     .map(move |item| {
-                        let tag =
-                            item.map_err(|e| Error::api(PROVIDER, "list_repository_tags", e))?;
+                        let tag = item?;
                         Ok(Image {
                             repository: repository.to_string(),
                             tag: Some(tag.name),

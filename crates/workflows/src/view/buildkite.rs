@@ -88,9 +88,7 @@ impl BuildkiteView {
         if let Some(name) = name {
             list = list.name(name);
         }
-        list.stream()
-            .map_err(|e| Error::api(PROVIDER, "list_packages", e))
-            .boxed()
+        list.stream().map_err(Error::from).boxed()
     }
 
     async fn delete_package(&self, registry: &Registry, id: &str) -> Result<()> {
@@ -100,8 +98,7 @@ impl BuildkiteView {
             .registry_slug(registry.id.as_str())
             .package_id(id)
             .send()
-            .await
-            .map_err(|e| Error::api(PROVIDER, "delete_package", e))?;
+            .await?;
         Ok(())
     }
 
@@ -170,7 +167,7 @@ impl RegistryView for BuildkiteView {
             .org_slug(self.org_slug.as_str())
             .per_page(self.per_page)
             .stream()
-            .map_err(|e| Error::api(PROVIDER, "list_registries", e))
+            .map_err(Error::from)
             .try_filter_map(|r| {
                 std::future::ready(Ok((r.ecosystem == CONTAINER).then(|| Registry {
                     id: r.slug,

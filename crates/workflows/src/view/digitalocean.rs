@@ -69,7 +69,7 @@ impl DigitalOceanView {
                 .map(|gc| gc_status(&gc))
                 .transpose(),
             Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(Error::api(PROVIDER, "registries_get_garbage_collection", e)),
+            Err(e) => Err(Error::from(e)),
         }
     }
 }
@@ -176,7 +176,7 @@ impl RegistryView for DigitalOceanView {
         self.client
             .registries_list()
             .stream()
-            .map_err(|e| Error::api(PROVIDER, "registries_list", e))
+            .map_err(Error::from)
             .and_then(|r| async move {
                 let name = r.name.ok_or_else(|| {
                     Error::Unexpected("a DigitalOcean registry without a name".into())
@@ -201,8 +201,7 @@ impl RegistryView for DigitalOceanView {
             .per_page(self.per_page)
             .stream()
             .map(|item| {
-                let repo =
-                    item.map_err(|e| Error::api(PROVIDER, "registries_list_repositories_v2", e))?;
+                let repo = item?;
                 let name = repo.name.ok_or_else(|| {
                     Error::Unexpected("a DigitalOcean repository without a name".into())
                 })?;
@@ -230,7 +229,7 @@ impl RegistryView for DigitalOceanView {
             .per_page(self.per_page)
             .stream()
             .map(move |item| {
-                item.map_err(|e| Error::api(PROVIDER, "registries_list_repository_tags", e))
+                item.map_err(Error::from)
                     .and_then(|tag| tag_image(repository, tag))
             });
         // Built only once the tags are through, so an error there ends the
@@ -245,11 +244,7 @@ impl RegistryView for DigitalOceanView {
                 .filter_map(move |item| {
                     std::future::ready(match item {
                         Ok(manifest) => untagged_image(repository, manifest),
-                        Err(e) => Some(Err(Error::api(
-                            PROVIDER,
-                            "registries_list_repository_manifests",
-                            e,
-                        ))),
+                        Err(e) => Some(Err(Error::from(e))),
                     })
                 })
         })
@@ -273,8 +268,7 @@ impl RegistryView for DigitalOceanView {
             .per_page(MAX_PAGE)
             .stream();
         while let Some(item) = tags.next().await {
-            let item =
-                item.map_err(|e| Error::api(PROVIDER, "registries_list_repository_tags", e))?;
+            let item = item?;
             if item.tag.as_deref() == Some(tag) {
                 let image = tag_image(repository, item)?;
                 return Ok(Some(image.digest));
@@ -299,8 +293,7 @@ impl RegistryView for DigitalOceanView {
             .per_page(MAX_PAGE)
             .stream();
         while let Some(item) = manifests.next().await {
-            let item =
-                item.map_err(|e| Error::api(PROVIDER, "registries_list_repository_manifests", e))?;
+            let item = item?;
             if item.digest.as_deref() == Some(digest) {
                 return Ok(Some(item.tags));
             }
@@ -315,8 +308,7 @@ impl RegistryView for DigitalOceanView {
             .repository_name(repository)
             .repository_tag(tag)
             .send()
-            .await
-            .map_err(|e| Error::api(PROVIDER, "registries_delete_repository_tag", e))?;
+            .await?;
         Ok(())
     }
 
@@ -332,8 +324,7 @@ impl RegistryView for DigitalOceanView {
             .repository_name(repository)
             .manifest_digest(digest)
             .send()
-            .await
-            .map_err(|e| Error::api(PROVIDER, "registries_delete_repository_manifest", e))?;
+            .await?;
         Ok(())
     }
 
@@ -362,10 +353,10 @@ impl RegistryView for DigitalOceanView {
                 match self.active_gc(&registry.id).await? {
                     Some(active) => Ok(active),
                     // It ended between the refusal and the look-up.
-                    None => Err(Error::api(PROVIDER, "registries_run_garbage_collection", e)),
+                    None => Err(Error::from(e)),
                 }
             }
-            Err(e) => Err(Error::api(PROVIDER, "registries_run_garbage_collection", e)),
+            Err(e) => Err(Error::from(e)),
         }
     }
 
@@ -385,8 +376,7 @@ impl RegistryView for DigitalOceanView {
             .per_page(self.per_page)
             .stream();
         while let Some(gc) = runs.next().await {
-            let gc =
-                gc.map_err(|e| Error::api(PROVIDER, "registries_list_garbage_collections", e))?;
+            let gc = gc?;
             if id.is_empty() || gc.uuid.as_deref() == Some(id) {
                 return gc_status(&gc).map(Some);
             }

@@ -58,7 +58,7 @@ impl RegistryView for HumanitecView {
             .list_registries()
             .org_id(self.org_id.as_str())
             .stream()
-            .map_err(|e| Error::api(PROVIDER, "list_registries", e))
+            .map_err(Error::from)
             .map_ok(|r| Registry {
                 name: r.id.clone(),
                 id: r.id,

@@ -96,7 +96,7 @@ impl RegistryView for IonosView {
             .registries_get()
             .limit(self.limit)
             .stream()
-            .map_err(|e| Error::api(PROVIDER, "registries_get", e))
+            .map_err(Error::from)
             .and_then(|r| async move {
                 let id = r
                     .id
@@ -125,8 +125,7 @@ impl RegistryView for IonosView {
             .limit(self.limit)
             .stream()
             .map(|item| {
-                let repo =
-                    item.map_err(|e| Error::api(PROVIDER, "registries_repositories_get", e))?;
+                let repo = item?;
                 Ok(Repository {
                     name: repo.properties.name,
                     // IONOS counts artifacts, not tags.
@@ -151,11 +150,7 @@ impl RegistryView for IonosView {
             .flat_map(move |item| {
                 stream::iter(match item {
                     Ok(artifact) => artifact_images(repository, artifact),
-                    Err(e) => vec![Err(Error::api(
-                        PROVIDER,
-                        "registries_repositories_artifacts_get",
-                        e,
-                    ))],
+                    Err(e) => vec![Err(Error::from(e))],
                 })
             })
             .boxed()

@@ -4,9 +4,11 @@ use super::model::State;
 use crate::content::ContentGen;
 use chrono::{DateTime, Utc};
 
+/// The demo organization's id.
+pub(crate) const ORG: &str = "1410000000000";
+
 /// Seeds the demo organization.
 pub(crate) fn demo(state: &mut State, ids: &mut ContentGen, now: DateTime<Utc>) {
-    const ORG: &str = "1410000000000";
     let week = chrono::Duration::days(7);
     let detector = state.add_repository(
         ORG,

@@ -28,4 +28,5 @@ pub(crate) static API: Api = Api {
     unauthorized: "authentication credentials are missing or invalid",
     rate_limit: 0,
     demo: |world, ids, now| demo::demo(&mut world.abeja, ids, now),
+    demo_org: Some(demo::ORG),
 };

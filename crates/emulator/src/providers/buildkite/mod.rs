@@ -32,4 +32,5 @@ pub(crate) static API: Api = Api {
     unauthorized: "Authentication required. Please supply a valid API Access Token",
     rate_limit: 200,
     demo: |world, ids, now| demo::demo(&mut world.buildkite, ids, now),
+    demo_org: Some(demo::ORG),
 };

@@ -55,4 +55,5 @@ pub(crate) static API: Api = Api {
     unauthorized: "Unable to authenticate you.",
     rate_limit: 5000,
     demo: |world, ids, now| demo::demo(&mut world.digitalocean, ids, now),
+    demo_org: None,
 };

@@ -7,9 +7,12 @@ use chrono::{DateTime, Duration, Utc};
 use super::model::{CREATED_BY, Registry, SecretRef, State};
 use crate::content::ContentGen;
 
+/// The demo organization's id.
+pub(crate) const ORG: &str = "demo-org";
+
 /// Seeds the demo organization.
 pub(crate) fn demo(state: &mut State, _ids: &mut ContentGen, now: DateTime<Utc>) {
-    let org = state.orgs.entry("demo-org".to_string()).or_default();
+    let org = state.orgs.entry(ORG.to_string()).or_default();
     let mut secrets = BTreeMap::new();
     secrets.insert(
         "*".to_string(),

@@ -27,4 +27,5 @@ pub(crate) static API: Api = Api {
     unauthorized: "Authentication token is missing or invalid.",
     rate_limit: 0,
     demo: |world, ids, now| demo::demo(&mut world.humanitec, ids, now),
+    demo_org: Some(demo::ORG),
 };

@@ -39,4 +39,5 @@ pub(crate) static API: Api = Api {
     unauthorized: "Unauthorized, wrong or no api key provided to process this request",
     rate_limit: 0,
     demo: |world, ids, now| demo::demo(&mut world.ionos, ids, now),
+    demo_org: None,
 };
