@@ -326,7 +326,7 @@ fn env(name: &str) -> Option<String> {
 fn ttl() -> Result<Duration> {
     match env("REGKIT_CREDENTIAL_TTL") {
         Some(t) => crate::cli::parse_ttl(&t)
-            .map_err(|e| Fail::usage(format!("REGKIT_CREDENTIAL_TTL: {e}"))),
+            .map_err(|e| Fail::error(format!("REGKIT_CREDENTIAL_TTL: {e}"))),
         None => Ok(DEFAULT_TTL),
     }
 }

@@ -441,7 +441,7 @@ fn the_helper_serves_a_credential_only_to_the_account_that_minted_it() -> TestRe
         ),
     ];
     let out = a.get(host, &token_only)?;
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(4), "refused: {}", text(&out.stdout));
     assert!(!text(&out.stdout).contains(&first));
 
     // Back to the first account: its cached credential, nothing minted,
