@@ -1,8 +1,19 @@
-//! Requests no generated client would send (bad bodies, foreign or missing
-//! credentials), made to the emulator with a bare reqwest client.
+//! The emulator tests' fixtures: an emulator whose clock stands still, and
+//! requests no generated client would send (bad bodies, foreign or missing
+//! credentials), made to it with a bare reqwest client.
 
-use regkit_emulator::{Emulator, Provider};
+use regkit_emulator::{ClockMode, Emulator, Provider};
 use serde_json::Value;
+
+/// An emulator with no content whose clock stands still until a test
+/// moves it, so every timestamp is reproducible.
+pub async fn frozen() -> Emulator {
+    Emulator::builder()
+        .clock(ClockMode::Frozen)
+        .start()
+        .await
+        .expect("the emulator starts")
+}
 
 /// Sends `method path` to `provider`'s API on `emu` with this
 /// `Authorization` (none when `None`) and body (content type and bytes),

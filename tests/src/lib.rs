@@ -7,10 +7,33 @@
 pub mod emulator;
 pub mod prism;
 
+use regkit_core::{ClientBuilder, Credentials, GeneratedClient, RetryPolicy};
+
 use std::sync::{Arc, Mutex};
 
 use httpmock::{HttpMockRequest, HttpMockResponse, Mock, MockServer};
 use serde_json::Value;
+
+/// A client of `C` talking to `server` with `credentials`, without
+/// retries so each canned answer is seen as sent. Every provider file's
+/// `client(&server)` is this with its own token.
+pub fn client<C: GeneratedClient>(server: &MockServer, credentials: Credentials) -> C {
+    client_with_retry(server, credentials, RetryPolicy::none())
+}
+
+/// [`client`] with a retry policy.
+pub fn client_with_retry<C: GeneratedClient>(
+    server: &MockServer,
+    credentials: Credentials,
+    retry: RetryPolicy,
+) -> C {
+    ClientBuilder::<C>::default()
+        .base_url(server.base_url())
+        .credentials(credentials)
+        .retry(retry)
+        .build()
+        .expect("a client for the mock server")
+}
 
 /// One request as the server received it.
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use httpmock::prelude::*;
 use regkit_abeja::mock::MockServerExt;
 use regkit_abeja::{Client, Error, types};
-use regkit_core::{ConfigError, Credentials, RetryPolicy};
+use regkit_core::{ConfigError, Credentials};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "abeja-platform-token-7c2e9f1a4b";
@@ -32,12 +32,7 @@ fn client(server: &MockServer) -> Client {
 }
 
 fn client_with(server: &MockServer, credentials: Credentials) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .credentials(credentials)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    regkit_tests::client(server, credentials)
 }
 
 fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {

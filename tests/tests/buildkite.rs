@@ -15,7 +15,7 @@ use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, HttpMockResponse};
 use regkit_buildkite::mock::MockServerExt;
 use regkit_buildkite::{Client, Error, PackageFile, types};
-use regkit_core::RetryPolicy;
+use regkit_core::{Credentials, RetryPolicy};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "bkua_6d1f0c9e4b7a2f5d8c3e1a0b9f7d6c5e4b3a2f1d";
@@ -37,12 +37,7 @@ fn client(server: &MockServer) -> Client {
 }
 
 fn client_with_retry(server: &MockServer, retry: RetryPolicy) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .bearer_token(TOKEN)
-        .retry(retry)
-        .build()
-        .unwrap()
+    regkit_tests::client_with_retry(server, Credentials::bearer(TOKEN).unwrap(), retry)
 }
 
 // ------------------------------------------------------------------ recorder

@@ -11,9 +11,9 @@
 
 use httpmock::prelude::*;
 use httpmock::{Mock, When};
-use regkit_core::Error;
+use regkit_core::{Credentials, Error};
 use regkit_digitalocean::mock::MockServerExt;
-use regkit_digitalocean::{Client, ResponseValue, RetryPolicy, SecretString, types};
+use regkit_digitalocean::{Client, ResponseValue, SecretString, types};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "dop_v1_6b0d4c2e9f81a3577e2c1d0b9a8f7e6d5c4b3a29180716f5e4d3c2b1a0f9e8d7";
@@ -22,12 +22,7 @@ const GC_UUID: &str = "9b2f7c1e-4d3a-4e8b-a6f0-2c5d8e1b7a94";
 const DIGEST: &str = "sha256:1f3a9c5e7b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a";
 
 fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .bearer_token(TOKEN)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    regkit_tests::client(server, Credentials::bearer(TOKEN).unwrap())
 }
 
 /// The rules every request must follow, added to a `When` (raw or taken

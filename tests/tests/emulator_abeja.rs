@@ -10,20 +10,12 @@ use std::collections::BTreeSet;
 use futures::TryStreamExt;
 use regkit_abeja::types;
 use regkit_core::RetryPolicy;
-use regkit_emulator::{ClockMode, Emulator, Provider};
-use regkit_tests::emulator::{json_body, raw};
+use regkit_emulator::{Emulator, Provider};
+use regkit_tests::emulator::{frozen, json_body, raw};
 use regkit_tests::prism::{Prism, Run};
 use serde_json::json;
 
 const ORG: &str = "1410000000000";
-
-async fn frozen() -> Emulator {
-    Emulator::builder()
-        .clock(ClockMode::Frozen)
-        .start()
-        .await
-        .expect("the emulator starts")
-}
 
 fn create(name: &str, description: Option<&str>) -> types::RepositoryCreate {
     types::RepositoryCreate {

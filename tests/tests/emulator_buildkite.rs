@@ -6,6 +6,7 @@
 //! and tokens, Buildkite's `{message, errors}` on bad input and bad
 //! credentials, and every operation through a validating Prism proxy.
 
+use regkit_tests::emulator::frozen;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 
@@ -13,20 +14,12 @@ use futures::TryStreamExt;
 use regkit_buildkite::{PackageFile, types};
 use regkit_core::runtime::ResponseValue;
 use regkit_core::{Error, RetryPolicy};
-use regkit_emulator::{ClockMode, Emulator, Provider};
+use regkit_emulator::{Emulator, Provider};
 use regkit_tests::emulator::raw;
 use regkit_tests::prism::{Prism, Run};
 use serde_json::json;
 
 const ORG: &str = "acme";
-
-async fn frozen() -> Emulator {
-    Emulator::builder()
-        .clock(ClockMode::Frozen)
-        .start()
-        .await
-        .expect("the emulator starts")
-}
 
 fn registry(name: &str, ecosystem: &str) -> types::RegistryCreate {
     types::RegistryCreate {

@@ -5,6 +5,7 @@
 //! and every operation of `specs/digitalocean.yaml` through a validating
 //! Prism proxy.
 
+use regkit_tests::emulator::frozen;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::time::Duration;
@@ -15,16 +16,8 @@ use regkit_digitalocean::types;
 use regkit_emulator::providers::digitalocean::{
     GC_DELETING, GC_REQUESTED, GC_SCANNING, GC_WAITING_FOR_JWTS, Tier,
 };
-use regkit_emulator::{ClockMode, Emulator, Provider};
+use regkit_emulator::{Emulator, Provider};
 use regkit_tests::prism::{Prism, Run};
-
-async fn frozen() -> Emulator {
-    Emulator::builder()
-        .clock(ClockMode::Frozen)
-        .start()
-        .await
-        .unwrap()
-}
 
 /// A client that shows every answer as it was sent (no retries).
 fn client(emu: &Emulator) -> regkit_digitalocean::Client {

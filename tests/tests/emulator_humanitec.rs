@@ -11,22 +11,14 @@ use chrono::SubsecRound;
 use futures::TryStreamExt;
 use regkit_core::RetryPolicy;
 use regkit_emulator::providers::humanitec::{CREDS_TTL, Registry};
-use regkit_emulator::{ClockMode, Emulator, Provider};
+use regkit_emulator::{Emulator, Provider};
 use regkit_humanitec::types;
-use regkit_tests::emulator::{json_body, raw};
+use regkit_tests::emulator::{frozen, json_body, raw};
 use regkit_tests::prism::{Prism, Run};
 use serde_json::json;
 
 const ORG: &str = "acme";
 const ECR: &str = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";
-
-async fn frozen() -> Emulator {
-    Emulator::builder()
-        .clock(ClockMode::Frozen)
-        .start()
-        .await
-        .expect("the emulator starts")
-}
 
 fn request(id: &str, registry: &str, kind: &str) -> types::RegistryRequest {
     types::RegistryRequest {

@@ -4,6 +4,7 @@
 //! scanner's findings, IONOS's error bodies, and every operation through
 //! Prism's validating proxy.
 
+use regkit_tests::emulator::frozen;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::time::Duration;
@@ -15,14 +16,6 @@ use regkit_emulator::{ClockMode, Emulator, Provider};
 use regkit_ionos::types;
 use regkit_tests::prism::{Prism, Run};
 use serde_json::json;
-
-async fn frozen() -> Emulator {
-    Emulator::builder()
-        .clock(ClockMode::Frozen)
-        .start()
-        .await
-        .expect("the emulator starts")
-}
 
 fn registry_input(name: &str, location: &str) -> types::PostRegistryInput {
     types::PostRegistryInput {

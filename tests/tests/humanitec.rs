@@ -21,12 +21,7 @@ const ECR_HOST: &str = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";
 const ECR_PASSWORD: &str = "eyJwYXlsb2FkIjoiZWNyLWxvZ2luLXRva2VuIiwidmVyc2lvbiI6IjIifQ==";
 
 fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .bearer_token(TOKEN)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    regkit_tests::client(server, Credentials::bearer(TOKEN).unwrap())
 }
 
 // ------------------------------------------------------------------ recorder

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use futures::TryStreamExt;
 use httpmock::prelude::*;
-use regkit_core::{ConfigError, Credentials, RetryPolicy};
+use regkit_core::{ConfigError, Credentials};
 use regkit_ionos::mock::MockServerExt;
 use regkit_ionos::{Client, Error, types};
 use serde_json::{Value, json};
@@ -25,21 +25,11 @@ const TOKEN_ID: &str = "2b7e1c44-6a0f-4f3e-8d21-9c5b7a3e0f12";
 const TOKEN_PASSWORD: &str = "Zk3q9XvR2mT7wLp4Hs8dNc1B";
 
 fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .bearer_token(TOKEN)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    client_with(server, Credentials::bearer(TOKEN).unwrap())
 }
 
 fn client_with(server: &MockServer, credentials: Credentials) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .credentials(credentials)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    regkit_tests::client(server, credentials)
 }
 
 // ------------------------------------------------------------------ recorder

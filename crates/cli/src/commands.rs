@@ -281,8 +281,8 @@ async fn mint(
     push: bool,
 ) -> Result<DockerCredential> {
     let lease = match lifetime {
-        Lifetime::Ttl(ttl) => Lease::new(ctx.source(registry)).ttl(ttl),
-        Lifetime::NeverExpires => Lease::new(ctx.source(registry)).never_expire(),
+        Lifetime::Ttl(ttl) => Lease::new(ctx.source(registry)?).ttl(ttl),
+        Lifetime::NeverExpires => Lease::new(ctx.source(registry)?).never_expire(),
     };
     let lease = lease
         .margin(std::time::Duration::ZERO)

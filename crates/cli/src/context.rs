@@ -3,20 +3,14 @@
 //! registry view, its credential source, and the registry chosen.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use regkit_core::Provider;
 use regkit_core::{ClientBuilder, GeneratedClient};
 use regkit_emulator::Emulator;
 use regkit_workflows::clock::{Clock, SystemClock};
-use regkit_workflows::lease::{
-    AbejaSource, BuildkiteSource, CredentialSource, DigitalOceanSource, HumanitecSource,
-    IonosSource,
-};
-use regkit_workflows::view::{
-    AbejaView, BuildkiteView, DigitalOceanView, HumanitecView, IonosView, Registry, RegistryView,
-};
+use regkit_workflows::lease::CredentialSource;
+use regkit_workflows::providers::{self, Account};
+use regkit_workflows::view::{Registry, RegistryView};
 
 use crate::fail::{Fail, Result};
 
@@ -61,27 +55,12 @@ fn provider_of<C: GeneratedClient>() -> Result<Provider> {
         .map_err(|_| Fail::error(format!("unknown provider {}", C::PROVIDER.name)))
 }
 
-/// One provider's generated client.
-#[derive(Clone, Debug)]
-pub enum Clients {
-    /// DigitalOcean.
-    DigitalOcean(regkit_digitalocean::Client),
-    /// IONOS.
-    Ionos(regkit_ionos::Client),
-    /// Humanitec, with the organization.
-    Humanitec(regkit_humanitec::Client, String),
-    /// Buildkite, with the organization.
-    Buildkite(regkit_buildkite::Client, String),
-    /// ABEJA.
-    Abeja(regkit_abeja::Client),
-}
-
 /// A command's surroundings.
 pub struct Context {
     /// The provider.
     pub provider: Provider,
-    /// Its client.
-    pub clients: Clients,
+    /// Its account: client, organization, credential sources.
+    pub account: Box<dyn Account>,
     /// Its registry view.
     pub view: Box<dyn RegistryView>,
     /// `--registry`.
@@ -101,22 +80,6 @@ impl std::fmt::Debug for Context {
     }
 }
 
-/// The emulator's virtual clock: waiting advances it.
-#[derive(Clone)]
-pub struct EmulatorClock(pub regkit_emulator::Clock);
-
-#[async_trait::async_trait]
-impl Clock for EmulatorClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0.now()
-    }
-
-    async fn sleep(&self, d: Duration) {
-        self.0.advance(d);
-        tokio::task::yield_now().await;
-    }
-}
-
 impl Context {
     /// The context for `provider` at `endpoint`, with `org` where the
     /// provider needs one.
@@ -133,59 +96,22 @@ impl Context {
             }
             (None, Endpoint::Env { .. }) => None,
         };
-        let need_org = || {
-            org.clone().ok_or_else(|| {
-                Fail::usage(format!(
-                    "{provider} needs an organization: pass --org {} (or set REGKIT_ORG)",
-                    match provider {
-                        Provider::Humanitec => "ORG_ID",
-                        Provider::Buildkite => "ORG_SLUG",
-                        _ => "ORGANIZATION_ID",
-                    }
-                ))
-            })
-        };
-        let (clients, view): (Clients, Box<dyn RegistryView>) = match provider {
-            Provider::DigitalOcean => {
-                let c: regkit_digitalocean::Client = client(endpoint)?;
-                (
-                    Clients::DigitalOcean(c.clone()),
-                    Box::new(DigitalOceanView::new(c)),
-                )
-            }
-            Provider::Ionos => {
-                let c: regkit_ionos::Client = client(endpoint)?;
-                (Clients::Ionos(c.clone()), Box::new(IonosView::new(c)))
-            }
-            Provider::Humanitec => {
-                let org = need_org()?;
-                let c: regkit_humanitec::Client = client(endpoint)?;
-                (
-                    Clients::Humanitec(c.clone(), org.clone()),
-                    Box::new(HumanitecView::new(c, org)),
-                )
-            }
-            Provider::Buildkite => {
-                let org = need_org()?;
-                let c: regkit_buildkite::Client = client(endpoint)?;
-                (
-                    Clients::Buildkite(c.clone(), org.clone()),
-                    Box::new(BuildkiteView::new(c, org)),
-                )
-            }
-            Provider::Abeja => {
-                let org = need_org()?;
-                let c: regkit_abeja::Client = client(endpoint)?;
-                (Clients::Abeja(c.clone()), Box::new(AbejaView::new(c, org)))
-            }
-        };
+        if org.is_none()
+            && let Some(kind) = providers::org_kind(provider)
+        {
+            return Err(Fail::usage(format!(
+                "{provider} needs an organization: pass --org {kind} (or set REGKIT_ORG)"
+            )));
+        }
+        let account = providers::account(provider, org.as_deref(), &endpoint)?;
+        let view = account.view();
         let clock: Arc<dyn Clock> = match endpoint {
-            Endpoint::Emulator(emu) => Arc::new(EmulatorClock(emu.clock().clone())),
+            Endpoint::Emulator(emu) => Arc::new(emu.clock().clone()),
             Endpoint::Env { .. } => Arc::new(SystemClock),
         };
         Ok(Context {
             provider,
-            clients,
+            account,
             view,
             registry,
             clock,
@@ -217,34 +143,33 @@ impl Context {
         )
     }
 
-    /// The credential source for `registry`.
-    pub fn source(&self, registry: &Registry) -> Box<dyn CredentialSource> {
-        match &self.clients {
-            Clients::DigitalOcean(c) => Box::new(
-                DigitalOceanSource::new(c.clone())
-                    .registry(registry.id.clone())
-                    .clock(self.clock.clone()),
-            ),
-            Clients::Ionos(c) => {
-                let source =
-                    IonosSource::new(c.clone(), registry.id.clone()).clock(self.clock.clone());
-                Box::new(match &registry.host {
-                    Some(host) => source.host(host.clone()),
-                    None => source,
+    /// The credential source for `registry`; a provider that mints none
+    /// says so (`abeja cannot mint Docker credentials`).
+    pub fn source(&self, registry: &Registry) -> Result<Box<dyn CredentialSource>> {
+        self.account
+            .credentials(registry, self.clock.clone())
+            .ok_or_else(|| {
+                Fail::from(regkit_workflows::Error::Unsupported {
+                    provider: self.provider.name(),
+                    capability: regkit_workflows::Capability::DockerCredentials,
                 })
-            }
-            Clients::Humanitec(c, org) => Box::new(HumanitecSource::new(
-                c.clone(),
-                org.clone(),
-                registry.id.clone(),
-            )),
-            Clients::Buildkite(c, org) => Box::new(BuildkiteSource::new(
-                c.clone(),
-                org.clone(),
-                registry.id.clone(),
-            )),
-            Clients::Abeja(c) => Box::new(AbejaSource::new(c.clone())),
-        }
+            })
+    }
+}
+
+impl providers::Connect for Endpoint<'_> {
+    type Error = Fail;
+
+    fn client<C>(&self) -> Result<C>
+    where
+        C: GeneratedClient
+            + regkit_core::runtime::ClientInfo<regkit_core::Inner>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        client(*self)
     }
 }
 

@@ -51,15 +51,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::Utc;
-use futures::TryStreamExt as _;
-use regkit_core::GeneratedClient;
-use regkit_core::Provider;
 use regkit_core::runtime::ClientInfo;
-use regkit_workflows::lease::{
-    BuildkiteSource, CredentialSource, DigitalOceanSource, DockerCredential, HumanitecSource,
-    IonosSource, Lifetime,
-};
-use regkit_workflows::view::{IonosView, RegistryView as _};
+use regkit_core::{GeneratedClient, Provider};
+use regkit_workflows::lease::Lifetime;
+use regkit_workflows::providers::{self, Account, Connect};
 use serde::Serialize;
 
 use self::cache::{Cache, Entry, Key};
@@ -191,7 +186,7 @@ async fn get(server_url: &str) -> Result<Option<String>> {
         host,
         provider: route.provider.name().to_string(),
         endpoint: route.endpoint.clone(),
-        account: route.account.clone(),
+        account: route.fingerprint.clone(),
         scope: route.scope.clone(),
     };
     // Held until the new entry is written: concurrent `get`s wait, so none
@@ -201,7 +196,11 @@ async fn get(server_url: &str) -> Result<Option<String>> {
     let entry = match cache.get(&key).filter(|e| e.is_fresh(now, MARGIN)) {
         Some(entry) => entry.clone(),
         None => {
-            let Some(credential) = route.source.mint(&key.host, ttl).await? else {
+            let Some(credential) = route
+                .account
+                .credential_for_host(&key.host, route.registry.as_deref(), Lifetime::Ttl(ttl))
+                .await?
+            else {
                 return Err(not_found());
             };
             let fresh_until = match credential.expires_at {
@@ -268,33 +267,39 @@ pub fn base_url_env(provider: Provider) -> String {
     format!("REGKIT_{}_BASE_URL", provider.name().to_ascii_uppercase())
 }
 
-/// A client of `provider` with the credentials from the environment,
-/// talking to `REGKIT_<PROVIDER>_BASE_URL`, else `recorded` (what `login
-/// --helper` was given), else the provider's API; with the endpoint it
-/// talks to and the fingerprint of the account.
-fn client<C>(provider: Provider, recorded: Option<&str>) -> Result<(C, String, String)>
-where
-    C: GeneratedClient + ClientInfo<regkit_core::Inner>,
-{
-    let from_env = env(&base_url_env(provider));
-    let base = from_env.as_deref().or(recorded).map(str::trim);
-    let c: C = context::client::<C>(Endpoint::Env { base_url: base })?;
-    let endpoint = c.baseurl().trim_end_matches('/').to_string();
-    let account = account::<C>(&endpoint);
-    Ok((c, endpoint, account))
+/// How the helper reaches a provider's API: `REGKIT_<PROVIDER>_BASE_URL`,
+/// else `recorded` (what `login --helper` was given), else the provider's
+/// API, with the credentials from the environment.
+struct HelperEndpoint<'a> {
+    provider: Provider,
+    recorded: Option<&'a str>,
+}
+
+impl Connect for HelperEndpoint<'_> {
+    type Error = Fail;
+
+    fn client<C>(&self) -> Result<C>
+    where
+        C: GeneratedClient + ClientInfo<regkit_core::Inner> + Clone + Send + Sync + 'static,
+    {
+        let from_env = env(&base_url_env(self.provider));
+        let base = from_env.as_deref().or(self.recorded).map(str::trim);
+        context::client::<C>(Endpoint::Env { base_url: base })
+    }
 }
 
 /// A fingerprint of the account: SHA-256 over the provider, the endpoint
 /// and every credential variable the provider's client reads (so any
 /// change of token, user or password is another account). Only the first
 /// 16 bytes, in hex; the credentials cannot be recovered from it.
-fn account<C: GeneratedClient>(endpoint: &str) -> String {
+fn fingerprint(provider: Provider, endpoint: &str) -> String {
     use regkit_core::AuthScheme;
+    let info = provider.info();
     let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-    digest.update(C::PROVIDER.name.as_bytes());
+    digest.update(info.name.as_bytes());
     digest.update(b"\0");
     digest.update(endpoint.as_bytes());
-    for scheme in C::PROVIDER.auth {
+    for scheme in info.auth {
         let (first, second): (&[&str], &[&str]) = match scheme {
             AuthScheme::Bearer { env } | AuthScheme::ApiKey { env, .. } => (env, &[]),
             AuthScheme::Basic {
@@ -335,18 +340,54 @@ fn ttl() -> Result<Duration> {
 struct Route {
     provider: Provider,
     endpoint: String,
-    account: String,
+    /// The account's fingerprint.
+    fingerprint: String,
     /// `org/registry` where known before minting.
     scope: String,
-    source: Source,
+    account: Box<dyn Account>,
+    /// The registry, where known before minting.
+    registry: Option<String>,
 }
 
-/// How to mint for a route; a registry not known yet is looked up at mint.
-enum Source {
-    DigitalOcean(regkit_digitalocean::Client, Option<String>),
-    Ionos(regkit_ionos::Client, Option<String>),
-    Buildkite(regkit_buildkite::Client, String, String),
-    Humanitec(regkit_humanitec::Client, String, Option<String>),
+impl Route {
+    /// Opens `provider`'s account scoped to `org` (where its API has one),
+    /// for `registry` where known.
+    fn open(
+        provider: Provider,
+        org: Option<String>,
+        registry: Option<String>,
+        recorded: Option<&str>,
+    ) -> Result<Route> {
+        let account = providers::account(
+            provider,
+            org.as_deref(),
+            &HelperEndpoint { provider, recorded },
+        )?;
+        let endpoint = account.base_url().trim_end_matches('/').to_string();
+        let scope = [org.as_deref(), registry.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/");
+        Ok(Route {
+            provider,
+            fingerprint: fingerprint(provider, &endpoint),
+            endpoint,
+            scope,
+            account,
+            registry,
+        })
+    }
+}
+
+/// `REGKIT_<PROVIDER>_<PART>` (`REGKIT_BUILDKITE_ORG`,
+/// `REGKIT_DIGITALOCEAN_REGISTRY`, …).
+fn part_env(provider: Provider, part: &str) -> Option<String> {
+    env(&format!(
+        "REGKIT_{}_{}",
+        provider.name().to_ascii_uppercase(),
+        part.to_ascii_uppercase()
+    ))
 }
 
 /// The route for the server `key` (host, maybe with a path), or `None`
@@ -356,70 +397,35 @@ fn route(key: &str) -> Result<Option<Route>> {
         return route_from_login(&login).map(Some);
     }
     let (host, path) = key.split_once('/').unwrap_or((key, ""));
-    let route = |provider, (endpoint, account), scope: String, source| Route {
-        provider,
-        endpoint,
-        account,
-        scope,
-        source,
-    };
-    // Each provider with a data plane says whether the host is one of its
-    // registry hosts (the manifest's host rules).
-    match Provider::serving_host(host) {
-        Some(Provider::DigitalOcean) => {
-            let (c, endpoint, account) = client(Provider::DigitalOcean, None)?;
-            let registry = env("REGKIT_DIGITALOCEAN_REGISTRY");
-            let scope = registry.clone().unwrap_or_default();
-            return Ok(Some(route(
-                Provider::DigitalOcean,
-                (endpoint, account),
-                scope,
-                Source::DigitalOcean(c, registry),
-            )));
+    // Each provider that hosts registries says whether the host is one of
+    // its registry hosts (the manifest's host rules) and which registry
+    // parts its path names; what the path lacks comes from the
+    // environment. Humanitec, whose records name other providers' hosts,
+    // answers last, for any host, once its organization is set.
+    if let Some(provider) = Provider::serving_host(host) {
+        let parts = provider
+            .info()
+            .data_plane
+            .host()
+            .map(|h| h.path_parts(path))
+            .unwrap_or_default();
+        let part = |name: &str| {
+            parts
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+                .or_else(|| part_env(provider, name))
+        };
+        let org = part("org");
+        if org.is_none() && providers::org_kind(provider).is_some() {
+            return Ok(None);
         }
-        Some(Provider::Ionos) => {
-            let (c, endpoint, account) = client(Provider::Ionos, None)?;
-            return Ok(Some(route(
-                Provider::Ionos,
-                (endpoint, account),
-                String::new(),
-                Source::Ionos(c, None),
-            )));
-        }
-        Some(Provider::Buildkite) => {
-            let mut parts = path.split('/').filter(|p| !p.is_empty());
-            let (org, registry) = match (parts.next(), parts.next()) {
-                (Some(o), Some(r)) => (o.to_string(), r.to_string()),
-                _ => match (
-                    env("REGKIT_BUILDKITE_ORG"),
-                    env("REGKIT_BUILDKITE_REGISTRY"),
-                ) {
-                    (Some(o), Some(r)) => (o, r),
-                    _ => return Ok(None),
-                },
-            };
-            let (c, endpoint, account) = client(Provider::Buildkite, None)?;
-            return Ok(Some(route(
-                Provider::Buildkite,
-                (endpoint, account),
-                format!("{org}/{registry}"),
-                Source::Buildkite(c, org, registry),
-            )));
-        }
-        // Humanitec and ABEJA host no registry; Humanitec's records name
-        // other providers' hosts (below).
-        _ => {}
+        return Route::open(provider, org, part("registry"), None).map(Some);
     }
-    if let Some(org) = env("REGKIT_HUMANITEC_ORG") {
-        let (c, endpoint, account) = client(Provider::Humanitec, None)?;
-        return Ok(Some(route(
-            Provider::Humanitec,
-            (endpoint, account),
-            org.clone(),
-            Source::Humanitec(c, org, None),
-        )));
+    match part_env(Provider::Humanitec, "org") {
+        Some(org) => Route::open(Provider::Humanitec, Some(org), None, None).map(Some),
+        None => Ok(None),
     }
-    Ok(None)
 }
 
 /// The route `login --helper` recorded.
@@ -430,136 +436,15 @@ fn route_from_login(login: &logins::HelperLogin) -> Result<Route> {
             login.provider
         ))
     })?;
-    let base = login.base_url.as_deref();
-    let org = || {
-        login.org.clone().ok_or_else(|| {
-            Fail::error(format!(
-                "`login --helper` recorded no organization for {provider}; run it again"
-            ))
-        })
-    };
-    let scope = format!(
-        "{}/{}",
-        login.org.as_deref().unwrap_or_default(),
-        login.registry
-    );
-    let (source, endpoint, account) = match provider {
-        Provider::DigitalOcean => {
-            let (c, e, a) = client(provider, base)?;
-            (Source::DigitalOcean(c, Some(login.registry.clone())), e, a)
-        }
-        Provider::Ionos => {
-            let (c, e, a) = client(provider, base)?;
-            (Source::Ionos(c, Some(login.registry.clone())), e, a)
-        }
-        Provider::Buildkite => {
-            let (c, e, a) = client(provider, base)?;
-            (Source::Buildkite(c, org()?, login.registry.clone()), e, a)
-        }
-        Provider::Humanitec => {
-            let (c, e, a) = client(provider, base)?;
-            (
-                Source::Humanitec(c, org()?, Some(login.registry.clone())),
-                e,
-                a,
-            )
-        }
-        Provider::Abeja => {
-            return Err(regkit_workflows::Error::Unsupported {
-                provider: provider.name(),
-                capability: regkit_workflows::Capability::DockerCredentials,
-            }
-            .into());
-        }
-    };
-    Ok(Route {
-        provider,
-        endpoint,
-        account,
-        scope,
-        source,
-    })
-}
-
-impl Source {
-    /// Mints a credential for the server `key`, or `None` when the
-    /// provider has no registry for it.
-    async fn mint(self, key: &str, ttl: Duration) -> Result<Option<DockerCredential>> {
-        let host = key.split('/').next().unwrap_or(key);
-        let lifetime = Lifetime::Ttl(ttl);
-        let credential = match self {
-            Source::DigitalOcean(c, registry) => {
-                let registry = match registry {
-                    Some(r) => r,
-                    None => {
-                        let view = regkit_workflows::view::DigitalOceanView::new(c.clone());
-                        let mut names: Vec<String> = view
-                            .registries()
-                            .await?
-                            .into_iter()
-                            .map(|r| r.name)
-                            .collect();
-                        names.sort();
-                        names.into_iter().next().ok_or_else(|| {
-                            Fail::error("the DigitalOcean account has no registry")
-                        })?
-                    }
-                };
-                DigitalOceanSource::new(c)
-                    .registry(registry)
-                    .mint(lifetime, false)
-                    .await
-            }
-            Source::Ionos(c, registry) => {
-                let id = match registry {
-                    Some(id) => id,
-                    None => {
-                        let registries = IonosView::new(c.clone()).registries().await?;
-                        let Some(registry) = registries.into_iter().find(|r| {
-                            r.host
-                                .as_deref()
-                                .is_some_and(|h| h.eq_ignore_ascii_case(host))
-                        }) else {
-                            return Ok(None);
-                        };
-                        registry.id
-                    }
-                };
-                IonosSource::new(c, id)
-                    .host(host)
-                    .mint(lifetime, false)
-                    .await
-            }
-            Source::Buildkite(c, org, registry) => {
-                BuildkiteSource::new(c, org, registry)
-                    .host(key)
-                    .mint(lifetime, false)
-                    .await
-            }
-            Source::Humanitec(c, org, record) => {
-                let record = match record {
-                    Some(id) => id,
-                    None => {
-                        let records: Vec<regkit_humanitec::types::RegistryResponse> = c
-                            .list_registries()
-                            .org_id(org.as_str())
-                            .stream()
-                            .try_collect()
-                            .await
-                            .map_err(regkit_workflows::Error::from)?;
-                        let Some(record) = records.into_iter().find(|r| {
-                            server_key(&r.registry) == key || server_key(&r.registry) == host
-                        }) else {
-                            return Ok(None);
-                        };
-                        record.id
-                    }
-                };
-                HumanitecSource::new(c, org, record)
-                    .mint(lifetime, false)
-                    .await
-            }
-        };
-        Ok(credential.map(Some)?)
+    if login.org.is_none() && providers::org_kind(provider).is_some() {
+        return Err(Fail::error(format!(
+            "`login --helper` recorded no organization for {provider}; run it again"
+        )));
     }
+    Route::open(
+        provider,
+        login.org.clone(),
+        Some(login.registry.clone()),
+        login.base_url.as_deref(),
+    )
 }

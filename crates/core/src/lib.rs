@@ -35,6 +35,7 @@ mod body;
 mod builder;
 mod call;
 mod classify;
+pub mod clock;
 mod credentials;
 mod error;
 mod nullable;

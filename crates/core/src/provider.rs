@@ -184,6 +184,22 @@ impl RegistryHost {
         }
     }
 
+    /// The registry parts a repository path names on a shared host, by the
+    /// host's path template: `demo/images/web` under `{org}/{registry}`
+    /// gives `[("org", "demo"), ("registry", "images")]`. Segments the path
+    /// lacks are left out; a per-registry host names none.
+    pub fn path_parts<'p>(&self, path: &'p str) -> Vec<(&'static str, &'p str)> {
+        let RegistryHost::Shared { path: template, .. } = self else {
+            return Vec::new();
+        };
+        let segments = path.split('/').filter(|s| !s.is_empty());
+        template
+            .split('/')
+            .filter_map(|t| t.strip_prefix('{')?.strip_suffix('}'))
+            .zip(segments)
+            .collect()
+    }
+
     /// Whether `host` is this provider's: the shared host, or a host the
     /// pattern makes. A scheme, a port and a path are ignored.
     pub fn serves(&self, host: &str) -> bool {
@@ -307,6 +323,24 @@ impl ProviderInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_host_path_names_its_registry_parts() {
+        let shared = RegistryHost::Shared {
+            host: "packages.example.com",
+            path: "{org}/{registry}",
+        };
+        assert_eq!(
+            shared.path_parts("/acme/images/web"),
+            [("org", "acme"), ("registry", "images")]
+        );
+        assert_eq!(shared.path_parts("acme"), [("org", "acme")]);
+        assert!(shared.path_parts("").is_empty());
+        let per = RegistryHost::PerRegistry {
+            pattern: "{name}.cr.example.com",
+        };
+        assert!(per.path_parts("a/b").is_empty());
+    }
 
     #[test]
     fn hosts_match_as_docker_sends_them() {

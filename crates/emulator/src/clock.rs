@@ -73,3 +73,19 @@ impl Clock {
 fn elapsed(since: Instant) -> chrono::Duration {
     chrono::Duration::from_std(since.elapsed()).unwrap_or(chrono::Duration::MAX)
 }
+
+/// The emulator's clock is regkit's [`regkit_core::clock::Clock`]: a
+/// workflow that waits on it (a lease's expiry, a garbage collection's
+/// polls) moves virtual time on instead of sleeping, then lets other tasks
+/// run.
+#[async_trait::async_trait]
+impl regkit_core::clock::Clock for Clock {
+    fn now(&self) -> DateTime<Utc> {
+        Clock::now(self)
+    }
+
+    async fn sleep(&self, d: Duration) {
+        self.advance(d);
+        tokio::task::yield_now().await;
+    }
+}

@@ -24,10 +24,12 @@
 #![allow(clippy::result_large_err)]
 
 pub mod clock;
+pub mod credential;
 pub mod docker_config;
 mod error;
 pub mod gc;
 pub mod lease;
+pub mod providers;
 pub mod retention;
 pub mod view;
 

@@ -17,9 +17,8 @@ use regkit_emulator::providers::digitalocean::{
 use regkit_emulator::{ClockMode, Emulator};
 use regkit_workflows::clock::Clock;
 use regkit_workflows::gc::{GcEvent, GcWaiter};
-use regkit_workflows::view::{
-    DigitalOceanView, GcKind, GcStatus, Image, Registry, RegistryView, Repository,
-};
+use regkit_workflows::providers::DigitalOceanView;
+use regkit_workflows::view::{GcKind, GcStatus, Image, Registry, RegistryView, Repository};
 use regkit_workflows::{Capability, Error, Result};
 
 type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
@@ -397,21 +396,6 @@ async fn a_view_without_garbage_collection_is_unsupported_before_any_call() {
 
 // --- end to end: DigitalOcean on the emulator's virtual clock ----------------------
 
-/// The workflow clock tied to the emulator's: sleeping advances it.
-#[derive(Debug)]
-struct EmuClock(regkit_emulator::Clock);
-
-#[async_trait::async_trait]
-impl Clock for EmuClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0.now()
-    }
-
-    async fn sleep(&self, d: Duration) {
-        self.0.advance(d);
-    }
-}
-
 async fn seeded()
 -> std::result::Result<(Emulator, DigitalOceanView, Registry), Box<dyn std::error::Error>> {
     let emu = Emulator::builder().clock(ClockMode::Frozen).start().await?;
@@ -466,7 +450,7 @@ async fn emulator_a_garbage_collection_is_followed_to_success_on_the_virtual_clo
     let waiter = GcWaiter::new()
         .poll_interval(Duration::from_secs(5))
         .poll_max(Duration::from_secs(60))
-        .clock(Arc::new(EmuClock(emu.clock().clone())));
+        .clock(Arc::new(emu.clock().clone()));
     let started_at = emu.now();
     let seen: Vec<GcEvent> = waiter.run(&view, &registry, FULL).try_collect().await?;
 
@@ -516,7 +500,7 @@ async fn emulator_a_running_collection_is_joined_and_waited_for() -> TestResult 
         .start_gc(&registry, GcKind::UntaggedManifestsOnly)
         .await?;
     emu.advance(GC_REQUESTED.to_std()?);
-    let waiter = GcWaiter::new().clock(Arc::new(EmuClock(emu.clock().clone())));
+    let waiter = GcWaiter::new().clock(Arc::new(emu.clock().clone()));
     let mut events = waiter.run(&view, &registry, FULL);
     match events.try_next().await? {
         Some(GcEvent::Joined(s)) => {
@@ -543,7 +527,7 @@ async fn emulator_a_wait_shorter_than_digitaloceans_jwt_phase_is_a_stall() -> Te
         .poll_interval(Duration::from_secs(30))
         .poll_max(Duration::from_secs(60))
         .stall_timeout(Duration::from_secs(5 * 60))
-        .clock(Arc::new(EmuClock(emu.clock().clone())));
+        .clock(Arc::new(emu.clock().clone()));
     let err = waiter.wait(&view, &registry, FULL).await.unwrap_err();
     match &err {
         Error::GcStalled { status, for_secs } => {

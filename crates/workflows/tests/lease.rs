@@ -5,27 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound as _, Utc};
+use chrono::SubsecRound as _;
 use regkit_emulator::{ClockMode, Emulator, FaultRule};
 use regkit_workflows::clock::Clock;
-use regkit_workflows::lease::{
-    AbejaSource, BuildkiteSource, CredentialSource, DigitalOceanSource, DockerCredential,
-    HumanitecSource, IonosSource, Lease, Lifetime, MAX_TTL,
+use regkit_workflows::lease::{CredentialSource, DockerCredential, Lease, Lifetime, MAX_TTL};
+use regkit_workflows::providers::{self, Connect};
+use regkit_workflows::providers::{
+    BuildkiteSource, DigitalOceanSource, HumanitecSource, IonosSource,
 };
 use regkit_workflows::{Capability, Error};
-
-/// The emulator's virtual clock as the workflows' clock.
-struct EmuClock(Arc<Emulator>);
-
-#[async_trait::async_trait]
-impl Clock for EmuClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0.now()
-    }
-    async fn sleep(&self, d: Duration) {
-        self.0.advance(d);
-    }
-}
 
 async fn emulator() -> Arc<Emulator> {
     Arc::new(
@@ -63,7 +51,7 @@ async fn digitalocean_mints_and_refreshes_before_expiry() {
             .map(|_| ())
     })
     .expect("the registry is created");
-    let clock: Arc<dyn Clock> = Arc::new(EmuClock(emu.clone()));
+    let clock: Arc<dyn Clock> = Arc::new(emu.clock().clone());
     let source = DigitalOceanSource::new(emu.digitalocean())
         .registry("team")
         .clock(clock.clone());
@@ -155,7 +143,7 @@ async fn ionos_mints_a_token_revokes_it_and_revokes_the_replaced_one() {
     let emu = emulator().await;
     let id = ionos_registry(&emu);
     let ionos = emu.ionos();
-    let clock: Arc<dyn Clock> = Arc::new(EmuClock(emu.clone()));
+    let clock: Arc<dyn Clock> = Arc::new(emu.clock().clone());
     let lease = Lease::new(IonosSource::new(ionos.clone(), &id).clock(clock.clone()))
         .ttl(Duration::from_secs(1800))
         .write(true)
@@ -243,7 +231,7 @@ async fn ionos_revoke_failure_is_an_error_and_the_token_is_kept_for_retry() {
         .retry(regkit_core::RetryPolicy::none())
         .build()
         .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(EmuClock(emu.clone()));
+    let clock: Arc<dyn Clock> = Arc::new(emu.clock().clone());
     let lease = Lease::new(IonosSource::new(ionos.clone(), &id).clock(clock.clone()))
         .ttl(Duration::from_secs(600))
         .margin(Duration::from_secs(60))
@@ -345,7 +333,7 @@ async fn humanitec_hands_out_the_records_login() {
             );
     });
     let source = HumanitecSource::new(emu.humanitec(), "acme", "ecr");
-    let lease = Lease::new(source).clock(Arc::new(EmuClock(emu.clone())));
+    let lease = Lease::new(source).clock(Arc::new(emu.clock().clone()));
     let cred = lease.get().await.unwrap();
     assert_eq!(cred.host, "123456789012.dkr.ecr.eu-central-1.amazonaws.com");
     assert_eq!(cred.username, "AWS");
@@ -429,11 +417,56 @@ async fn buildkite_mints_a_registry_token_and_revokes_it() {
     );
 }
 
+/// Opens the emulator's accounts through the provider table.
+struct OnEmulator<'a>(&'a Emulator);
+
+impl Connect for OnEmulator<'_> {
+    type Error = Error;
+
+    fn client<C>(&self) -> Result<C, Error>
+    where
+        C: regkit_core::GeneratedClient
+            + regkit_core::runtime::ClientInfo<regkit_core::Inner>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        let p: regkit_core::Provider = C::PROVIDER.name.parse().unwrap();
+        regkit_core::ClientBuilder::<C>::new()
+            .base_url(self.0.url(p))
+            .bearer_token(self.0.token(p))
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))
+    }
+}
+
+/// ABEJA's API mints nothing: its account has no credential source, and
+/// asking it for a host's credential is `Unsupported`, said once in the
+/// provider table (no source stub that fails).
 #[tokio::test]
 async fn abeja_has_no_credentials_api() {
     let emu = emulator().await;
-    let lease = Lease::new(AbejaSource::new(emu.abeja()));
-    let err = lease.get().await.unwrap_err();
+    let account = providers::account(
+        regkit_core::Provider::Abeja,
+        Some("1410000000000"),
+        &OnEmulator(&emu),
+    )
+    .unwrap();
+    let registry = account.view().registries().await.unwrap().remove(0);
+    assert!(
+        account
+            .credentials(&registry, Arc::new(emu.clock().clone()))
+            .is_none()
+    );
+    let err = account
+        .credential_for_host(
+            "abeja.example",
+            None,
+            Lifetime::Ttl(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -515,7 +548,7 @@ async fn every_source_and_lease_refuse_a_zero_or_absurd_ttl_before_sending() {
 #[tokio::test]
 async fn the_longest_ttl_is_a_year_and_never_expiring_is_asked_for_by_name() {
     let emu = emulator().await;
-    let clock: Arc<dyn Clock> = Arc::new(EmuClock(emu.clone()));
+    let clock: Arc<dyn Clock> = Arc::new(emu.clock().clone());
     let lease = Lease::new(DigitalOceanSource::new(emu.digitalocean()).clock(clock.clone()))
         .clock(clock.clone())
         .ttl(MAX_TTL);

@@ -15,12 +15,12 @@ use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use regkit_emulator::providers::digitalocean::Tier;
 use regkit_emulator::{ClockMode, Emulator, FaultRule, Provider};
-use regkit_workflows::clock::Clock;
 use regkit_workflows::gc::GcWaiter;
+use regkit_workflows::providers::{BuildkiteView, DigitalOceanView};
 use regkit_workflows::retention::{self, ApplyOptions, Change, Deletion, Plan, Rule, Rules};
 use regkit_workflows::view::{
-    BuildkiteView, DigitalOceanView, GcKind, GcStatus, Image, Registry, RegistryView, Repository,
-    TagDeletion,
+    CollectGarbage, DeleteImages, GcKind, GcStatus, Image, ListContents, Registry, RegistryView,
+    Repository, TagDeletion,
 };
 use regkit_workflows::{Capability, Error, Result};
 
@@ -82,6 +82,21 @@ impl RegistryView for Fake {
         Ok(vec![registry()])
     }
 
+    fn contents(&self) -> Option<&dyn ListContents> {
+        Some(self)
+    }
+
+    fn deletion(&self) -> Option<&dyn DeleteImages> {
+        Some(self)
+    }
+
+    fn collection(&self) -> Option<&dyn CollectGarbage> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl ListContents for Fake {
     fn repositories<'a>(&'a self, _: &'a Registry) -> BoxStream<'a, Result<Repository>> {
         let names: Vec<String> = self.repos.lock().unwrap().keys().cloned().collect();
         // Listed in reverse, to show the plan does not depend on it.
@@ -106,7 +121,10 @@ impl RegistryView for Fake {
         images.reverse();
         stream::iter(images.into_iter().map(Ok)).boxed()
     }
+}
 
+#[async_trait::async_trait]
+impl DeleteImages for Fake {
     fn tag_deletion(&self) -> TagDeletion {
         if self.tag_removes_manifest {
             TagDeletion::RemovesManifestWithLastTag
@@ -137,7 +155,10 @@ impl RegistryView for Fake {
         }
         Ok(())
     }
+}
 
+#[async_trait::async_trait]
+impl CollectGarbage for Fake {
     async fn start_gc(&self, _: &Registry, kind: GcKind) -> Result<GcStatus> {
         Ok(GcStatus {
             id: "gc".into(),
@@ -151,7 +172,7 @@ impl RegistryView for Fake {
     }
 
     async fn gc_status(&self, r: &Registry, _: &str) -> Result<Option<GcStatus>> {
-        self.start_gc(r, GcKind::UntaggedManifestsAndUnreferencedBlobs)
+        CollectGarbage::start_gc(self, r, GcKind::UntaggedManifestsAndUnreferencedBlobs)
             .await
             .map(Some)
     }
@@ -757,20 +778,6 @@ async fn where_a_tag_deletion_removes_the_manifest_the_plan_deletes_tags_only_an
 
 // --- end to end: DigitalOcean on the emulator ------------------------------------------------
 
-#[derive(Debug)]
-struct EmuClock(regkit_emulator::Clock);
-
-#[async_trait::async_trait]
-impl Clock for EmuClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0.now()
-    }
-
-    async fn sleep(&self, d: Duration) {
-        self.0.advance(d);
-    }
-}
-
 /// `acme` with `team/app`: 1 000 tags — `v1`…`v989` one a day going back
 /// (`v989` today, each up to an hour older), `latest` on `v989`'s manifest,
 /// and ten releases `v1.0.0`…`v1.0.9` on the manifests of `v10`, `v20`, …,
@@ -924,7 +931,7 @@ async fn emulator_the_plan_over_1000_tags_is_exact_then_applied_and_collected() 
     let storage_before = emu.world().digitalocean.registries["acme"]
         .store
         .storage_bytes();
-    let waiter = GcWaiter::new().clock(Arc::new(EmuClock(emu.clock().clone())));
+    let waiter = GcWaiter::new().clock(Arc::new(emu.clock().clone()));
     let report = retention::apply(
         &view,
         &plan,
@@ -1267,7 +1274,7 @@ async fn emulator_ionos_plans_tags_only_and_apply_is_unsupported() -> TestResult
         let old = ids.manifest(1, now - TimeDelta::days(100));
         r.content.push("team/api", None, old);
     });
-    let view = regkit_workflows::view::IonosView::new(emu.ionos());
+    let view = regkit_workflows::providers::IonosView::new(emu.ionos());
     let registry = view
         .registries()
         .await?
@@ -1332,7 +1339,7 @@ async fn emulator_abeja_plans_with_sizes_and_protects_semver_tags() -> TestResul
             );
         }
     });
-    let view = regkit_workflows::view::AbejaView::new(emu.abeja(), ABEJA_ORG);
+    let view = regkit_workflows::providers::AbejaView::new(emu.abeja(), ABEJA_ORG);
     let registry = view.registries().await?.remove(0);
     let plan = retention::plan(&view, &registry, &small_rules(), emu.now()).await?;
     // build-i is i days old: the newest 10 are build-0…9; older than 30½

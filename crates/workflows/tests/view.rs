@@ -10,10 +10,10 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use regkit_emulator::providers::digitalocean::Tier;
 use regkit_emulator::{ClockMode, Emulator, FaultRule};
-use regkit_workflows::view::{
-    AbejaView, BuildkiteView, DigitalOceanView, GcKind, HumanitecView, Image, IonosView, Registry,
-    RegistryView,
+use regkit_workflows::providers::{
+    AbejaView, BuildkiteView, DigitalOceanView, HumanitecView, IonosView,
 };
+use regkit_workflows::view::{GcKind, Image, Registry, RegistryView};
 use regkit_workflows::{Capability, Error};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;

@@ -19,13 +19,12 @@
 use std::path::PathBuf;
 
 use regkit_core::Provider;
-use regkit_core::{GeneratedClient, Inner};
 use regkit_workflows::docker_config::LockedFile;
 use regkit_workflows::view::Registry;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::context::{Clients, Context};
+use crate::context::Context;
 use crate::fail::{Fail, Result};
 
 /// One `login --helper`: how to mint for a host.
@@ -85,20 +84,11 @@ pub fn path() -> Result<PathBuf> {
 
 /// What `login --helper` records for `registry` in `ctx`.
 pub fn for_registry(ctx: &Context, registry: &Registry, host: &str) -> HelperLogin {
-    fn custom<C: GeneratedClient + regkit_core::runtime::ClientInfo<Inner>>(
-        c: &C,
-    ) -> Option<String> {
-        let url = c.baseurl();
-        (url.trim_end_matches('/') != C::PROVIDER.default_base_url.trim_end_matches('/'))
-            .then(|| url.to_string())
-    }
-    let (org, base_url) = match &ctx.clients {
-        Clients::DigitalOcean(c) => (None, custom(c)),
-        Clients::Ionos(c) => (None, custom(c)),
-        Clients::Humanitec(c, org) => (Some(org.clone()), custom(c)),
-        Clients::Buildkite(c, org) => (Some(org.clone()), custom(c)),
-        Clients::Abeja(c) => (None, custom(c)),
-    };
+    let url = ctx.account.base_url();
+    let default = ctx.provider.info().default_base_url;
+    let base_url =
+        (url.trim_end_matches('/') != default.trim_end_matches('/')).then(|| url.to_string());
+    let org = ctx.account.org().map(str::to_string);
     HelperLogin {
         provider: ctx.provider.name().to_string(),
         registry: registry.id.clone(),

@@ -1,17 +1,22 @@
 //! Buildkite Package Registries of the `container` ecosystem.
 
+use crate::clock::Clock;
+use regkit_core::runtime::ClientInfo as _;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use regkit_buildkite::{Client, types};
 
-use super::{
-    GcKind, GcStatus, Image, Registry, RegistryView, Repository, TagDeletion, unsupported,
+use crate::credential::{CredentialSource, DockerCredential, Lifetime};
+use crate::view::{
+    DeleteImages, Image, ListContents, Registry, RegistryView, Repository, TagDeletion,
 };
 use crate::{Capability, Error, Result};
+use std::fmt;
 
-const PROVIDER: &str = "buildkite";
+const PROVIDER: &str = regkit_buildkite::PROVIDER.name;
 /// The ecosystem of container (OCI image) registries.
 const CONTAINER: &str = "container";
 /// Buildkite's largest page.
@@ -143,23 +148,6 @@ impl RegistryView for BuildkiteView {
         PROVIDER
     }
 
-    fn supports(&self, capability: Capability) -> bool {
-        matches!(
-            capability,
-            Capability::ListRegistries
-                | Capability::ListRepositories
-                | Capability::ListImages
-                | Capability::DeleteTag
-                | Capability::DeleteManifest
-        )
-    }
-
-    /// A tag is a package version: deleting it deletes the stored image,
-    /// and the digest is gone once its last version is.
-    fn tag_deletion(&self) -> TagDeletion {
-        TagDeletion::RemovesManifestWithLastTag
-    }
-
     /// The organization's registries of the `container` ecosystem.
     async fn registries(&self) -> Result<Vec<Registry>> {
         self.client
@@ -182,6 +170,17 @@ impl RegistryView for BuildkiteView {
             .await
     }
 
+    fn contents(&self) -> Option<&dyn ListContents> {
+        Some(self)
+    }
+
+    fn deletion(&self) -> Option<&dyn DeleteImages> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl ListContents for BuildkiteView {
     /// The package names, in name order, once every package has been read.
     fn repositories<'a>(&'a self, registry: &'a Registry) -> BoxStream<'a, Result<Repository>> {
         let grouped = async move {
@@ -222,6 +221,15 @@ impl RegistryView for BuildkiteView {
             })
             .boxed()
     }
+}
+
+#[async_trait::async_trait]
+impl DeleteImages for BuildkiteView {
+    /// A tag is a package version: deleting it deletes the stored image,
+    /// and the digest is gone once its last version is.
+    fn tag_deletion(&self) -> TagDeletion {
+        TagDeletion::RemovesManifestWithLastTag
+    }
 
     /// Deletes the package `repository` at version `tag`.
     async fn delete_tag(&self, registry: &Registry, repository: &str, tag: &str) -> Result<()> {
@@ -246,12 +254,194 @@ impl RegistryView for BuildkiteView {
         )
         .await
     }
+}
 
-    async fn start_gc(&self, _: &Registry, _: GcKind) -> Result<GcStatus> {
-        unsupported(PROVIDER, Capability::GarbageCollection)
+/// The user name Buildkite Package Registries take with a registry token
+/// (the manifest's login user, `buildkite`).
+pub fn buildkite_username() -> &'static str {
+    match regkit_buildkite::PROVIDER.data_plane.login_user() {
+        Some(regkit_core::LoginUser::Fixed(name)) => name,
+        _ => "",
+    }
+}
+
+/// The host of Buildkite Package Registries (the manifest's shared host,
+/// `packages.buildkite.com`).
+pub fn buildkite_host() -> &'static str {
+    regkit_buildkite::PROVIDER
+        .shared_registry_host()
+        .unwrap_or_default()
+}
+
+/// Buildkite: a registry token (`create_registry_token`), used as the
+/// password with user name [`buildkite_username`] on [`buildkite_host`].
+/// Registry tokens only read (`write` is [`Error::Unsupported`]) and do not
+/// expire (the TTL is checked, then not sent); revoking deletes the token
+/// (`delete_registry_token`).
+#[derive(Clone)]
+pub struct BuildkiteSource {
+    client: regkit_buildkite::Client,
+    org: String,
+    registry: String,
+    host: String,
+    description: String,
+}
+
+impl BuildkiteSource {
+    /// Tokens of registry `registry_slug` of organization `org_slug`.
+    pub fn new(
+        client: regkit_buildkite::Client,
+        org_slug: impl Into<String>,
+        registry_slug: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            org: org_slug.into(),
+            registry: registry_slug.into(),
+            host: buildkite_host().into(),
+            description: "regkit credential lease".into(),
+        }
     }
 
-    async fn gc_status(&self, _: &Registry, _: &str) -> Result<Option<GcStatus>> {
-        unsupported(PROVIDER, Capability::GarbageCollection)
+    /// The host to write into Docker's configuration instead of
+    /// [`buildkite_host`] (say `packages.buildkite.com/org/registry`, the
+    /// form `docker login` is shown with).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// The description given to each token (says what it is for).
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+}
+
+impl fmt::Debug for BuildkiteSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuildkiteSource")
+            .field("org", &self.org)
+            .field("registry", &self.registry)
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl CredentialSource for BuildkiteSource {
+    fn provider(&self) -> &'static str {
+        "buildkite"
+    }
+
+    fn supports_revoke(&self) -> bool {
+        true
+    }
+
+    async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential> {
+        lifetime.checked()?;
+        if write {
+            return Err(Error::Unsupported {
+                provider: "buildkite",
+                capability: Capability::DockerCredentials,
+            });
+        }
+        let token = self
+            .client
+            .create_registry_token()
+            .org_slug(self.org.as_str())
+            .registry_slug(self.registry.as_str())
+            .body(regkit_buildkite::types::RegistryTokenRequest {
+                description: self.description.clone(),
+            })
+            .send()
+            .await?
+            .into_inner();
+        let password = token.token.filter(|t| !t.is_empty()).ok_or_else(|| {
+            Error::Unexpected(format!(
+                "Buildkite created registry token {} without its secret",
+                token.id
+            ))
+        })?;
+        Ok(DockerCredential {
+            host: self.host.clone(),
+            username: buildkite_username().into(),
+            password,
+            expires_at: None,
+            id: Some(token.id),
+        })
+    }
+
+    async fn revoke(&self, credential: &DockerCredential) -> Result<()> {
+        let id = credential.id.as_deref().ok_or_else(|| {
+            Error::InvalidInput("this credential has no Buildkite token id to revoke".into())
+        })?;
+        match self
+            .client
+            .delete_registry_token()
+            .org_slug(self.org.as_str())
+            .registry_slug(self.registry.as_str())
+            .token_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(gone) if gone.is_not_found() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A Buildkite organization: [`BuildkiteView`] and [`BuildkiteSource`].
+#[derive(Clone, Debug)]
+pub(crate) struct BuildkiteAccount(pub(crate) Client, pub(crate) String);
+
+#[async_trait::async_trait]
+impl super::Account for BuildkiteAccount {
+    fn provider(&self) -> regkit_core::Provider {
+        regkit_core::Provider::Buildkite
+    }
+
+    fn org(&self) -> Option<&str> {
+        Some(&self.1)
+    }
+
+    fn base_url(&self) -> &str {
+        self.0.baseurl()
+    }
+
+    fn view(&self) -> Box<dyn RegistryView> {
+        Box::new(BuildkiteView::new(self.0.clone(), self.1.clone()))
+    }
+
+    fn credentials(
+        &self,
+        registry: &Registry,
+        _clock: Arc<dyn Clock>,
+    ) -> Option<Box<dyn CredentialSource>> {
+        Some(Box::new(BuildkiteSource::new(
+            self.0.clone(),
+            self.1.clone(),
+            registry.id.clone(),
+        )))
+    }
+
+    /// The registry given, else the one the key's path names
+    /// (`packages.buildkite.com/<org>/<registry>`).
+    async fn credential_for_host(
+        &self,
+        key: &str,
+        registry: Option<&str>,
+        lifetime: Lifetime,
+    ) -> Result<Option<DockerCredential>> {
+        let from_path = key.split('/').filter(|p| !p.is_empty()).nth(2);
+        let Some(registry) = registry.or(from_path) else {
+            return Ok(None);
+        };
+        BuildkiteSource::new(self.0.clone(), self.1.clone(), registry)
+            .host(key)
+            .mint(lifetime, false)
+            .await
+            .map(Some)
     }
 }

@@ -1,13 +1,17 @@
 //! ABEJA Platform registry repositories and their tags.
 
+use crate::clock::Clock;
+use crate::credential::{CredentialSource, DockerCredential, Lifetime};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use regkit_abeja::{Client, types};
+use regkit_core::runtime::ClientInfo as _;
+use std::sync::Arc;
 
-use super::{GcKind, GcStatus, Image, Registry, RegistryView, Repository, unsupported};
-use crate::{Capability, Error, Result};
+use crate::view::{Image, ListContents, Registry, RegistryView, Repository};
+use crate::{Error, Result};
 
-const PROVIDER: &str = "abeja";
+const PROVIDER: &str = regkit_abeja::PROVIDER.name;
 
 /// [`RegistryView`] over an ABEJA client, for one organization.
 ///
@@ -98,13 +102,6 @@ impl RegistryView for AbejaView {
         PROVIDER
     }
 
-    fn supports(&self, capability: Capability) -> bool {
-        matches!(
-            capability,
-            Capability::ListRegistries | Capability::ListRepositories | Capability::ListImages
-        )
-    }
-
     /// The organization, as the one registry (its name from the first
     /// repository page).
     async fn registries(&self) -> Result<Vec<Registry>> {
@@ -124,6 +121,13 @@ impl RegistryView for AbejaView {
         }])
     }
 
+    fn contents(&self) -> Option<&dyn ListContents> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl ListContents for AbejaView {
     fn repositories<'a>(&'a self, _registry: &'a Registry) -> BoxStream<'a, Result<Repository>> {
         self.all_repositories()
             .map_ok(|repo| Repository {
@@ -162,20 +166,41 @@ impl RegistryView for AbejaView {
             .try_flatten()
             .boxed()
     }
+}
 
-    async fn delete_tag(&self, _: &Registry, _: &str, _: &str) -> Result<()> {
-        unsupported(PROVIDER, Capability::DeleteTag)
+/// An ABEJA organization: [`AbejaView`]; its API mints no registry
+/// credentials, so it has no credential source.
+#[derive(Clone, Debug)]
+pub(crate) struct AbejaAccount(pub(crate) Client, pub(crate) String);
+
+#[async_trait::async_trait]
+impl super::Account for AbejaAccount {
+    fn provider(&self) -> regkit_core::Provider {
+        regkit_core::Provider::Abeja
     }
 
-    async fn delete_manifest(&self, _: &Registry, _: &str, _: &str) -> Result<()> {
-        unsupported(PROVIDER, Capability::DeleteManifest)
+    fn org(&self) -> Option<&str> {
+        Some(&self.1)
     }
 
-    async fn start_gc(&self, _: &Registry, _: GcKind) -> Result<GcStatus> {
-        unsupported(PROVIDER, Capability::GarbageCollection)
+    fn base_url(&self) -> &str {
+        self.0.baseurl()
     }
 
-    async fn gc_status(&self, _: &Registry, _: &str) -> Result<Option<GcStatus>> {
-        unsupported(PROVIDER, Capability::GarbageCollection)
+    fn view(&self) -> Box<dyn RegistryView> {
+        Box::new(AbejaView::new(self.0.clone(), self.1.clone()))
+    }
+
+    fn credentials(&self, _: &Registry, _: Arc<dyn Clock>) -> Option<Box<dyn CredentialSource>> {
+        None
+    }
+
+    async fn credential_for_host(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: Lifetime,
+    ) -> Result<Option<DockerCredential>> {
+        Err(super::cannot_mint(self.provider()))
     }
 }

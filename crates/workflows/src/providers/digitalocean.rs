@@ -7,12 +7,23 @@
 //! account has two registries) are not needed.
 
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use regkit_core::runtime::ClientInfo as _;
 use regkit_digitalocean::{Client, types};
 
-use super::{GcKind, GcStatus, Image, Registry, RegistryView, Repository};
-use crate::{Capability, Error, Result};
+use crate::clock::{Clock, SystemClock};
+use crate::credential::{CredentialSource, DockerCredential, Lifetime, expiry_after, ttl_secs};
+use crate::view::{
+    CollectGarbage, DeleteImages, GcKind, GcStatus, Image, ListContents, Registry, RegistryView,
+    Repository,
+};
+use crate::{Error, Result};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use regkit_core::SecretString;
+use std::fmt;
+use std::sync::Arc;
 
-const PROVIDER: &str = "digitalocean";
+const PROVIDER: &str = regkit_digitalocean::PROVIDER.name;
 /// DO's largest page.
 const MAX_PAGE: u64 = 200;
 
@@ -165,13 +176,6 @@ impl RegistryView for DigitalOceanView {
         PROVIDER
     }
 
-    fn supports(&self, capability: Capability) -> bool {
-        !matches!(
-            capability,
-            Capability::DockerCredentials | Capability::RevokeCredentials
-        )
-    }
-
     async fn registries(&self) -> Result<Vec<Registry>> {
         self.client
             .registries_list()
@@ -194,6 +198,21 @@ impl RegistryView for DigitalOceanView {
             .await
     }
 
+    fn contents(&self) -> Option<&dyn ListContents> {
+        Some(self)
+    }
+
+    fn deletion(&self) -> Option<&dyn DeleteImages> {
+        Some(self)
+    }
+
+    fn collection(&self) -> Option<&dyn CollectGarbage> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl ListContents for DigitalOceanView {
     fn repositories<'a>(&'a self, registry: &'a Registry) -> BoxStream<'a, Result<Repository>> {
         self.client
             .registries_list_repositories_v2()
@@ -300,7 +319,10 @@ impl RegistryView for DigitalOceanView {
         }
         Ok(None)
     }
+}
 
+#[async_trait::async_trait]
+impl DeleteImages for DigitalOceanView {
     async fn delete_tag(&self, registry: &Registry, repository: &str, tag: &str) -> Result<()> {
         self.client
             .registries_delete_repository_tag()
@@ -327,7 +349,10 @@ impl RegistryView for DigitalOceanView {
             .await?;
         Ok(())
     }
+}
 
+#[async_trait::async_trait]
+impl CollectGarbage for DigitalOceanView {
     /// Runs a collection of `kind`; when DigitalOcean refuses because one is
     /// already active (409), returns that one instead (whatever its kind).
     async fn start_gc(&self, registry: &Registry, kind: GcKind) -> Result<GcStatus> {
@@ -399,4 +424,194 @@ fn stop_after_error<'a, T: Send + 'a>(
         };
         std::future::ready(out)
     })
+}
+
+/// DigitalOcean: `registries_get_docker_credentials` for a named registry,
+/// or the account's registry (`registry_get_docker_credentials`) when none
+/// is named. The TTL becomes `expiry_seconds` (rounded up to whole
+/// seconds; [`Lifetime::NeverExpires`] is `0`, DigitalOcean's "never"),
+/// `write` becomes `read_write`. DigitalOcean cannot revoke them:
+/// keep the TTL short.
+#[derive(Clone)]
+pub struct DigitalOceanSource {
+    client: regkit_digitalocean::Client,
+    registry: Option<String>,
+    clock: Arc<dyn Clock>,
+}
+
+impl DigitalOceanSource {
+    /// Credentials for the account's registry.
+    pub fn new(client: regkit_digitalocean::Client) -> Self {
+        Self {
+            client,
+            registry: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Credentials for the named registry (multi-registry API).
+    pub fn registry(mut self, name: impl Into<String>) -> Self {
+        self.registry = Some(name.into());
+        self
+    }
+
+    /// The clock that dates the credentials' expiry (the system clock by
+    /// default).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+impl fmt::Debug for DigitalOceanSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DigitalOceanSource")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The one login in a DigitalOcean `DockerCredentials` answer (the first
+/// host in name order when there are several).
+fn from_docker_config(
+    auths: &std::collections::HashMap<String, regkit_digitalocean::types::DockerCredentialsAuth>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<DockerCredential> {
+    let mut hosts: Vec<&String> = auths.keys().collect();
+    hosts.sort();
+    let host = hosts.first().ok_or_else(|| {
+        Error::Unexpected("docker-credentials answered without a registry host".into())
+    })?;
+    let auth = auths[*host]
+        .auth
+        .as_ref()
+        .ok_or_else(|| Error::Unexpected(format!("docker-credentials for {host} has no `auth`")))?;
+    let (username, password) = split_auth(auth).ok_or_else(|| {
+        Error::Unexpected(format!(
+            "docker-credentials for {host}: `auth` is not base64 of user:password"
+        ))
+    })?;
+    Ok(DockerCredential {
+        host: (*host).clone(),
+        username,
+        password,
+        expires_at,
+        id: None,
+    })
+}
+
+/// Decodes a Docker `auth` value into user name and password. `None` (and
+/// nothing of the value in any message) when it is malformed.
+pub(crate) fn split_auth(auth: &SecretString) -> Option<(String, SecretString)> {
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::STANDARD_NO_PAD,
+    ];
+    let raw = engines
+        .iter()
+        .find_map(|e| e.decode(auth.expose_secret().trim()).ok())?;
+    let text = String::from_utf8(raw).ok()?;
+    let (user, password) = text.split_once(':')?;
+    if user.is_empty() {
+        return None;
+    }
+    Some((user.to_string(), SecretString::new(password)))
+}
+
+#[async_trait::async_trait]
+impl CredentialSource for DigitalOceanSource {
+    fn provider(&self) -> &'static str {
+        "digitalocean"
+    }
+
+    async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential> {
+        // Dated from before the request: never later than DigitalOcean's.
+        let expires_at = expiry_after(self.clock.now(), lifetime)?;
+        let secs = match lifetime {
+            Lifetime::Ttl(ttl) => ttl_secs(ttl),
+            Lifetime::NeverExpires => 0,
+        };
+        let answer = match &self.registry {
+            Some(name) => {
+                self.client
+                    .registries_get_docker_credentials()
+                    .registry_name(name.as_str())
+                    .expiry_seconds(secs)
+                    .read_write(write)
+                    .send()
+                    .await?
+            }
+            None => {
+                self.client
+                    .registry_get_docker_credentials()
+                    .expiry_seconds(secs)
+                    .read_write(write)
+                    .send()
+                    .await?
+            }
+        };
+        from_docker_config(&answer.into_inner().auths, expires_at)
+    }
+}
+
+/// A DigitalOcean account: [`DigitalOceanView`] and [`DigitalOceanSource`].
+#[derive(Clone, Debug)]
+pub(crate) struct DigitalOceanAccount(pub(crate) Client);
+
+#[async_trait::async_trait]
+impl super::Account for DigitalOceanAccount {
+    fn provider(&self) -> regkit_core::Provider {
+        regkit_core::Provider::DigitalOcean
+    }
+
+    fn base_url(&self) -> &str {
+        self.0.baseurl()
+    }
+
+    fn view(&self) -> Box<dyn RegistryView> {
+        Box::new(DigitalOceanView::new(self.0.clone()))
+    }
+
+    fn credentials(
+        &self,
+        registry: &Registry,
+        clock: Arc<dyn Clock>,
+    ) -> Option<Box<dyn CredentialSource>> {
+        Some(Box::new(
+            DigitalOceanSource::new(self.0.clone())
+                .registry(registry.id.clone())
+                .clock(clock),
+        ))
+    }
+
+    /// Every registry shares one host: the named registry, else the
+    /// account's first by name.
+    async fn credential_for_host(
+        &self,
+        _key: &str,
+        registry: Option<&str>,
+        lifetime: Lifetime,
+    ) -> Result<Option<DockerCredential>> {
+        let registry = match registry {
+            Some(r) => r.to_string(),
+            None => {
+                let mut names: Vec<String> = DigitalOceanView::new(self.0.clone())
+                    .registries()
+                    .await?
+                    .into_iter()
+                    .map(|r| r.name)
+                    .collect();
+                names.sort();
+                match names.into_iter().next() {
+                    Some(first) => first,
+                    None => return Ok(None),
+                }
+            }
+        };
+        DigitalOceanSource::new(self.0.clone())
+            .registry(registry)
+            .mint(lifetime, false)
+            .await
+            .map(Some)
+    }
 }

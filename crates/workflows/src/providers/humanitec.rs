@@ -1,0 +1,220 @@
+//! Humanitec registry records.
+
+use crate::clock::Clock;
+use futures::stream::TryStreamExt;
+use regkit_core::runtime::ClientInfo as _;
+use regkit_humanitec::Client;
+use std::sync::Arc;
+
+use crate::credential::{CredentialSource, DockerCredential, Lifetime};
+use crate::view::{Registry, RegistryView};
+use crate::{Error, Result};
+use std::fmt;
+
+const PROVIDER: &str = regkit_humanitec::PROVIDER.name;
+
+/// [`RegistryView`] over a Humanitec client, for one organization.
+///
+/// Humanitec holds records of registries hosted elsewhere (where to pull
+/// from, and the login to use), not their content. So the view lists the
+/// organization's registry records — `id` and `name` are the record's id,
+/// `host` its `registry` value as stored (a host, optionally with a path
+/// such as `host/project`) — and everything about content (repositories,
+/// images, deletion, garbage collection) is unsupported: ask the registry's
+/// own provider.
+#[derive(Clone, Debug)]
+pub struct HumanitecView {
+    client: Client,
+    org_id: String,
+}
+
+impl HumanitecView {
+    /// A view of organization `org_id` over `client`.
+    pub fn new(client: Client, org_id: impl Into<String>) -> Self {
+        HumanitecView {
+            client,
+            org_id: org_id.into(),
+        }
+    }
+
+    /// The client this view calls.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The organization this view shows.
+    pub fn org_id(&self) -> &str {
+        &self.org_id
+    }
+}
+
+#[async_trait::async_trait]
+impl RegistryView for HumanitecView {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    async fn registries(&self) -> Result<Vec<Registry>> {
+        self.client
+            .list_registries()
+            .org_id(self.org_id.as_str())
+            .stream()
+            .map_err(Error::from)
+            .map_ok(|r| Registry {
+                name: r.id.clone(),
+                id: r.id,
+                host: Some(r.registry),
+                storage_bytes: None,
+            })
+            .try_collect()
+            .await
+    }
+}
+
+/// Humanitec: the current login of a registry record
+/// (`get_registry_credentials`). Humanitec chooses the expiry (the TTL is
+/// checked, then not sent) and cannot revoke; a record of type `public` or `secret_ref`
+/// hands out no login, which is an [`Error::Unexpected`].
+#[derive(Clone)]
+pub struct HumanitecSource {
+    client: regkit_humanitec::Client,
+    org_id: String,
+    registry_id: String,
+}
+
+impl HumanitecSource {
+    /// The login of registry record `registry_id` of organization `org_id`.
+    pub fn new(
+        client: regkit_humanitec::Client,
+        org_id: impl Into<String>,
+        registry_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            org_id: org_id.into(),
+            registry_id: registry_id.into(),
+        }
+    }
+}
+
+impl fmt::Debug for HumanitecSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HumanitecSource")
+            .field("org_id", &self.org_id)
+            .field("registry_id", &self.registry_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl CredentialSource for HumanitecSource {
+    fn provider(&self) -> &'static str {
+        "humanitec"
+    }
+
+    async fn mint(&self, lifetime: Lifetime, _write: bool) -> Result<DockerCredential> {
+        lifetime.checked()?;
+        let creds = self
+            .client
+            .get_registry_credentials()
+            .org_id(self.org_id.as_str())
+            .reg_id(self.registry_id.as_str())
+            .send()
+            .await?
+            .into_inner();
+        let no_login = || {
+            Error::Unexpected(format!(
+                "Humanitec registry record {} hands out no login (a public or secret_ref record?)",
+                self.registry_id
+            ))
+        };
+        let username = creds
+            .username
+            .filter(|u| !u.is_empty())
+            .ok_or_else(no_login)?;
+        let password = creds
+            .password
+            .filter(|p| !p.is_empty())
+            .ok_or_else(no_login)?;
+        if creds.registry.is_empty() {
+            return Err(Error::Unexpected(format!(
+                "Humanitec registry record {} has no registry host",
+                self.registry_id
+            )));
+        }
+        Ok(DockerCredential {
+            host: creds.registry,
+            username,
+            password,
+            expires_at: creds.expires,
+            id: None,
+        })
+    }
+}
+
+/// A Humanitec organization: [`HumanitecView`] and [`HumanitecSource`].
+#[derive(Clone, Debug)]
+pub(crate) struct HumanitecAccount(pub(crate) Client, pub(crate) String);
+
+#[async_trait::async_trait]
+impl super::Account for HumanitecAccount {
+    fn provider(&self) -> regkit_core::Provider {
+        regkit_core::Provider::Humanitec
+    }
+
+    fn org(&self) -> Option<&str> {
+        Some(&self.1)
+    }
+
+    fn base_url(&self) -> &str {
+        self.0.baseurl()
+    }
+
+    fn view(&self) -> Box<dyn RegistryView> {
+        Box::new(HumanitecView::new(self.0.clone(), self.1.clone()))
+    }
+
+    fn credentials(
+        &self,
+        registry: &Registry,
+        _clock: Arc<dyn Clock>,
+    ) -> Option<Box<dyn CredentialSource>> {
+        Some(Box::new(HumanitecSource::new(
+            self.0.clone(),
+            self.1.clone(),
+            registry.id.clone(),
+        )))
+    }
+
+    /// Records name other providers' hosts: the record given, else the
+    /// one whose `registry` is the key (or its host).
+    async fn credential_for_host(
+        &self,
+        key: &str,
+        registry: Option<&str>,
+        lifetime: Lifetime,
+    ) -> Result<Option<DockerCredential>> {
+        let record = match registry {
+            Some(id) => id.to_string(),
+            None => {
+                let wanted = |r: &Registry| {
+                    r.host.as_deref().is_some_and(|h| {
+                        let h = h.trim_end_matches('/').to_ascii_lowercase();
+                        h == key || h == super::host_of(key)
+                    })
+                };
+                let records = HumanitecView::new(self.0.clone(), self.1.clone())
+                    .registries()
+                    .await?;
+                let Some(record) = records.into_iter().find(wanted) else {
+                    return Ok(None);
+                };
+                record.id
+            }
+        };
+        HumanitecSource::new(self.0.clone(), self.1.clone(), record)
+            .mint(lifetime, false)
+            .await
+            .map(Some)
+    }
+}
