@@ -276,3 +276,25 @@ pub(crate) fn expiry_after(
 pub(crate) fn ttl_secs(ttl: Duration) -> u64 {
     ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)
 }
+
+/// The provider's token id `credential` carries, which revoking it needs.
+pub(crate) fn token_id<'c>(credential: &'c DockerCredential, provider: &str) -> Result<&'c str> {
+    credential.id.as_deref().ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "this credential has no {provider} token id to revoke"
+        ))
+    })
+}
+
+/// A revoke's answer as the lease needs it: a token the provider no
+/// longer knows (404) counts as revoked.
+pub(crate) fn revoked<T, E>(answer: std::result::Result<T, regkit_core::Error<E>>) -> Result<()>
+where
+    E: regkit_core::ErrorMetadata + fmt::Debug + Send + Sync + 'static,
+{
+    match answer {
+        Ok(_) => Ok(()),
+        Err(gone) if gone.is_not_found() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

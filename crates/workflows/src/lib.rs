@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 #![allow(clippy::result_large_err)]
 
+mod account;
 pub mod clock;
 pub mod credential;
 pub mod docker_config;

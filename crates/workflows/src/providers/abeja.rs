@@ -1,11 +1,11 @@
 //! ABEJA Platform registry repositories and their tags.
 
+use crate::account::{Opened, ProviderKit};
 use crate::clock::Clock;
 use crate::credential::{CredentialSource, DockerCredential, Lifetime};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use regkit_abeja::{Client, types};
-use regkit_core::runtime::ClientInfo as _;
 use std::sync::Arc;
 
 use crate::view::{Image, ListContents, Registry, RegistryView, Repository};
@@ -168,39 +168,34 @@ impl ListContents for AbejaView {
     }
 }
 
-/// An ABEJA organization: [`AbejaView`]; its API mints no registry
+/// ABEJA's module: accounts are organizations; [`AbejaView`]; its API mints no registry
 /// credentials, so it has no credential source.
-#[derive(Clone, Debug)]
-pub(crate) struct AbejaAccount(pub(crate) Client, pub(crate) String);
+pub(crate) struct Abeja;
 
 #[async_trait::async_trait]
-impl super::Account for AbejaAccount {
-    fn provider(&self) -> regkit_core::Provider {
-        regkit_core::Provider::Abeja
+impl ProviderKit for Abeja {
+    type Client = Client;
+    const PROVIDER: regkit_core::Provider = regkit_core::Provider::Abeja;
+    const ORG: Option<&'static str> = Some("ORGANIZATION_ID");
+
+    fn view(a: &Opened<Self>) -> Box<dyn RegistryView> {
+        Box::new(AbejaView::new(a.client.clone(), a.org.clone()))
     }
 
-    fn org(&self) -> Option<&str> {
-        Some(&self.1)
-    }
-
-    fn base_url(&self) -> &str {
-        self.0.baseurl()
-    }
-
-    fn view(&self) -> Box<dyn RegistryView> {
-        Box::new(AbejaView::new(self.0.clone(), self.1.clone()))
-    }
-
-    fn credentials(&self, _: &Registry, _: Arc<dyn Clock>) -> Option<Box<dyn CredentialSource>> {
+    fn credentials(
+        _: &Opened<Self>,
+        _: &Registry,
+        _: Arc<dyn Clock>,
+    ) -> Option<Box<dyn CredentialSource>> {
         None
     }
 
     async fn credential_for_host(
-        &self,
+        _: &Opened<Self>,
         _: &str,
         _: Option<&str>,
         _: Lifetime,
     ) -> Result<Option<DockerCredential>> {
-        Err(super::cannot_mint(self.provider()))
+        Err(crate::account::cannot_mint(Self::PROVIDER))
     }
 }

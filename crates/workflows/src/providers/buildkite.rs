@@ -1,7 +1,7 @@
 //! Buildkite Package Registries of the `container` ecosystem.
 
+use crate::account::{Opened, ProviderKit};
 use crate::clock::Clock;
-use regkit_core::runtime::ClientInfo as _;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use regkit_buildkite::{Client, types};
 
-use crate::credential::{CredentialSource, DockerCredential, Lifetime};
+use crate::credential::{self, CredentialSource, DockerCredential, Lifetime};
 use crate::view::{
     DeleteImages, Image, ListContents, Registry, RegistryView, Repository, TagDeletion,
 };
@@ -331,7 +331,7 @@ impl fmt::Debug for BuildkiteSource {
 #[async_trait::async_trait]
 impl CredentialSource for BuildkiteSource {
     fn provider(&self) -> &'static str {
-        "buildkite"
+        PROVIDER
     }
 
     fn supports_revoke(&self) -> bool {
@@ -342,7 +342,7 @@ impl CredentialSource for BuildkiteSource {
         lifetime.checked()?;
         if write {
             return Err(Error::Unsupported {
-                provider: "buildkite",
+                provider: PROVIDER,
                 capability: Capability::DockerCredentials,
             });
         }
@@ -373,55 +373,41 @@ impl CredentialSource for BuildkiteSource {
     }
 
     async fn revoke(&self, credential: &DockerCredential) -> Result<()> {
-        let id = credential.id.as_deref().ok_or_else(|| {
-            Error::InvalidInput("this credential has no Buildkite token id to revoke".into())
-        })?;
-        match self
-            .client
-            .delete_registry_token()
-            .org_slug(self.org.as_str())
-            .registry_slug(self.registry.as_str())
-            .token_id(id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(gone) if gone.is_not_found() => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        let id = credential::token_id(credential, "Buildkite")?;
+        credential::revoked(
+            self.client
+                .delete_registry_token()
+                .org_slug(self.org.as_str())
+                .registry_slug(self.registry.as_str())
+                .token_id(id)
+                .send()
+                .await,
+        )
     }
 }
 
-/// A Buildkite organization: [`BuildkiteView`] and [`BuildkiteSource`].
-#[derive(Clone, Debug)]
-pub(crate) struct BuildkiteAccount(pub(crate) Client, pub(crate) String);
+/// Buildkite's module: accounts are organizations; [`BuildkiteView`] and
+/// [`BuildkiteSource`].
+pub(crate) struct Buildkite;
 
 #[async_trait::async_trait]
-impl super::Account for BuildkiteAccount {
-    fn provider(&self) -> regkit_core::Provider {
-        regkit_core::Provider::Buildkite
-    }
+impl ProviderKit for Buildkite {
+    type Client = Client;
+    const PROVIDER: regkit_core::Provider = regkit_core::Provider::Buildkite;
+    const ORG: Option<&'static str> = Some("ORG_SLUG");
 
-    fn org(&self) -> Option<&str> {
-        Some(&self.1)
-    }
-
-    fn base_url(&self) -> &str {
-        self.0.baseurl()
-    }
-
-    fn view(&self) -> Box<dyn RegistryView> {
-        Box::new(BuildkiteView::new(self.0.clone(), self.1.clone()))
+    fn view(a: &Opened<Self>) -> Box<dyn RegistryView> {
+        Box::new(BuildkiteView::new(a.client.clone(), a.org.clone()))
     }
 
     fn credentials(
-        &self,
+        a: &Opened<Self>,
         registry: &Registry,
         _clock: Arc<dyn Clock>,
     ) -> Option<Box<dyn CredentialSource>> {
         Some(Box::new(BuildkiteSource::new(
-            self.0.clone(),
-            self.1.clone(),
+            a.client.clone(),
+            a.org.clone(),
             registry.id.clone(),
         )))
     }
@@ -429,7 +415,7 @@ impl super::Account for BuildkiteAccount {
     /// The registry given, else the one the key's path names
     /// (`packages.buildkite.com/<org>/<registry>`).
     async fn credential_for_host(
-        &self,
+        a: &Opened<Self>,
         key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
@@ -438,7 +424,7 @@ impl super::Account for BuildkiteAccount {
         let Some(registry) = registry.or(from_path) else {
             return Ok(None);
         };
-        BuildkiteSource::new(self.0.clone(), self.1.clone(), registry)
+        BuildkiteSource::new(a.client.clone(), a.org.clone(), registry)
             .host(key)
             .mint(lifetime, false)
             .await

@@ -6,8 +6,8 @@
 //! the deprecated `/v2/registry` operations (which answer 412 once an
 //! account has two registries) are not needed.
 
+use crate::account::{Opened, ProviderKit};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use regkit_core::runtime::ClientInfo as _;
 use regkit_digitalocean::{Client, types};
 
 use crate::clock::{Clock, SystemClock};
@@ -521,7 +521,7 @@ pub(crate) fn split_auth(auth: &SecretString) -> Option<(String, SecretString)> 
 #[async_trait::async_trait]
 impl CredentialSource for DigitalOceanSource {
     fn provider(&self) -> &'static str {
-        "digitalocean"
+        PROVIDER
     }
 
     async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential> {
@@ -554,31 +554,25 @@ impl CredentialSource for DigitalOceanSource {
     }
 }
 
-/// A DigitalOcean account: [`DigitalOceanView`] and [`DigitalOceanSource`].
-#[derive(Clone, Debug)]
-pub(crate) struct DigitalOceanAccount(pub(crate) Client);
+/// DigitalOcean's module: [`DigitalOceanView`] and [`DigitalOceanSource`].
+pub(crate) struct DigitalOcean;
 
 #[async_trait::async_trait]
-impl super::Account for DigitalOceanAccount {
-    fn provider(&self) -> regkit_core::Provider {
-        regkit_core::Provider::DigitalOcean
-    }
+impl ProviderKit for DigitalOcean {
+    type Client = Client;
+    const PROVIDER: regkit_core::Provider = regkit_core::Provider::DigitalOcean;
 
-    fn base_url(&self) -> &str {
-        self.0.baseurl()
-    }
-
-    fn view(&self) -> Box<dyn RegistryView> {
-        Box::new(DigitalOceanView::new(self.0.clone()))
+    fn view(a: &Opened<Self>) -> Box<dyn RegistryView> {
+        Box::new(DigitalOceanView::new(a.client.clone()))
     }
 
     fn credentials(
-        &self,
+        a: &Opened<Self>,
         registry: &Registry,
         clock: Arc<dyn Clock>,
     ) -> Option<Box<dyn CredentialSource>> {
         Some(Box::new(
-            DigitalOceanSource::new(self.0.clone())
+            DigitalOceanSource::new(a.client.clone())
                 .registry(registry.id.clone())
                 .clock(clock),
         ))
@@ -587,7 +581,7 @@ impl super::Account for DigitalOceanAccount {
     /// Every registry shares one host: the named registry, else the
     /// account's first by name.
     async fn credential_for_host(
-        &self,
+        a: &Opened<Self>,
         _key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
@@ -595,7 +589,7 @@ impl super::Account for DigitalOceanAccount {
         let registry = match registry {
             Some(r) => r.to_string(),
             None => {
-                let mut names: Vec<String> = DigitalOceanView::new(self.0.clone())
+                let mut names: Vec<String> = DigitalOceanView::new(a.client.clone())
                     .registries()
                     .await?
                     .into_iter()
@@ -608,7 +602,7 @@ impl super::Account for DigitalOceanAccount {
                 }
             }
         };
-        DigitalOceanSource::new(self.0.clone())
+        DigitalOceanSource::new(a.client.clone())
             .registry(registry)
             .mint(lifetime, false)
             .await

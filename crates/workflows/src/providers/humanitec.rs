@@ -1,8 +1,8 @@
 //! Humanitec registry records.
 
+use crate::account::{Opened, ProviderKit};
 use crate::clock::Clock;
 use futures::stream::TryStreamExt;
-use regkit_core::runtime::ClientInfo as _;
 use regkit_humanitec::Client;
 use std::sync::Arc;
 
@@ -109,7 +109,7 @@ impl fmt::Debug for HumanitecSource {
 #[async_trait::async_trait]
 impl CredentialSource for HumanitecSource {
     fn provider(&self) -> &'static str {
-        "humanitec"
+        PROVIDER
     }
 
     async fn mint(&self, lifetime: Lifetime, _write: bool) -> Result<DockerCredential> {
@@ -152,36 +152,28 @@ impl CredentialSource for HumanitecSource {
     }
 }
 
-/// A Humanitec organization: [`HumanitecView`] and [`HumanitecSource`].
-#[derive(Clone, Debug)]
-pub(crate) struct HumanitecAccount(pub(crate) Client, pub(crate) String);
+/// Humanitec's module: accounts are organizations; [`HumanitecView`] and
+/// [`HumanitecSource`].
+pub(crate) struct Humanitec;
 
 #[async_trait::async_trait]
-impl super::Account for HumanitecAccount {
-    fn provider(&self) -> regkit_core::Provider {
-        regkit_core::Provider::Humanitec
-    }
+impl ProviderKit for Humanitec {
+    type Client = Client;
+    const PROVIDER: regkit_core::Provider = regkit_core::Provider::Humanitec;
+    const ORG: Option<&'static str> = Some("ORG_ID");
 
-    fn org(&self) -> Option<&str> {
-        Some(&self.1)
-    }
-
-    fn base_url(&self) -> &str {
-        self.0.baseurl()
-    }
-
-    fn view(&self) -> Box<dyn RegistryView> {
-        Box::new(HumanitecView::new(self.0.clone(), self.1.clone()))
+    fn view(a: &Opened<Self>) -> Box<dyn RegistryView> {
+        Box::new(HumanitecView::new(a.client.clone(), a.org.clone()))
     }
 
     fn credentials(
-        &self,
+        a: &Opened<Self>,
         registry: &Registry,
         _clock: Arc<dyn Clock>,
     ) -> Option<Box<dyn CredentialSource>> {
         Some(Box::new(HumanitecSource::new(
-            self.0.clone(),
-            self.1.clone(),
+            a.client.clone(),
+            a.org.clone(),
             registry.id.clone(),
         )))
     }
@@ -189,7 +181,7 @@ impl super::Account for HumanitecAccount {
     /// Records name other providers' hosts: the record given, else the
     /// one whose `registry` is the key (or its host).
     async fn credential_for_host(
-        &self,
+        a: &Opened<Self>,
         key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
@@ -200,10 +192,10 @@ impl super::Account for HumanitecAccount {
                 let wanted = |r: &Registry| {
                     r.host.as_deref().is_some_and(|h| {
                         let h = h.trim_end_matches('/').to_ascii_lowercase();
-                        h == key || h == super::host_of(key)
+                        h == key || h == crate::account::host_of(key)
                     })
                 };
-                let records = HumanitecView::new(self.0.clone(), self.1.clone())
+                let records = HumanitecView::new(a.client.clone(), a.org.clone())
                     .registries()
                     .await?;
                 let Some(record) = records.into_iter().find(wanted) else {
@@ -212,7 +204,7 @@ impl super::Account for HumanitecAccount {
                 record.id
             }
         };
-        HumanitecSource::new(self.0.clone(), self.1.clone(), record)
+        HumanitecSource::new(a.client.clone(), a.org.clone(), record)
             .mint(lifetime, false)
             .await
             .map(Some)

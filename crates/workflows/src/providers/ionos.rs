@@ -1,12 +1,12 @@
 //! IONOS Container Registry: registries, repositories and artifacts.
 
+use crate::account::{Opened, ProviderKit};
 use chrono::{DateTime, SubsecRound as _, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use regkit_core::runtime::ClientInfo as _;
 use regkit_ionos::{Client, types};
 
 use crate::clock::{Clock, SystemClock};
-use crate::credential::{CredentialSource, DockerCredential, Lifetime, expiry_after};
+use crate::credential::{self, CredentialSource, DockerCredential, Lifetime, expiry_after};
 use crate::view::{Image, ListContents, Registry, RegistryView, Repository};
 use crate::{Error, Result};
 use std::fmt;
@@ -281,7 +281,7 @@ impl fmt::Debug for IonosSource {
 #[async_trait::async_trait]
 impl CredentialSource for IonosSource {
     fn provider(&self) -> &'static str {
-        "ionos"
+        PROVIDER
     }
 
     fn supports_revoke(&self) -> bool {
@@ -344,48 +344,36 @@ impl CredentialSource for IonosSource {
     }
 
     async fn revoke(&self, credential: &DockerCredential) -> Result<()> {
-        let id = credential.id.as_deref().ok_or_else(|| {
-            Error::InvalidInput("this credential has no IONOS token id to revoke".into())
-        })?;
-        match self
-            .client
-            .registries_tokens_delete()
-            .registry_id(self.registry_id.as_str())
-            .token_id(id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(gone) if gone.is_not_found() => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        let id = credential::token_id(credential, "IONOS")?;
+        credential::revoked(
+            self.client
+                .registries_tokens_delete()
+                .registry_id(self.registry_id.as_str())
+                .token_id(id)
+                .send()
+                .await,
+        )
     }
 }
 
-/// An IONOS account: [`IonosView`] and [`IonosSource`].
-#[derive(Clone, Debug)]
-pub(crate) struct IonosAccount(pub(crate) Client);
+/// IONOS's module: [`IonosView`] and [`IonosSource`].
+pub(crate) struct Ionos;
 
 #[async_trait::async_trait]
-impl super::Account for IonosAccount {
-    fn provider(&self) -> regkit_core::Provider {
-        regkit_core::Provider::Ionos
-    }
+impl ProviderKit for Ionos {
+    type Client = Client;
+    const PROVIDER: regkit_core::Provider = regkit_core::Provider::Ionos;
 
-    fn base_url(&self) -> &str {
-        self.0.baseurl()
-    }
-
-    fn view(&self) -> Box<dyn RegistryView> {
-        Box::new(IonosView::new(self.0.clone()))
+    fn view(a: &Opened<Self>) -> Box<dyn RegistryView> {
+        Box::new(IonosView::new(a.client.clone()))
     }
 
     fn credentials(
-        &self,
+        a: &Opened<Self>,
         registry: &Registry,
         clock: Arc<dyn Clock>,
     ) -> Option<Box<dyn CredentialSource>> {
-        let source = IonosSource::new(self.0.clone(), registry.id.clone()).clock(clock);
+        let source = IonosSource::new(a.client.clone(), registry.id.clone()).clock(clock);
         Some(Box::new(match &registry.host {
             Some(host) => source.host(host.clone()),
             None => source,
@@ -395,16 +383,16 @@ impl super::Account for IonosAccount {
     /// Each registry is its own host: the registry with the id given,
     /// else the one whose host name is the key's host.
     async fn credential_for_host(
-        &self,
+        a: &Opened<Self>,
         key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
     ) -> Result<Option<DockerCredential>> {
-        let host = super::host_of(key);
+        let host = crate::account::host_of(key);
         let id = match registry {
             Some(id) => id.to_string(),
             None => {
-                let registries = IonosView::new(self.0.clone()).registries().await?;
+                let registries = IonosView::new(a.client.clone()).registries().await?;
                 let Some(registry) = registries.into_iter().find(|r| {
                     r.host
                         .as_deref()
@@ -415,7 +403,7 @@ impl super::Account for IonosAccount {
                 registry.id
             }
         };
-        IonosSource::new(self.0.clone(), id)
+        IonosSource::new(a.client.clone(), id)
             .host(host)
             .mint(lifetime, false)
             .await
