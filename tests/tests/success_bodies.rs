@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use httpmock::prelude::*;
-use regkit_cli::call::{self, CallError, CallOutput, Operation};
+use regkit_cli::call::{self, CallError, CallOutput, Method, Operation, ParamType};
 use regkit_core::{Error, RetryPolicy};
 use serde_json::{Map, Value, json};
 
@@ -71,7 +71,7 @@ fn operations_of(doc: &Value) -> impl Iterator<Item = (String, String, &Value)> 
 impl Provider {
     /// The spec's operation object for `op`.
     fn operation(&self, op: &Operation) -> &Value {
-        &self.doc["paths"][op.path][op.method.to_lowercase()]
+        &self.doc["paths"][op.path][op.method.as_str().to_lowercase()]
     }
 
     /// The JSON schema of `op`'s success body, when it documents one.
@@ -307,8 +307,8 @@ impl Clients {
         let mut argv: Vec<String> = vec!["call".into(), op.id.into()];
         for p in op.params.iter().filter(|p| p.required) {
             let value = match p.ty {
-                t if t.starts_with("integer") => "1",
-                "boolean" => "true",
+                t if t.is_integer() => "1",
+                ParamType::Boolean => "true",
                 _ => UUID,
             };
             argv.extend([format!("--{}", p.flag), value.to_owned()]);
@@ -365,7 +365,7 @@ async fn every_delete_acknowledged_with_a_2xx_is_ok_whatever_its_body() {
     let clients = Clients::new(&server);
     let mut deletes = 0;
     for provider in providers() {
-        for op in provider.callable().filter(|op| op.method == "DELETE") {
+        for op in provider.callable().filter(|op| op.method == Method::Delete) {
             deletes += 1;
             for status in [200, 202, 204] {
                 for body in ["", "{}", "<html>deleted</html>", r#"{"id": 7}"#] {
@@ -422,7 +422,7 @@ async fn every_read_answered_with_an_empty_or_undecodable_body_is_invalid_respon
     let clients = Clients::new(&server);
     let mut reads = 0;
     for provider in providers() {
-        for op in provider.callable().filter(|op| op.method == "GET") {
+        for op in provider.callable().filter(|op| op.method == Method::Get) {
             if provider.success_schema(op).is_none() {
                 continue;
             }

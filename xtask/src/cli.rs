@@ -1,51 +1,131 @@
 //! `regkit <provider> call <operation>`: every operation of every spec,
 //! reachable from the command line, generated into
-//! `crates/cli/src/generated_calls.rs`.
+//! `crates/cli/src/generated_calls/<provider>.rs` (one file per provider)
+//! and the index `crates/cli/src/generated_calls/mod.rs`.
 //!
-//! Names and locations of parameters, summaries and request bodies come
-//! from the spec; the Rust types a builder's setters take and the secret
-//! fields of a response are read, with `syn`, from the client codegen just
-//! produced (as `crate::pagination` does), so the call code cannot drift
-//! from the client it calls.
+//! Everything is read from the spec: names, locations and types of
+//! parameters, summaries, request bodies and the JSON pointers of the
+//! secret (`format: password`) values of each success body. A parameter's
+//! Rust type follows typify's rules for the schemas the specs use
+//! ([`ParamType::from_schema`]); a schema outside them is an error naming
+//! the operation and the parameter, never a guess. The setters of the
+//! generated client take any `TryInto` of their type, so a drift would
+//! compile: the test `spec_types_are_the_builders_types` compares every
+//! parameter and body type with the builders' fields instead.
 
-use crate::syntax::{client_method_builder, generic_args, last_ident, module};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use openapiv3::{OpenAPI, Parameter, ReferenceOr};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use syn::visit_mut::VisitMut;
+use serde_json::Value;
 
 use crate::manifest::Provider;
 use crate::spec::PreparedSpec;
 
-/// Where the generated file goes, relative to the workspace root.
-pub const OUTPUT: &str = "crates/cli/src/generated_calls.rs";
+/// Where the generated files go, relative to the workspace root.
+pub const OUTPUT_DIR: &str = "crates/cli/src/generated_calls";
 
 /// Flags `call` adds itself; no parameter may take them.
 const RESERVED_FLAGS: [&str; 4] = ["body", "show-secrets", "help", "output"];
+
+/// A parameter's type, as the CLI parses it (`call::ParamType`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ParamType {
+    String,
+    Boolean,
+    I32,
+    I64,
+    U64,
+    NonZeroU64,
+}
+
+impl ParamType {
+    /// The Rust type typify gives a parameter's schema (the subset of its
+    /// rules the specs use): `string` is `String`, `boolean` is `bool`; an
+    /// `integer` with `format: int32` is `i32` (`NonZeroU32` with
+    /// `minimum: 1`, which no spec has), one without a format is
+    /// `NonZeroU64` with `minimum: 1`, `u64` with `minimum: 0` and `i64`
+    /// otherwise.
+    fn from_schema(schema: &Value) -> Result<Self, String> {
+        let ty = schema.get("type").and_then(Value::as_str);
+        let format = schema.get("format").and_then(Value::as_str);
+        if schema.get("enum").is_some() {
+            return Err("an enum parameter (xtask/src/cli.rs maps no enum type)".into());
+        }
+        let minimum = schema.get("minimum").and_then(Value::as_f64);
+        let exclusive = schema.get("exclusiveMinimum").is_some_and(|v| v != false);
+        match (ty, format) {
+            (Some("string"), None) => Ok(Self::String),
+            (Some("boolean"), None) => Ok(Self::Boolean),
+            (Some("integer"), _) if exclusive => {
+                Err("an integer with exclusiveMinimum (typify's type is not mapped here)".into())
+            }
+            (Some("integer"), Some("int32")) if minimum != Some(1.0) => Ok(Self::I32),
+            (Some("integer"), None) => Ok(match minimum {
+                Some(1.0) => Self::NonZeroU64,
+                Some(0.0) => Self::U64,
+                None => Self::I64,
+                Some(m) => {
+                    return Err(format!(
+                        "an integer with minimum {m} (typify's type is not mapped here)"
+                    ));
+                }
+            }),
+            (ty, format) => Err(format!(
+                "a parameter of type {} format {} (xtask/src/cli.rs maps no such type)",
+                ty.unwrap_or("none"),
+                format.unwrap_or("none")
+            )),
+        }
+    }
+
+    /// `call::ParamType::…`
+    fn variant(self) -> TokenStream {
+        match self {
+            Self::String => quote!(ParamType::String),
+            Self::Boolean => quote!(ParamType::Boolean),
+            Self::I32 => quote!(ParamType::I32),
+            Self::I64 => quote!(ParamType::I64),
+            Self::U64 => quote!(ParamType::U64),
+            Self::NonZeroU64 => quote!(ParamType::NonZeroU64),
+        }
+    }
+
+    /// The type the value parser of `call::ParamType` yields.
+    fn rust(self) -> TokenStream {
+        match self {
+            Self::String => quote!(::std::string::String),
+            Self::Boolean => quote!(bool),
+            Self::I32 => quote!(i32),
+            Self::I64 => quote!(i64),
+            Self::U64 => quote!(u64),
+            Self::NonZeroU64 => quote!(::std::num::NonZeroU64),
+        }
+    }
+}
 
 struct Param {
     name: String,
     flag: String,
     setter: syn::Ident,
     required: bool,
-    location: &'static str,
-    ty: String,
-    /// The setter's value type, named from the CLI crate (generated ops only).
-    rust_ty: Option<TokenStream>,
+    location: syn::Ident,
+    ty: ParamType,
 }
 
 struct Body {
     required: bool,
-    ty: String,
-    rust_ty: Option<TokenStream>,
+    /// The schema's name in the spec (for `--help`).
+    schema: String,
+    /// `regkit_<p>::types::<Name>`.
+    rust_ty: TokenStream,
 }
 
 struct Op {
     id: String,
-    method: String,
+    method: syn::Ident,
     path: String,
     summary: String,
     params: Vec<Param>,
@@ -56,82 +136,77 @@ struct Op {
     handwritten: bool,
 }
 
-/// The generated `call` module for every provider, from each provider's
-/// spec and its generated client source (`crates/<p>/src/generated.rs`).
-pub fn generate(root: &Path, providers: &[(&Provider, &str)]) -> Result<(PathBuf, String), String> {
-    let mut tables = Vec::new();
-    let mut dispatchers = Vec::new();
-    let mut registry = Vec::new();
-    let mut specs = Vec::new();
-    for (provider, client_source) in providers {
+/// The generated `call` files: one per provider, from its spec alone, and
+/// the index. `(path relative to the workspace root, contents)`.
+pub fn generate(root: &Path, providers: &[&Provider]) -> Result<Vec<(PathBuf, String)>, String> {
+    let mut files = Vec::new();
+    let mut modules = Vec::new();
+    for provider in providers {
         let display = provider.spec.display().to_string();
-        specs.push(display.clone());
         let spec = crate::spec::load(&root.join(&provider.spec), &display)?;
-        let client: syn::File = syn::parse_file(client_source)
-            .map_err(|e| format!("{display}: the generated client does not parse: {e}"))?;
-        let ops =
-            operations(root, provider, &spec, &client).map_err(|e| format!("{display}: {e}"))?;
-        let (table, dispatcher) = emit(provider, &ops);
-        let table_ident = format_ident!("{}", provider.name.to_uppercase());
-        let name = &provider.name;
-        registry.push(quote! { (#name, #table_ident) });
-        tables.push(table);
-        dispatchers.push(dispatcher);
+        let ops = operations(root, provider, &spec).map_err(|e| format!("{display}: {e}"))?;
+        let code = emit_provider(provider, &ops)?;
+        let header = header(
+            &display,
+            &format!(
+                "`regkit {} call <operation>`: one table entry and one match arm per\n\
+                 //! operation of {display} (see `crate::call`).",
+                provider.name
+            ),
+        );
+        files.push((
+            Path::new(OUTPUT_DIR).join(format!("{}.rs", provider.name)),
+            format!("{header}{code}"),
+        ));
+        modules.push(*provider);
     }
-    let file = quote! {
-        use crate::call::{self, CallError, CallOutput, Operation, Param};
+    let index = emit_index(&modules)?;
+    let specs: Vec<String> = providers
+        .iter()
+        .map(|p| p.spec.display().to_string())
+        .collect();
+    let header = header(
+        &specs.join(", "),
+        "The `call` tables of every provider, one module each (see `crate::call`).",
+    );
+    files.push((
+        Path::new(OUTPUT_DIR).join("mod.rs"),
+        format!("{header}{index}"),
+    ));
+    Ok(files)
+}
 
-        /// Every provider's operations, by provider name.
-        pub static PROVIDERS: &[(&str, &[Operation])] = &[#(#registry),*];
-
-        #(#tables)*
-        #(#dispatchers)*
-    };
-    let file: syn::File =
-        syn::parse2(file).map_err(|e| format!("generated call code does not parse: {e}"))?;
-    // Each item is skipped by rustfmt: the file is formatted by prettyplease,
-    // like the other generated files, and `cargo fmt --check` must accept it.
-    let mut file = file;
-    for item in &mut file.items {
-        if let Some(attrs) = item_attrs(item) {
-            attrs.push(syn::parse_quote!(#[rustfmt::skip]));
-        }
-    }
-    let header = format!(
-        "// @generated by `cargo xtask codegen` from {} and the generated clients. DO NOT EDIT.\n\
+fn header(from: &str, doc: &str) -> String {
+    format!(
+        "// @generated by `cargo xtask codegen` from {from}. DO NOT EDIT.\n\
          // Change the specs or xtask/src/cli.rs instead;\n\
          // `cargo xtask codegen --check` fails when this file is stale.\n\
-         //! `regkit <provider> call <operation>`: one table entry and one match arm per\n\
-         //! operation of every spec (see `crate::call`).\n\
-         #![allow(clippy::all, unused_mut, unreachable_patterns)]\n\n",
-        specs.join(", ")
-    );
-    Ok((
-        PathBuf::from(OUTPUT),
-        format!("{header}{}", prettyplease::unparse(&file)),
-    ))
+         //! {doc}\n\
+         #![allow(clippy::all, unused_imports, unused_mut, unreachable_patterns)]\n\n"
+    )
 }
 
-fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
-    match item {
-        syn::Item::Use(i) => Some(&mut i.attrs),
-        syn::Item::Static(i) => Some(&mut i.attrs),
-        syn::Item::Fn(i) => Some(&mut i.attrs),
-        _ => None,
+/// Formats `tokens` with prettyplease, each item skipped by rustfmt (as
+/// the other generated files: `cargo fmt --check` must accept them).
+fn format_items(tokens: TokenStream) -> Result<String, String> {
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("generated call code does not parse: {e}"))?;
+    for item in &mut file.items {
+        let attrs = match item {
+            syn::Item::Use(i) => &mut i.attrs,
+            syn::Item::Static(i) => &mut i.attrs,
+            syn::Item::Fn(i) => &mut i.attrs,
+            syn::Item::Mod(i) => &mut i.attrs,
+            _ => continue,
+        };
+        attrs.push(syn::parse_quote!(#[rustfmt::skip]));
     }
+    Ok(prettyplease::unparse(&file))
 }
 
-fn operations(
-    root: &Path,
-    provider: &Provider,
-    spec: &PreparedSpec,
-    client: &syn::File,
-) -> Result<Vec<Op>, String> {
+fn operations(root: &Path, provider: &Provider, spec: &PreparedSpec) -> Result<Vec<Op>, String> {
     let openapi = &spec.openapi;
     let doc = serde_json::to_value(openapi).map_err(|e| e.to_string())?;
-    let builder_mod =
-        module(client, "builder").ok_or("the generated client has no builder module")?;
-    let types_mod = module(client, "types").ok_or("the generated client has no types module")?;
     let krate = format_ident!("regkit_{}", provider.name);
     let mut ops = Vec::new();
     for (path, item) in &openapi.paths.paths {
@@ -142,82 +217,44 @@ fn operations(
                 .clone()
                 .ok_or_else(|| format!("{method} {path}: no operationId"))?;
             let at = |what: String| format!("operation {id}: {what}");
-            let method_name = crate::naming::snake(&id);
-            let builder = client_method_builder(client, &method_name)
-                .ok_or_else(|| at(format!("no client method `{method_name}`")))?;
-            let fields = builder_fields(builder_mod, &builder)
-                .ok_or_else(|| at(format!("no builder struct `{builder}`")))?;
             let mut params = Vec::new();
             for p in spec_params(openapi, &item.parameters, &op.parameters) {
-                let (location, data) = location(&p);
-                let setter = crate::naming::snake(&data.name);
-                let (field_ty, required) = fields
-                    .iter()
-                    .find(|(name, _)| *name == setter)
-                    .map(|(_, ty)| setter_type(ty))
-                    .ok_or_else(|| {
-                        at(format!(
-                            "the builder has no setter for parameter `{}`",
-                            data.name
-                        ))
-                    })?;
-                params.push(Param {
-                    flag: kebab(&data.name),
-                    setter: format_ident!("{}", setter),
-                    required,
-                    location,
-                    ty: describe_param(&doc, &data.format),
-                    rust_ty: Some(qualify(field_ty, &krate)),
-                    name: data.name.clone(),
-                });
-            }
-            let known: BTreeSet<String> = params.iter().map(|p| p.setter.to_string()).collect();
-            if let Some((extra, _)) = fields
-                .iter()
-                .find(|(n, _)| n != "body" && !known.contains(n))
-            {
-                return Err(at(format!(
-                    "builder field `{extra}` is not a parameter of the spec"
-                )));
+                params.push(param(&doc, &p).map_err(at)?);
             }
             let body = match request_body(openapi, op) {
                 None => None,
-                Some((required, ty)) => {
-                    let field = fields.iter().find(|(n, _)| n == "body").ok_or_else(|| {
-                        at("the spec has a request body, the builder no `body`".into())
+                Some((required, schema)) => {
+                    let schema = schema.ok_or_else(|| {
+                        at("the request body is not a `$ref` to a named schema".into())
                     })?;
+                    let name = format_ident!("{}", crate::naming::pascal(&schema));
                     Some(Body {
                         required,
-                        ty,
-                        rust_ty: Some(qualify(body_type(&field.1), &krate)),
+                        schema,
+                        rust_ty: quote!(#krate::types::#name),
                     })
                 }
             };
-            let ok_ty = send_ok_type(builder_mod, &builder)
-                .ok_or_else(|| at("cannot read send()'s types".into()))?;
             let mut secrets = Vec::new();
-            secret_paths(types_mod, &ok_ty, String::new(), &mut secrets, 0).map_err(at)?;
+            for schema in success_schemas(&doc, op) {
+                secret_pointers(&doc, &schema, String::new(), &mut secrets, &mut Vec::new())
+                    .map_err(at)?;
+            }
+            secrets.sort();
+            secrets.dedup();
             let listed_secret = spec.secret_responses.contains(&id);
             if listed_secret == secrets.is_empty() {
                 return Err(at(format!(
-                    "the spec {} a secret in the success body, the generated types {}",
-                    if listed_secret {
-                        "marks"
-                    } else {
-                        "does not mark"
-                    },
-                    if secrets.is_empty() {
-                        "carry none"
-                    } else {
-                        "carry one"
-                    }
+                    "spec.rs {} a secret in the success body, the schema walk found {}",
+                    if listed_secret { "finds" } else { "finds no" },
+                    if secrets.is_empty() { "none" } else { "one" }
                 )));
             }
             check_flags(&params).map_err(at)?;
             ops.push(Op {
                 summary: summary(op),
+                method: method_ident(method).map_err(at)?,
                 id,
-                method: method.to_uppercase(),
                 path: path.clone(),
                 params,
                 body,
@@ -233,41 +270,30 @@ fn operations(
     )
     .map_err(|e| e.to_string())?;
     for h in &spec.handwritten {
-        let op_doc = raw
+        let at = |what: String| format!("operation {}: {what}", h.operation_id);
+        let item = raw
             .get("paths")
             .and_then(|p| p.get(h.path.as_str()))
-            .and_then(|i| i.get(h.method.to_lowercase().as_str()));
-        let op: Option<openapiv3::Operation> =
-            op_doc.and_then(|v| serde_yaml::from_value(v.clone()).ok());
-        let item_params: Vec<ReferenceOr<Parameter>> = raw
-            .get("paths")
-            .and_then(|p| p.get(h.path.as_str()))
-            .and_then(|i| i.get("parameters"))
+            .ok_or_else(|| at(format!("no path `{}` in the spec", h.path)))?;
+        let op: openapiv3::Operation = item
+            .get(h.method.to_lowercase().as_str())
             .and_then(|v| serde_yaml::from_value(v.clone()).ok())
+            .ok_or_else(|| at(format!("no readable {} operation", h.method)))?;
+        let item_params: Vec<ReferenceOr<Parameter>> = item
+            .get("parameters")
+            .map(|v| serde_yaml::from_value(v.clone()).map_err(|e| at(e.to_string())))
+            .transpose()?
             .unwrap_or_default();
-        let params = op
-            .as_ref()
-            .map(|op| spec_params(openapi, &item_params, &op.parameters))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| {
-                let (location, data) = location(&p);
-                Param {
-                    flag: kebab(&data.name),
-                    setter: format_ident!("{}", crate::naming::snake(&data.name)),
-                    required: data.required,
-                    location,
-                    ty: describe_param(&doc, &data.format),
-                    rust_ty: None,
-                    name: data.name.clone(),
-                }
-            })
-            .collect();
+        let params = spec_params(openapi, &item_params, &op.parameters)
+            .iter()
+            .map(|p| param(&doc, p).map_err(at))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_flags(&params).map_err(at)?;
         ops.push(Op {
             id: h.operation_id.clone(),
-            method: h.method.clone(),
+            method: method_ident(&h.method).map_err(at)?,
             path: h.path.clone(),
-            summary: op.as_ref().map(summary).unwrap_or_default(),
+            summary: summary(&op),
             params,
             body: None,
             secrets: Vec::new(),
@@ -276,6 +302,68 @@ fn operations(
     }
     ops.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(ops)
+}
+
+fn method_ident(method: &str) -> Result<syn::Ident, String> {
+    let variant = match method.to_ascii_lowercase().as_str() {
+        "get" => "Get",
+        "put" => "Put",
+        "post" => "Post",
+        "delete" => "Delete",
+        "patch" => "Patch",
+        "head" => "Head",
+        "options" => "Options",
+        "trace" => "Trace",
+        other => return Err(format!("unknown HTTP method `{other}`")),
+    };
+    Ok(format_ident!("{variant}"))
+}
+
+fn param(doc: &Value, p: &Parameter) -> Result<Param, String> {
+    let (location, data) = match p {
+        Parameter::Path { parameter_data, .. } => ("Path", parameter_data),
+        Parameter::Query { parameter_data, .. } => ("Query", parameter_data),
+        Parameter::Header { parameter_data, .. } => ("Header", parameter_data),
+        Parameter::Cookie { parameter_data, .. } => {
+            return Err(format!(
+                "cookie parameter `{}`: the client sends no cookies",
+                parameter_data.name
+            ));
+        }
+    };
+    let openapiv3::ParameterSchemaOrContent::Schema(schema) = &data.format else {
+        return Err(format!(
+            "parameter `{}` has content, not a schema",
+            data.name
+        ));
+    };
+    let schema = serde_json::to_value(schema).map_err(|e| e.to_string())?;
+    let schema = resolve(doc, &schema, 0)
+        .ok_or_else(|| format!("parameter `{}`: unresolvable `$ref`", data.name))?;
+    let ty =
+        ParamType::from_schema(schema).map_err(|e| format!("parameter `{}`: {e}", data.name))?;
+    Ok(Param {
+        flag: kebab(&data.name),
+        setter: format_ident!("{}", crate::naming::snake(&data.name)),
+        // Path parameters are required whatever the spec says (OpenAPI
+        // requires `required: true` on them).
+        required: data.required || location == "Path",
+        location: format_ident!("{location}"),
+        ty,
+        name: data.name.clone(),
+    })
+}
+
+/// `schema` with `$ref`s followed (up to a depth).
+fn resolve<'a>(doc: &'a Value, schema: &'a Value, depth: usize) -> Option<&'a Value> {
+    match schema.get("$ref").and_then(Value::as_str) {
+        None => Some(schema),
+        Some(_) if depth > 8 => None,
+        Some(reference) => {
+            let target = doc.pointer(reference.strip_prefix('#')?)?;
+            resolve(doc, target, depth + 1)
+        }
+    }
 }
 
 fn check_flags(params: &[Param]) -> Result<(), String> {
@@ -329,14 +417,14 @@ fn spec_params(
                 .cloned(),
         }
     };
+    let place = |p: &Parameter| std::mem::discriminant(p);
     let own: Vec<Parameter> = op.iter().filter_map(resolve).collect();
     let mut all: Vec<Parameter> = item
         .iter()
         .filter_map(resolve)
         .filter(|p| {
             !own.iter().any(|o| {
-                o.parameter_data_ref().name == p.parameter_data_ref().name
-                    && location(o).0 == location(p).0
+                o.parameter_data_ref().name == p.parameter_data_ref().name && place(o) == place(p)
             })
         })
         .collect();
@@ -344,17 +432,9 @@ fn spec_params(
     all
 }
 
-fn location(p: &Parameter) -> (&'static str, &openapiv3::ParameterData) {
-    match p {
-        Parameter::Path { parameter_data, .. } => ("path", parameter_data),
-        Parameter::Query { parameter_data, .. } => ("query", parameter_data),
-        Parameter::Header { parameter_data, .. } => ("header", parameter_data),
-        Parameter::Cookie { parameter_data, .. } => ("cookie", parameter_data),
-    }
-}
-
-/// `(required, description)` of a JSON request body.
-fn request_body(spec: &OpenAPI, op: &openapiv3::Operation) -> Option<(bool, String)> {
+/// `(required, schema name)` of a request body; the name is `None` for an
+/// inline schema.
+fn request_body(spec: &OpenAPI, op: &openapiv3::Operation) -> Option<(bool, Option<String>)> {
     let body = match op.request_body.as_ref()? {
         ReferenceOr::Item(b) => b.clone(),
         ReferenceOr::Reference { reference } => reference
@@ -363,266 +443,137 @@ fn request_body(spec: &OpenAPI, op: &openapiv3::Operation) -> Option<(bool, Stri
             .and_then(ReferenceOr::as_item)?
             .clone(),
     };
-    let ty = body
+    let name = body
         .content
         .values()
         .next()
         .and_then(|m| m.schema.as_ref())
-        .map(|s| match s {
-            ReferenceOr::Reference { reference } => ref_name(reference).to_owned(),
-            ReferenceOr::Item(_) => "object".to_owned(),
-        })
-        .unwrap_or_else(|| "JSON".to_owned());
-    Some((body.required, ty))
-}
-
-fn ref_name(reference: &str) -> &str {
-    reference.rsplit('/').next().unwrap_or(reference)
-}
-
-/// A short description of a parameter's type for `--help`: `string`,
-/// `integer`, a schema's name, and the values of an enum.
-fn describe_param(doc: &serde_json::Value, format: &openapiv3::ParameterSchemaOrContent) -> String {
-    let openapiv3::ParameterSchemaOrContent::Schema(schema) = format else {
-        return "JSON".into();
-    };
-    let Ok(schema) = serde_json::to_value(schema) else {
-        return "JSON".into();
-    };
-    describe_schema(doc, &schema, 0)
-}
-
-fn describe_schema(doc: &serde_json::Value, schema: &serde_json::Value, depth: usize) -> String {
-    if let Some(reference) = schema.get("$ref").and_then(|r| r.as_str()) {
-        let target = reference.strip_prefix('#').and_then(|p| doc.pointer(p));
-        return match target {
-            Some(t) if depth < 4 => describe_schema(doc, t, depth + 1),
-            _ => ref_name(reference).to_owned(),
-        };
-    }
-    if let Some(values) = schema.get("enum").and_then(|e| e.as_array()) {
-        let values: Vec<&str> = values.iter().filter_map(|v| v.as_str()).collect();
-        if !values.is_empty() {
-            return format!("one of {}", values.join(", "));
-        }
-    }
-    let ty = schema
-        .get("type")
-        .and_then(|t| t.as_str())
-        .unwrap_or("JSON");
-    match (ty, schema.get("format").and_then(|f| f.as_str())) {
-        ("array", _) => {
-            let item = schema
-                .get("items")
-                .map(|i| describe_schema(doc, i, depth + 1))
-                .unwrap_or_else(|| "JSON".into());
-            format!("JSON array of {item}")
-        }
-        ("string", Some("date-time")) => "RFC 3339 time".into(),
-        (ty, Some(format)) => format!("{ty} ({format})"),
-        (ty, None) => ty.to_owned(),
-    }
-}
-
-/// The builder's fields but `client`: `(name, type)`.
-fn builder_fields(builder: &[syn::Item], name: &str) -> Option<Vec<(String, syn::Type)>> {
-    builder.iter().find_map(|item| match item {
-        syn::Item::Struct(s) if s.ident == name => Some(
-            s.fields
-                .iter()
-                .filter_map(|f| {
-                    let ident = f.ident.as_ref()?.to_string();
-                    let ident = ident.trim_start_matches("r#").to_owned();
-                    (ident != "client").then(|| (ident, f.ty.clone()))
-                })
-                .collect(),
-        ),
-        _ => None,
-    })
-}
-
-/// A parameter field is `Result<Option<T>, String>` (optional) or
-/// `Result<T, String>` (required): `(T, required)`.
-fn setter_type(field: &syn::Type) -> (syn::Type, bool) {
-    let Some(inner) = generic_args(field).and_then(|a| a.first().cloned()) else {
-        return (field.clone(), true);
-    };
-    if last_ident(&inner) == "Option"
-        && let Some(t) = generic_args(&inner).and_then(|a| a.first().cloned())
-    {
-        return (t, false);
-    }
-    (inner, true)
-}
-
-/// The body field is `Result<types::builder::X, String>` (the setter takes
-/// `types::X`) or `Result<T, String>`.
-fn body_type(field: &syn::Type) -> syn::Type {
-    let (inner, _) = setter_type(field);
-    if let syn::Type::Path(p) = &inner {
-        let segments: Vec<String> = p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
-        if segments.len() == 3 && segments[0] == "types" && segments[1] == "builder" {
-            let name = format_ident!("{}", segments[2]);
-            return syn::parse_quote!(types::#name);
-        }
-    }
-    inner
-}
-
-/// `send()` returns `Result<ResponseValue<P>, Error<E>>`: P.
-fn send_ok_type(builder: &[syn::Item], name: &str) -> Option<syn::Type> {
-    builder.iter().find_map(|item| {
-        let syn::Item::Impl(imp) = item else {
-            return None;
-        };
-        if last_ident(&imp.self_ty) != name {
-            return None;
-        }
-        imp.items.iter().find_map(|i| {
-            let syn::ImplItem::Fn(f) = i else { return None };
-            if f.sig.ident != "send" {
-                return None;
+        .and_then(|s| match s {
+            ReferenceOr::Reference { reference } => {
+                Some(reference.rsplit('/').next().unwrap_or(reference).to_owned())
             }
-            let syn::ReturnType::Type(_, ty) = &f.sig.output else {
-                return None;
-            };
-            let args = generic_args(ty)?;
-            generic_args(args.first()?)?.first().cloned()
-        })
-    })
+            ReferenceOr::Item(_) => None,
+        });
+    Some((body.required, name))
 }
 
-/// JSON pointers of the `SecretString` values inside `ty`, following the
-/// generated types (`*` for any key of a map or index of a list).
-fn secret_paths(
-    types: &[syn::Item],
-    ty: &syn::Type,
+/// The JSON schemas of an operation's 2xx responses.
+fn success_schemas(doc: &Value, op: &openapiv3::Operation) -> Vec<Value> {
+    op.responses
+        .responses
+        .iter()
+        .filter(|(code, _)| match code {
+            openapiv3::StatusCode::Code(c) => (200..300).contains(c),
+            openapiv3::StatusCode::Range(r) => *r == 2,
+        })
+        .filter_map(|(_, r)| serde_json::to_value(r).ok())
+        .filter_map(|r| resolve(doc, &r, 0).cloned())
+        .flat_map(|r| {
+            r.get("content")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|c| c.values())
+                .filter_map(|m| m.get("schema").cloned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// JSON pointers of the `format: password` values inside `schema` (`*`
+/// for any key of a map or index of a list), following `$ref`s, object
+/// properties, `additionalProperties`, `items` and `allOf`.
+fn secret_pointers(
+    doc: &Value,
+    schema: &Value,
     at: String,
     out: &mut Vec<String>,
-    depth: usize,
+    seen: &mut Vec<String>,
 ) -> Result<(), String> {
-    if depth > 16 {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        if seen.iter().any(|s| s == reference) {
+            return Ok(());
+        }
+        let target = reference
+            .strip_prefix('#')
+            .and_then(|p| doc.pointer(p))
+            .ok_or_else(|| format!("unresolvable `$ref` {reference}"))?;
+        seen.push(reference.to_owned());
+        let found = secret_pointers(doc, target, at, out, seen);
+        seen.pop();
+        return found;
+    }
+    if schema.get("format").and_then(Value::as_str) == Some("password") {
+        out.push(at);
         return Ok(());
     }
-    let args = generic_args(ty).unwrap_or_default();
-    match last_ident(ty).as_str() {
-        "SecretString" => out.push(at),
-        "Option" | "Box" | "Nullable" => {
-            for a in &args {
-                secret_paths(types, a, at.clone(), out, depth + 1)?;
+    for key in ["oneOf", "anyOf"] {
+        for variant in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let mut inner = Vec::new();
+            secret_pointers(doc, variant, at.clone(), &mut inner, seen)?;
+            if !inner.is_empty() {
+                return Err(format!(
+                    "a `{key}` at `{at}` holds a secret; xtask/src/cli.rs cannot locate it to redact"
+                ));
             }
         }
-        "Vec" => {
-            if let Some(a) = args.first() {
-                secret_paths(types, a, format!("{at}/*"), out, depth + 1)?;
-            }
+    }
+    for part in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        secret_pointers(doc, part, at.clone(), out, seen)?;
+    }
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (name, prop) in props {
+            let key = name.replace('~', "~0").replace('/', "~1");
+            secret_pointers(doc, prop, format!("{at}/{key}"), out, seen)?;
         }
-        "HashMap" | "BTreeMap" | "IndexMap" => {
-            if let Some(a) = args.get(1) {
-                secret_paths(types, a, format!("{at}/*"), out, depth + 1)?;
-            }
-        }
-        name => {
-            for item in types {
-                match item {
-                    syn::Item::Struct(s) if s.ident == name => {
-                        for f in &s.fields {
-                            let flatten = has_serde(&f.attrs, "flatten");
-                            let key = json_name(f);
-                            let next = if flatten {
-                                at.clone()
-                            } else {
-                                format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"))
-                            };
-                            secret_paths(types, &f.ty, next, out, depth + 1)?;
-                        }
-                    }
-                    syn::Item::Enum(e)
-                        if e.ident == name && quote!(#e).to_string().contains("SecretString") =>
-                    {
-                        return Err(format!(
-                            "enum `{name}` holds a secret; xtask/src/cli.rs cannot locate it to redact"
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-        }
+    }
+    if let Some(extra) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+        secret_pointers(doc, extra, format!("{at}/*"), out, seen)?;
+    }
+    if let Some(items) = schema.get("items") {
+        secret_pointers(doc, items, format!("{at}/*"), out, seen)?;
     }
     Ok(())
 }
 
-fn has_serde(attrs: &[syn::Attribute], word: &str) -> bool {
-    attrs.iter().any(|a| {
-        a.path().is_ident("serde")
-            && quote!(#a)
-                .to_string()
-                .split(|c: char| !c.is_alphanumeric() && c != '_')
-                .any(|w| w == word)
-    })
-}
-
-fn json_name(f: &syn::Field) -> String {
-    for a in &f.attrs {
-        if !a.path().is_ident("serde") {
-            continue;
-        }
-        let text = quote!(#a).to_string();
-        if let Some(rest) = text.split("rename = \"").nth(1)
-            && let Some(name) = rest.split('"').next()
-        {
-            return name.to_owned();
-        }
-    }
-    f.ident
-        .as_ref()
-        .map(|i| i.to_string().trim_start_matches("r#").to_owned())
-        .unwrap_or_default()
-}
-
-/// Names a type of the builder module from the CLI crate: `types::X`
-/// becomes `regkit_<p>::types::X`.
-fn qualify(ty: syn::Type, krate: &syn::Ident) -> TokenStream {
-    struct Qualify<'a>(&'a syn::Ident);
-    impl VisitMut for Qualify<'_> {
-        fn visit_type_path_mut(&mut self, p: &mut syn::TypePath) {
-            if p.qself.is_none()
-                && p.path.leading_colon.is_none()
-                && p.path.segments.first().is_some_and(|s| s.ident == "types")
-            {
-                p.path
-                    .segments
-                    .insert(0, syn::PathSegment::from(self.0.clone()));
-            }
-            syn::visit_mut::visit_type_path_mut(self, p);
-        }
-    }
-    let mut ty = ty;
-    Qualify(krate).visit_type_mut(&mut ty);
-    quote!(#ty)
-}
-
-/// The provider's `static` table and its `call_<provider>` dispatcher.
-fn emit(provider: &Provider, ops: &[Op]) -> (TokenStream, TokenStream) {
-    let table_ident = format_ident!("{}", provider.name.to_uppercase());
+/// A provider's file: its `OPERATIONS` table and its `call` dispatcher.
+fn emit_provider(provider: &Provider, ops: &[Op]) -> Result<String, String> {
     let krate = format_ident!("regkit_{}", provider.name);
     let entries = ops.iter().map(|op| {
-        let Op { id, method, path, summary, handwritten, .. } = op;
+        let Op {
+            id,
+            method,
+            path,
+            summary,
+            handwritten,
+            ..
+        } = op;
         let params = op.params.iter().map(|p| {
-            let Param { name, flag, required, location, ty, .. } = p;
+            let (name, flag, required, location) = (&p.name, &p.flag, p.required, &p.location);
+            let ty = p.ty.variant();
             quote! {
-                Param { name: #name, flag: #flag, required: #required, location: #location, ty: #ty }
+                Param {
+                    name: #name,
+                    flag: #flag,
+                    required: #required,
+                    location: Location::#location,
+                    ty: #ty,
+                }
             }
         });
         let body = match &op.body {
             Some(b) => {
-                let (ty, required) = (&b.ty, b.required);
-                quote! { Some(call::BodySpec { ty: #ty, required: #required }) }
+                let (schema, required) = (&b.schema, b.required);
+                quote! { Some(BodySpec { ty: #schema, required: #required }) }
             }
             None => quote! { None },
         };
@@ -630,7 +581,7 @@ fn emit(provider: &Provider, ops: &[Op]) -> (TokenStream, TokenStream) {
         quote! {
             Operation {
                 id: #id,
-                method: #method,
+                method: Method::#method,
                 path: #path,
                 summary: #summary,
                 params: &[#(#params),*],
@@ -645,31 +596,21 @@ fn emit(provider: &Provider, ops: &[Op]) -> (TokenStream, TokenStream) {
         provider.spec.display(),
         provider.display_name
     );
-    let table = quote! {
-        #[doc = #doc]
-        pub static #table_ident: &[Operation] = &[#(#entries),*];
-    };
 
     let arms = ops.iter().filter(|op| !op.handwritten).map(|op| {
         let id = &op.id;
         let method = format_ident!("{}", crate::naming::snake(id));
         let params = op.params.iter().map(|p| {
-            let (name, flag, setter) = (&p.name, &p.flag, &p.setter);
-            let ty = p
-                .rust_ty
-                .clone()
-                .unwrap_or_else(|| quote!(::std::string::String));
+            let (name, setter) = (&p.name, &p.setter);
+            let ty = p.ty.rust();
             quote! {
-                if let Some(value) = call::value(args, #name) {
-                    request = request.#setter(call::parse_param::<#ty>(#flag, value)?);
+                if let Some(value) = args.get_one::<#ty>(#name) {
+                    request = request.#setter(value.clone());
                 }
             }
         });
         let body = op.body.as_ref().map(|b| {
-            let ty = b
-                .rust_ty
-                .clone()
-                .unwrap_or_else(|| quote!(::serde_json::Value));
+            let ty = &b.rust_ty;
             quote! {
                 if let Some(body) = call::read_body::<#ty>(args)? {
                     request = request.body(body);
@@ -686,26 +627,161 @@ fn emit(provider: &Provider, ops: &[Op]) -> (TokenStream, TokenStream) {
             }
         }
     });
-    let fn_name = format_ident!("call_{}", provider.name);
     let provider_name = &provider.name;
-    let doc = format!(
+    let call_doc = format!(
         "Runs the {} operation `operation` with the arguments of its `call` subcommand \
-         (as parsed by `call::command(\"{}\", {table_ident})`).",
+         (as parsed by `call::command(\"{}\", OPERATIONS)`): each value already \
+         parsed by its flag's value parser.",
         provider.display_name, provider.name
     );
-    let dispatcher = quote! {
+    format_items(quote! {
+        use crate::call::{self, BodySpec, CallError, CallOutput, Location, Method, Operation, Param, ParamType};
+
         #[doc = #doc]
-        pub async fn #fn_name(
+        pub static OPERATIONS: &[Operation] = &[#(#entries),*];
+
+        #[doc = #call_doc]
+        pub async fn call(
             client: &#krate::Client,
             operation: &str,
             args: &clap::ArgMatches,
         ) -> Result<CallOutput, CallError> {
-            let operation = call::find(#table_ident, operation)?;
+            let operation = call::find(OPERATIONS, operation)?;
             match operation.id {
                 #(#arms)*
                 _ => Err(call::unavailable(#provider_name, operation)),
             }
         }
-    };
-    (table, dispatcher)
+    })
+}
+
+/// `mod.rs`: a module per provider, `PROVIDERS`, and each provider's table
+/// and dispatcher under the names `crate::call` re-exports.
+fn emit_index(providers: &[&Provider]) -> Result<String, String> {
+    let modules: Vec<syn::Ident> = providers
+        .iter()
+        .map(|p| format_ident!("{}", p.name))
+        .collect();
+    let names: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+    let tables: Vec<syn::Ident> = providers
+        .iter()
+        .map(|p| format_ident!("{}", p.name.to_uppercase()))
+        .collect();
+    let calls: Vec<syn::Ident> = providers
+        .iter()
+        .map(|p| format_ident!("call_{}", p.name))
+        .collect();
+    let mod_docs = providers
+        .iter()
+        .map(|p| format!("{}: `{}`.", p.display_name, p.spec.display()));
+    format_items(quote! {
+        use crate::call::Operation;
+
+        #(
+            #[doc = #mod_docs]
+            pub mod #modules;
+        )*
+
+        #(pub use #modules::{OPERATIONS as #tables, call as #calls};)*
+
+        /// Every provider's operations, by provider name.
+        pub static PROVIDERS: &[(&str, &[Operation])] = &[#((#names, #modules::OPERATIONS)),*];
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{client_method_builder, generic_args, last_ident, module};
+
+    /// The types read from the spec are the ones the generated clients'
+    /// builders take (a setter accepts any `TryInto` its type, so a drift
+    /// could compile and fail only when sent): every parameter's Rust type,
+    /// every body's type, and no builder field left without a flag.
+    #[test]
+    fn spec_types_are_the_builders_types() {
+        let root = crate::workspace_root();
+        let manifest = crate::Manifest::load(&root).unwrap();
+        let mut checked = 0;
+        for provider in &manifest.providers {
+            let display = provider.spec.display().to_string();
+            let spec = crate::spec::load(&root.join(&provider.spec), &display).unwrap();
+            let ops = operations(&root, provider, &spec).unwrap();
+            let source =
+                std::fs::read_to_string(root.join(&provider.crate_dir).join("src/generated.rs"))
+                    .unwrap();
+            let client = syn::parse_file(&source).unwrap();
+            let builders = module(&client, "builder").unwrap();
+            for op in ops.iter().filter(|op| !op.handwritten) {
+                let at = format!("{} {}", provider.name, op.id);
+                let name = client_method_builder(&client, &crate::naming::snake(&op.id))
+                    .unwrap_or_else(|| panic!("{at}: no client method"));
+                let fields: Vec<(String, syn::Type)> = builders
+                    .iter()
+                    .find_map(|item| match item {
+                        syn::Item::Struct(s) if s.ident == name => Some(
+                            s.fields
+                                .iter()
+                                .filter_map(|f| {
+                                    let ident = f.ident.as_ref()?.to_string();
+                                    let ident = ident.trim_start_matches("r#").to_owned();
+                                    (ident != "client").then(|| (ident, f.ty.clone()))
+                                })
+                                .collect(),
+                        ),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| panic!("{at}: no builder struct {name}"));
+                // `Result<Option<T>, String>` (optional) or `Result<T, String>`.
+                let inner = |ty: &syn::Type| {
+                    let first = generic_args(ty).and_then(|a| a.first().cloned()).unwrap();
+                    if last_ident(&first) == "Option" {
+                        generic_args(&first)
+                            .and_then(|a| a.first().cloned())
+                            .unwrap()
+                    } else {
+                        first
+                    }
+                };
+                let text = |t: TokenStream| t.to_string().replace(' ', "");
+                for p in &op.params {
+                    let (_, ty) = fields
+                        .iter()
+                        .find(|(n, _)| p.setter == n.as_str())
+                        .unwrap_or_else(|| panic!("{at}: no builder field for {}", p.name));
+                    let theirs = text(quote!(#ty));
+                    let theirs_inner = {
+                        let t = inner(ty);
+                        text(quote!(#t))
+                    };
+                    assert_eq!(
+                        text(p.ty.rust()),
+                        theirs_inner,
+                        "{at}: parameter {} ({theirs})",
+                        p.name
+                    );
+                    checked += 1;
+                }
+                if let Some(body) = &op.body {
+                    let (_, ty) = fields
+                        .iter()
+                        .find(|(n, _)| n == "body")
+                        .unwrap_or_else(|| panic!("{at}: no body field"));
+                    let theirs = last_ident(&inner(ty));
+                    let ours = body.rust_ty.to_string();
+                    assert!(
+                        ours.replace(' ', "").ends_with(&format!("::{theirs}")),
+                        "{at}: body {ours} against the builder's {theirs}"
+                    );
+                }
+                for (field, _) in &fields {
+                    assert!(
+                        field == "body" || op.params.iter().any(|p| p.setter == field.as_str()),
+                        "{at}: builder field {field} has no flag"
+                    );
+                }
+            }
+        }
+        assert!(checked > 150, "only {checked} parameters checked");
+    }
 }

@@ -122,26 +122,14 @@ pub fn generate_provider(root: &Path, provider: &Provider) -> Result<Generated, 
     })
 }
 
-/// `crates/cli/src/generated_calls.rs` (`regkit <provider> call …`), from
-/// every provider's spec and its generated client (from [`generate_provider`]):
-/// `(path relative to the workspace root, contents)`.
+/// `crates/cli/src/generated_calls/` (`regkit <provider> call …`): a file
+/// per provider, from its spec alone, and the index `mod.rs`:
+/// `(path relative to the workspace root, contents)` each.
 pub fn generate_calls(
     root: &Path,
-    generated: &[(&Provider, Generated)],
-) -> Result<(PathBuf, String), String> {
-    let clients = generated
-        .iter()
-        .map(|(provider, output)| {
-            let client = provider.crate_dir.join("src/generated.rs");
-            output
-                .files
-                .iter()
-                .find(|(rel, _)| *rel == client)
-                .map(|(_, code)| (*provider, code.as_str()))
-                .ok_or_else(|| format!("{}: no generated client", provider.name))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    cli::generate(root, &clients)
+    providers: &[&Provider],
+) -> Result<Vec<(PathBuf, String)>, String> {
+    cli::generate(root, providers)
 }
 
 /// `crates/core/src/providers.rs`: every provider's facts, emitted once
@@ -169,10 +157,11 @@ mod tests {
             let output = super::generate_provider(&root, provider).unwrap();
             outputs.push((provider, output));
         }
-        let calls = super::generate_calls(&root, &outputs).unwrap();
+        let providers: Vec<_> = manifest.providers.iter().collect();
+        let calls = super::generate_calls(&root, &providers).unwrap();
         let table = super::generate_provider_table(&root, &manifest).unwrap();
         let files = outputs.iter().flat_map(|(_, o)| o.files.iter().cloned());
-        for (rel, code) in files.chain([calls, table]) {
+        for (rel, code) in files.chain(calls).chain([table]) {
             let current = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
             if current != code {
                 stale.push(rel.display().to_string());

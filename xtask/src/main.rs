@@ -139,9 +139,11 @@ fn codegen(root: &Path, check: bool, only: &[&str]) -> Result<(), String> {
     // `regkit <provider> call` covers every provider, so it is generated
     // only when all of them are.
     if only.is_empty() && failures.is_empty() {
-        let (rel, code) = xtask::generate_calls(root, &outputs)?;
-        write_or_check(root, &rel, &code, check, &mut stale)?;
-        println!("{:<14} {}", "cli", rel.display());
+        let providers: Vec<_> = outputs.iter().map(|(p, _)| *p).collect();
+        for (rel, code) in xtask::generate_calls(root, &providers)? {
+            write_or_check(root, &rel, &code, check, &mut stale)?;
+            println!("{:<14} {}", "cli", rel.display());
+        }
         let (rel, code) = xtask::generate_provider_table(root, &manifest)?;
         write_or_check(root, &rel, &code, check, &mut stale)?;
         println!("{:<14} {}", "core", rel.display());
@@ -178,6 +180,10 @@ fn write_or_check(
         stale.push(rel.display().to_string());
         Ok(())
     } else {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
         std::fs::write(&path, code).map_err(|e| format!("cannot write {}: {e}", rel.display()))
     }
 }

@@ -7,11 +7,12 @@ use clap::Parser as _;
 use regkit_core::Provider;
 use regkit_emulator::Emulator;
 
-use crate::call_command;
 use crate::cli::{Cli, Command, ProviderArgs, ProviderCommand};
-use crate::commands::{self, Options};
+use crate::cmd_call;
+use crate::commands;
 use crate::context::{Context, Endpoint};
 use crate::fail::{Fail, Result};
+use crate::options::Options;
 use crate::output::Format;
 
 /// Runs `regkit` with this process's arguments.
@@ -116,7 +117,7 @@ async fn run(mut cli: Cli) -> Result<()> {
         },
     };
     if let Command::Call { args } = command {
-        return call_command::run(provider, endpoint, args, cli.global.output).await;
+        return cmd_call::run(provider, endpoint, args, cli.global.output).await;
     }
     let ctx = Context::new(provider, endpoint, org, registry)?;
     let opts = Options {

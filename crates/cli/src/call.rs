@@ -2,10 +2,14 @@
 //! with its parameters as flags and its JSON body from a file or stdin.
 //!
 //! The per-operation code is generated from the specs by `cargo xtask
-//! codegen` into `generated_calls.rs` (one table entry and one match arm per
-//! operation); this module is the hand-written runtime it calls: the
-//! [`command`] built from a table, parameter and body parsing, the output
-//! (secrets redacted unless `--show-secrets`) and [`CallError`].
+//! codegen` into `generated_calls/<provider>.rs` (one table entry and one
+//! match arm per operation; `generated_calls/mod.rs` gathers them); this
+//! module is the hand-written runtime it calls: the types of the tables
+//! ([`Operation`], [`Method`], [`Location`], [`ParamType`]), the
+//! [`command`] built from a table (each parameter's value parsed by clap
+//! with its type's [`ParamType::value_parser`], so a bad value is clap's
+//! usage error naming the flag), the body file, the output (secrets
+//! redacted unless `--show-secrets`) and [`CallError`].
 //!
 //! ```no_run
 //! # async fn demo(client: regkit_digitalocean::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -22,6 +26,7 @@
 use std::fmt;
 use std::io::Read as _;
 
+use clap::builder::ValueParser;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use regkit_core::ProvideErrorMetadata;
 use serde::Serialize;
@@ -37,8 +42,8 @@ pub use crate::generated_calls::{
 pub struct Operation {
     /// The `operationId`, as the spec spells it; also the subcommand's name.
     pub id: &'static str,
-    /// `GET`, `POST`, …
-    pub method: &'static str,
+    /// The HTTP method.
+    pub method: Method,
     /// The path template.
     pub path: &'static str,
     /// The spec's summary.
@@ -63,10 +68,176 @@ pub struct Param {
     pub flag: &'static str,
     /// Whether the spec requires it.
     pub required: bool,
-    /// `path`, `query` or `header`.
-    pub location: &'static str,
-    /// The type, for `--help`: `string`, `integer`, `one of a, b`, …
-    pub ty: &'static str,
+    /// Where the value goes.
+    pub location: Location,
+    /// The value's type: its clap value parser, and the Rust type the
+    /// client's setter takes.
+    pub ty: ParamType,
+}
+
+/// An operation's HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `PUT`
+    Put,
+    /// `POST`
+    Post,
+    /// `DELETE`
+    Delete,
+    /// `PATCH`
+    Patch,
+    /// `HEAD`
+    Head,
+    /// `OPTIONS`
+    Options,
+    /// `TRACE`
+    Trace,
+}
+
+impl Method {
+    /// Upper case, as on the wire: `GET`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Put => "PUT",
+            Self::Post => "POST",
+            Self::Delete => "DELETE",
+            Self::Patch => "PATCH",
+            Self::Head => "HEAD",
+            Self::Options => "OPTIONS",
+            Self::Trace => "TRACE",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a parameter goes in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// A segment of the path template (always required).
+    Path,
+    /// The query string.
+    Query,
+    /// A request header.
+    Header,
+}
+
+impl Location {
+    /// `path`, `query` or `header`, as the spec spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Path => "path",
+            Self::Query => "query",
+            Self::Header => "header",
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parameter's type: the Rust type the generated client's setter takes
+/// (typify's choice for the spec's schema), parsed by clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParamType {
+    /// `type: string`: `String`, any text.
+    String,
+    /// `type: boolean`: `bool`, `true` or `false`.
+    Boolean,
+    /// `type: integer, format: int32`: `i32`.
+    I32,
+    /// `type: integer` without bounds: `i64`.
+    I64,
+    /// `type: integer, minimum: 0`: `u64`.
+    U64,
+    /// `type: integer, minimum: 1`: `NonZeroU64`.
+    NonZeroU64,
+}
+
+impl ParamType {
+    /// Whether it is one of the integer types.
+    pub const fn is_integer(self) -> bool {
+        matches!(self, Self::I32 | Self::I64 | Self::U64 | Self::NonZeroU64)
+    }
+
+    /// The clap value parser of the flag: its values are this Rust type in
+    /// the `ArgMatches`, and a value that does not parse is clap's usage
+    /// error, naming the flag and the value.
+    pub fn value_parser(self) -> ValueParser {
+        match self {
+            Self::String => clap::value_parser!(String),
+            Self::Boolean => clap::value_parser!(bool),
+            Self::I32 => clap::value_parser!(i32).into(),
+            Self::I64 => clap::value_parser!(i64).into(),
+            Self::U64 => AtLeast(0).into(),
+            Self::NonZeroU64 => clap::builder::TypedValueParser::try_map(AtLeast(1), |n| {
+                std::num::NonZeroU64::try_from(n)
+            })
+            .into(),
+        }
+    }
+}
+
+/// A `u64` of at least `.0`. clap's own `u64` parser calls `-1` an
+/// "invalid digit"; this one says that a value below the minimum (`-1`, or
+/// `0` for a minimum of 1) is below it, in clap's format, naming the flag.
+#[derive(Debug, Clone, Copy)]
+struct AtLeast(u64);
+
+impl clap::builder::TypedValueParser for AtLeast {
+    type Value = u64;
+
+    fn parse_ref(
+        &self,
+        cmd: &Command,
+        arg: Option<&Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<u64, clap::Error> {
+        let text = value.to_str().unwrap_or_default().trim();
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        let negative = text.starts_with('-')
+            && !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        let below = negative || text.parse::<u64>().is_ok_and(|n| n < self.0);
+        if !below {
+            return clap::value_parser!(u64).parse_ref(cmd, arg, value);
+        }
+        let arg = arg.map_or_else(|| "...".to_owned(), ToString::to_string);
+        let mut err = clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            format!(
+                "invalid value '{text}' for '{arg}': must be {} or more\n",
+                self.0
+            ),
+        );
+        err = err.with_cmd(cmd);
+        Err(err)
+    }
+}
+
+impl fmt::Display for ParamType {
+    /// For `--help`: `string`, `integer (i32)`, `integer ≥ 1`, …
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::String => "string",
+            Self::Boolean => "boolean",
+            Self::I32 => "integer (32-bit)",
+            Self::I64 => "integer (64-bit)",
+            Self::U64 => "integer ≥ 0",
+            Self::NonZeroU64 => "integer ≥ 1",
+        })
+    }
 }
 
 /// An operation's JSON request body.
@@ -107,13 +278,6 @@ pub enum CallError {
         /// The operation.
         operation: &'static str,
     },
-    /// A parameter's value does not parse as its type.
-    InvalidParam {
-        /// The flag, without `--`.
-        flag: String,
-        /// What is wrong.
-        message: String,
-    },
     /// The body file cannot be read or is not the operation's JSON body.
     InvalidBody {
         /// The file (`-` for stdin).
@@ -144,9 +308,6 @@ impl fmt::Display for CallError {
                  JSON) and cannot be sent through `call`; use the library's \
                  `Client::{operation}`"
             ),
-            Self::InvalidParam { flag, message } => {
-                write!(f, "invalid value for --{flag}: {message}")
-            }
             Self::InvalidBody { source, message } => {
                 let source = if source == "-" { "stdin" } else { source };
                 write!(f, "invalid body in {source}: {message}")
@@ -189,8 +350,10 @@ fn operation_command(op: &'static Operation) -> Command {
                 .long(p.flag)
                 .required(p.required)
                 .action(ArgAction::Set)
-                // `--limit -1` is a value for --limit (which parse_param
-                // then judges, naming the flag), not an unknown flag `-1`.
+                .value_parser(p.ty.value_parser())
+                // `--limit -1` is a value for --limit (which its value
+                // parser then judges, naming the flag), not an unknown
+                // flag `-1`.
                 .allow_negative_numbers(true)
                 .help(format!("{} parameter `{}`: {}", p.location, p.name, p.ty)),
         );
@@ -236,56 +399,13 @@ pub fn operations(provider: &str) -> Option<&'static [Operation]> {
         .map(|(_, ops)| *ops)
 }
 
-/// The value given for a parameter (by its spec name), if any.
+/// The text given for a string argument (`--body`, or a parameter of
+/// [`ParamType::String`], by its spec name), if any.
 pub fn value<'a>(args: &'a ArgMatches, name: &str) -> Option<&'a str> {
     args.try_get_one::<String>(name)
         .ok()
         .flatten()
         .map(String::as_str)
-}
-
-/// A parameter value as its type: first as a JSON string (`abc`, enum
-/// values, times), then as JSON text (`10`, `true`, `["a","b"]`).
-pub fn parse_param<T: DeserializeOwned>(flag: &str, value: &str) -> Result<T, CallError> {
-    match serde_json::from_value(serde_json::Value::String(value.to_owned())) {
-        Ok(v) => Ok(v),
-        Err(as_string) => serde_json::from_str(value).map_err(|as_json| {
-            // When the value is JSON (`0`, `[1]`), what its JSON reading
-            // says is the useful message; otherwise the string reading's.
-            let is_json = serde_json::from_str::<serde_json::Value>(value).is_ok();
-            let message = if is_json { as_json } else { as_string };
-            CallError::InvalidParam {
-                flag: flag.to_owned(),
-                message: integer_message(value, message.to_string()),
-            }
-        }),
-    }
-}
-
-/// serde's message about a flag's value, for people: without serde_json's
-/// position (`at line 1 column 23`: the value is one line), and, as serde
-/// reads a whole number too large for 64 bits as a float (`invalid type:
-/// floating point `1e23`, expected i32`), saying that it is out of range.
-fn integer_message(value: &str, message: String) -> String {
-    let message = match message.rsplit_once(" at line ") {
-        Some((head, position))
-            if position
-                .split(" column ")
-                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
-        {
-            head.to_string()
-        }
-        _ => message,
-    };
-    let digits = value.trim().strip_prefix('-').unwrap_or(value.trim());
-    let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-    match message.split_once("floating point") {
-        Some((_, rest)) if whole => {
-            let expected = rest.split_once("expected ").map_or("", |(_, e)| e);
-            format!("`{value}` is out of range (expected {expected})")
-        }
-        _ => message,
-    }
 }
 
 /// The `--body` file (`-` for stdin) as the operation's body type, when
@@ -409,33 +529,6 @@ fn redact_at(value: &mut serde_json::Value, segments: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn params_parse_as_strings_then_as_json() {
-        assert_eq!(parse_param::<String>("name", "10").unwrap(), "10");
-        assert_eq!(parse_param::<u64>("page", "10").unwrap(), 10);
-        assert!(parse_param::<bool>("flag", "true").unwrap());
-        assert_eq!(
-            parse_param::<Vec<String>>("names", r#"["a","b"]"#).unwrap(),
-            ["a", "b"]
-        );
-        let err = parse_param::<i32>("limit", "99999999999999999999999").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid value for --limit: `99999999999999999999999` is out of range (expected i32)"
-        );
-        let err = parse_param::<u64>("expiry-seconds", "-1").unwrap_err();
-        assert!(
-            err.to_string()
-                == "invalid value for --expiry-seconds: invalid value: integer `-1`, expected u64",
-            "{err}"
-        );
-        let err = parse_param::<std::num::NonZeroU64>("per-page", "zero").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("invalid value for --per-page: ")
-        );
-    }
 
     #[test]
     fn redacts_through_maps_and_lists() {

@@ -156,6 +156,12 @@ impl From<regkit_workflows::Error> for Fail {
     }
 }
 
+/// A listing (`ls REGISTRY`, `tags`) that broke off: the workflow's error,
+/// classed as any other, said to be the listing's.
+pub fn listing_failed(what: &str, e: regkit_workflows::Error) -> Fail {
+    Fail::from(e).context(format_args!("listing {what} failed"))
+}
+
 impl From<regkit_core::ConfigError> for Fail {
     fn from(e: regkit_core::ConfigError) -> Self {
         match e {

@@ -4,11 +4,19 @@
 
 pub mod app;
 pub mod call;
-mod call_command;
 mod cli;
+mod cmd_call;
+mod cmd_gc;
+mod cmd_k8s_secret;
+mod cmd_login;
+mod cmd_ls;
+mod cmd_prune;
+mod cmd_tags;
 mod commands;
 mod context;
 pub mod credential_helper;
 mod fail;
 mod generated_calls;
+mod mint;
+mod options;
 mod output;

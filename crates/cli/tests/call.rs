@@ -1,7 +1,7 @@
 //! `regkit <provider> call`: the generated operation tables against the
 //! specs, and calls through the library against the in-process emulator.
 
-use regkit_cli::call::{self, CallError, CallOutput};
+use regkit_cli::call::{self, CallError, CallOutput, Location, Method, ParamType};
 use regkit_emulator::{Emulator, Provider};
 
 /// Parses `argv` (after `call`) with the provider's `call` command.
@@ -50,8 +50,10 @@ fn every_operation_of_every_spec_is_in_the_table_with_its_parameters() {
     for provider in &manifest.providers {
         let table = call::operations(&provider.name).unwrap();
         let spec = xtask::operations(&root, provider).unwrap();
-        let ours: Vec<(&str, &str, &str)> =
-            table.iter().map(|op| (op.id, op.method, op.path)).collect();
+        let ours: Vec<(&str, &str, &str)> = table
+            .iter()
+            .map(|op| (op.id, op.method.as_str(), op.path))
+            .collect();
         let theirs: Vec<(&str, &str, &str)> = spec
             .iter()
             .map(|op| (op.id.as_str(), op.method.as_str(), op.path.as_str()))
@@ -68,14 +70,14 @@ fn every_operation_of_every_spec_is_in_the_table_with_its_parameters() {
             let path_params: Vec<&str> = op
                 .params
                 .iter()
-                .filter(|p| p.location == "path")
+                .filter(|p| p.location == Location::Path)
                 .map(|p| p.name)
                 .collect();
             assert_eq!(path_params, in_path, "{} {}", provider.name, op.id);
             assert!(
                 op.params
                     .iter()
-                    .filter(|p| p.location == "path")
+                    .filter(|p| p.location == Location::Path)
                     .all(|p| p.required)
             );
             assert!(
@@ -137,7 +139,7 @@ async fn every_operation_without_required_parameters_answers_on_every_provider()
     let mut called = 0;
     for (provider, ops) in call::PROVIDERS {
         for op in ops.iter().filter(|op| {
-            op.method == "GET" && !op.handwritten && op.params.iter().all(|p| !p.required)
+            op.method == Method::Get && !op.handwritten && op.params.iter().all(|p| !p.required)
         }) {
             let out = run(&emu, provider, &[op.id])
                 .await
@@ -203,11 +205,21 @@ async fn a_create_takes_its_json_body_from_a_file() {
     assert!(err.to_string().contains("cannot read"), "{err}");
 }
 
-#[tokio::test]
-async fn bad_and_missing_parameters_name_the_flag() {
-    let emu = demo().await;
-    let err = run(
-        &emu,
+/// A bad value is clap's usage error (exit 2 in the binary), naming the
+/// flag and the value, before anything is sent.
+fn assert_bad_value(err: &clap::Error, flag: &str, value: &str) {
+    assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!("error: invalid value '{value}' for '--{flag} ")),
+        "{message}"
+    );
+    assert!(!message.contains("floating point"), "{message}");
+}
+
+#[test]
+fn bad_and_missing_parameters_name_the_flag() {
+    let err = parse(
         "digitalocean",
         &[
             "registries_list_repositoryTags",
@@ -219,17 +231,8 @@ async fn bad_and_missing_parameters_name_the_flag() {
             "zero",
         ],
     )
-    .await
     .unwrap_err();
-    assert!(
-        matches!(&err, CallError::InvalidParam { flag, .. } if flag == "per-page"),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string()
-            .starts_with("invalid value for --per-page: "),
-        "{err}"
-    );
+    assert_bad_value(&err, "per-page", "zero");
 
     let err = parse("digitalocean", &["registries_get"]).unwrap_err();
     assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
@@ -313,8 +316,8 @@ async fn hand_written_operations_are_listed_but_not_callable() {
 }
 
 /// Every integer parameter of every callable operation of every provider:
-/// `abc` and a number too large for 64 bits are errors naming the flag
-/// (exit 2 in the binary), and `-1` reaches the parameter as its value
+/// `abc` and a number too large for 64 bits are clap errors naming the
+/// flag (exit 2 in the binary), and `-1` reaches the parameter as its value
 /// (an error naming the flag where the type is unsigned), never clap's
 /// "unexpected argument '-1'".
 #[tokio::test]
@@ -323,7 +326,7 @@ async fn every_integer_parameter_names_its_flag_on_a_bad_value() {
     let mut checked = 0;
     for (provider, ops) in call::PROVIDERS {
         for op in ops.iter().filter(|op| !op.handwritten) {
-            for param in op.params.iter().filter(|p| p.ty.starts_with("integer")) {
+            for param in op.params.iter().filter(|p| p.ty.is_integer()) {
                 // The operation's other required parameters are strings
                 // (the table test above would show otherwise).
                 let mut argv = vec![op.id.to_string()];
@@ -338,25 +341,22 @@ async fn every_integer_parameter_names_its_flag_on_a_bad_value() {
                     let mut argv = argv.clone();
                     argv.extend([format!("--{}", param.flag), bad.to_string()]);
                     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-                    let answer = run(&emu, provider, &argv).await;
-                    let named = matches!(
-                        &answer,
-                        Err(CallError::InvalidParam { flag, .. }) if flag == param.flag
-                    );
-                    if bad == "-1" {
-                        // A signed parameter sends -1 and the API answers.
-                        assert!(
-                            named || !matches!(answer, Err(CallError::InvalidParam { .. })),
-                            "{provider} {argv:?}: {answer:?}"
-                        );
-                    } else {
-                        assert!(named, "{provider} {argv:?}: {answer:?}");
-                        let message = answer.unwrap_err().to_string();
-                        assert!(
-                            message.starts_with(&format!("invalid value for --{}: ", param.flag))
-                                && !message.contains("floating point"),
-                            "{message}"
-                        );
+                    match parse(provider, &argv) {
+                        Err(err) => assert_bad_value(&err, param.flag, bad),
+                        Ok(_) => {
+                            // Only a signed parameter takes -1; it is sent
+                            // and the API answers.
+                            assert!(
+                                bad == "-1"
+                                    && !matches!(param.ty, ParamType::U64 | ParamType::NonZeroU64),
+                                "{provider} {argv:?} parsed"
+                            );
+                            let answer = run(&emu, provider, &argv).await;
+                            assert!(
+                                matches!(answer, Ok(_) | Err(CallError::Api(_))),
+                                "{provider} {argv:?}: {answer:?}"
+                            );
+                        }
                     }
                     checked += 1;
                 }
@@ -393,10 +393,7 @@ async fn every_integer_parameter_names_its_flag_on_a_bad_value() {
         let option = format!("--{flag}");
         let mut argv = argv.to_vec();
         argv.extend([option.as_str(), "-1"]);
-        let err = run(&emu, "digitalocean", &argv).await;
-        assert!(
-            matches!(&err, Err(CallError::InvalidParam { flag: f, .. }) if f == flag),
-            "{argv:?}: {err:?}"
-        );
+        let err = parse("digitalocean", &argv).unwrap_err();
+        assert_bad_value(&err, flag, "-1");
     }
 }

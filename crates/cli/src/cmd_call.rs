@@ -51,9 +51,7 @@ pub async fn run(
         Provider::Abeja => call::call_abeja(&context::client(endpoint)?, operation, args).await,
     };
     let answer = answer.map_err(|e| match e {
-        CallError::InvalidParam { .. }
-        | CallError::InvalidBody { .. }
-        | CallError::UnknownOperation { .. } => Fail::usage(e),
+        CallError::InvalidBody { .. } | CallError::UnknownOperation { .. } => Fail::usage(e),
         CallError::Api(api) => Fail::api(api.as_ref(), &api),
         other => Fail::error(other),
     })?;
