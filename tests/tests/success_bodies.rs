@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use httpmock::prelude::*;
 use regkit_cli::call::{self, CallError, CallOutput, Method, Operation, ParamType};
+use regkit_cli::call_table;
 use regkit_core::{Error, RetryPolicy};
 use serde_json::{Map, Value, json};
 
@@ -37,7 +38,7 @@ fn providers() -> Vec<Provider> {
         .map(|p| Provider {
             name: p.name.clone(),
             doc: xtask::spec_document(&root, p).expect("the spec loads"),
-            ops: call::operations(&p.name).expect("a call table for every provider"),
+            ops: call_table::operations(&p.name).expect("a call table for every provider"),
         })
         .collect();
     assert_eq!(providers.len(), 5, "every provider is in the table");
@@ -324,11 +325,11 @@ impl Clients {
             .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
         let (id, args) = matches.subcommand().expect("an operation");
         match provider.name.as_str() {
-            "digitalocean" => call::call_digitalocean(&self.digitalocean, id, args).await,
-            "ionos" => call::call_ionos(&self.ionos, id, args).await,
-            "humanitec" => call::call_humanitec(&self.humanitec, id, args).await,
-            "buildkite" => call::call_buildkite(&self.buildkite, id, args).await,
-            "abeja" => call::call_abeja(&self.abeja, id, args).await,
+            "digitalocean" => call_table::call_digitalocean(&self.digitalocean, id, args).await,
+            "ionos" => call_table::call_ionos(&self.ionos, id, args).await,
+            "humanitec" => call_table::call_humanitec(&self.humanitec, id, args).await,
+            "buildkite" => call_table::call_buildkite(&self.buildkite, id, args).await,
+            "abeja" => call_table::call_abeja(&self.abeja, id, args).await,
             other => panic!("no provider {other}"),
         }
     }

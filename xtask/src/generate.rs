@@ -107,18 +107,6 @@ fn handwritten_urls(ops: &[crate::spec::Handwritten]) -> TokenStream {
     }
 }
 
-/// Secret-bearing operations as the generated code names them in
-/// `OperationInfo` (progenitor snake-cases the spec's `operationId`).
-pub(crate) fn secret_operation_ids(spec: &PreparedSpec) -> Vec<String> {
-    let mut ids: Vec<String> = spec
-        .secret_responses
-        .iter()
-        .map(|id| crate::naming::snake(id))
-        .collect();
-    ids.sort();
-    ids
-}
-
 /// Which file a pass list is for.
 #[derive(Clone, Copy, PartialEq)]
 enum Target {

@@ -27,7 +27,7 @@ pub fn generate(root: &Path, manifest: &Manifest) -> Result<(PathBuf, String), S
     for p in &manifest.providers {
         let display = p.spec.display().to_string();
         let spec = crate::spec::load(&root.join(&p.spec), &display)?;
-        let secret = crate::generate::secret_operation_ids(&spec);
+        let secret = crate::spec::secret_operation_ids(&spec);
         consts.push(facts(p, &secret));
     }
     let variants: Vec<Ident> = manifest

@@ -514,3 +514,15 @@ fn validate(spec: &OpenAPI, display: &str) -> Result<(), String> {
         ))
     }
 }
+
+/// Secret-bearing operations as the generated code names them in
+/// `OperationInfo` (progenitor snake-cases the spec's `operationId`).
+pub(crate) fn secret_operation_ids(spec: &PreparedSpec) -> Vec<String> {
+    let mut ids: Vec<String> = spec
+        .secret_responses
+        .iter()
+        .map(|id| crate::naming::snake(id))
+        .collect();
+    ids.sort();
+    ids
+}

@@ -3,7 +3,7 @@
 //!
 //! The per-operation code is generated from the specs by `cargo xtask
 //! codegen` into `generated_calls/<provider>.rs` (one table entry and one
-//! match arm per operation; `generated_calls/mod.rs` gathers them); this
+//! match arm per operation; [`crate::call_table`] gathers them); this
 //! module is the hand-written runtime it calls: the types of the tables
 //! ([`Operation`], [`Method`], [`Location`], [`ParamType`]), the
 //! [`command`] built from a table (each parameter's value parsed by clap
@@ -13,12 +13,12 @@
 //!
 //! ```no_run
 //! # async fn demo(client: regkit_digitalocean::Client) -> Result<(), Box<dyn std::error::Error>> {
-//! use regkit_cli::call;
+//! use regkit_cli::{call, call_table};
 //!
-//! let cmd = call::command("digitalocean", call::DIGITALOCEAN);
+//! let cmd = call::command("digitalocean", call_table::DIGITALOCEAN);
 //! let matches = cmd.try_get_matches_from(["call", "registry_get"])?;
 //! let (op, args) = matches.subcommand().ok_or("no operation")?;
-//! let output = call::call_digitalocean(&client, op, args).await?;
+//! let output = call_table::call_digitalocean(&client, op, args).await?;
 //! println!("{}", serde_json::to_string_pretty(&output.body)?);
 //! # Ok(()) }
 //! ```
@@ -31,11 +31,6 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use regkit_core::ProvideErrorMetadata;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-pub use crate::generated_calls::{
-    ABEJA, BUILDKITE, DIGITALOCEAN, HUMANITEC, IONOS, PROVIDERS, call_abeja, call_buildkite,
-    call_digitalocean, call_humanitec, call_ionos,
-};
 
 /// One operation of a provider's spec.
 #[derive(Debug)]
@@ -389,14 +384,6 @@ pub fn find(ops: &'static [Operation], id: &str) -> Result<&'static Operation, C
         .ok_or_else(|| CallError::UnknownOperation {
             operation: id.to_owned(),
         })
-}
-
-/// The operations of a provider, by name.
-pub fn operations(provider: &str) -> Option<&'static [Operation]> {
-    PROVIDERS
-        .iter()
-        .find(|(name, _)| *name == provider)
-        .map(|(_, ops)| *ops)
 }
 
 /// The text given for a string argument (`--body`, or a parameter of

@@ -5,6 +5,7 @@
 use regkit_core::Provider;
 
 use crate::call::{self, CallError, CallOutput};
+use crate::call_table;
 use crate::context::{self, Endpoint};
 use crate::fail::{EXIT_USAGE, Fail, Result};
 use crate::output::{self, Format};
@@ -17,7 +18,7 @@ pub async fn run(
     args: Vec<String>,
     format: Format,
 ) -> Result<()> {
-    let ops = call::operations(provider.name())
+    let ops = call_table::operations(provider.name())
         .ok_or_else(|| Fail::error(format!("{provider} has no generated operations")))?;
     let command = call::command(provider.name(), ops).bin_name(format!("regkit {provider} call"));
     let matches =
@@ -39,16 +40,20 @@ pub async fn run(
     };
     let answer = match provider {
         Provider::DigitalOcean => {
-            call::call_digitalocean(&context::client(endpoint)?, operation, args).await
+            call_table::call_digitalocean(&context::client(endpoint)?, operation, args).await
         }
-        Provider::Ionos => call::call_ionos(&context::client(endpoint)?, operation, args).await,
+        Provider::Ionos => {
+            call_table::call_ionos(&context::client(endpoint)?, operation, args).await
+        }
         Provider::Humanitec => {
-            call::call_humanitec(&context::client(endpoint)?, operation, args).await
+            call_table::call_humanitec(&context::client(endpoint)?, operation, args).await
         }
         Provider::Buildkite => {
-            call::call_buildkite(&context::client(endpoint)?, operation, args).await
+            call_table::call_buildkite(&context::client(endpoint)?, operation, args).await
         }
-        Provider::Abeja => call::call_abeja(&context::client(endpoint)?, operation, args).await,
+        Provider::Abeja => {
+            call_table::call_abeja(&context::client(endpoint)?, operation, args).await
+        }
     };
     let answer = answer.map_err(|e| match e {
         CallError::InvalidBody { .. } | CallError::UnknownOperation { .. } => Fail::usage(e),

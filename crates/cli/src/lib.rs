@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod call;
+pub mod call_table;
 mod cli;
 mod cmd_call;
 mod cmd_gc;

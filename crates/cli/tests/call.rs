@@ -2,11 +2,12 @@
 //! specs, and calls through the library against the in-process emulator.
 
 use regkit_cli::call::{self, CallError, CallOutput, Location, Method, ParamType};
+use regkit_cli::call_table;
 use regkit_emulator::{Emulator, Provider};
 
 /// Parses `argv` (after `call`) with the provider's `call` command.
 fn parse(provider: &str, argv: &[&str]) -> Result<clap::ArgMatches, clap::Error> {
-    let ops = call::operations(provider).expect("known provider");
+    let ops = call_table::operations(provider).expect("known provider");
     call::command(provider, ops)
         .try_get_matches_from(std::iter::once("call").chain(argv.iter().copied()))
 }
@@ -15,11 +16,11 @@ async fn run(emu: &Emulator, provider: &str, argv: &[&str]) -> Result<CallOutput
     let matches = parse(provider, argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
     let (op, args) = matches.subcommand().expect("an operation");
     match provider {
-        "digitalocean" => call::call_digitalocean(&emu.digitalocean(), op, args).await,
-        "ionos" => call::call_ionos(&emu.ionos(), op, args).await,
-        "humanitec" => call::call_humanitec(&emu.humanitec(), op, args).await,
-        "buildkite" => call::call_buildkite(&emu.buildkite(), op, args).await,
-        "abeja" => call::call_abeja(&emu.abeja(), op, args).await,
+        "digitalocean" => call_table::call_digitalocean(&emu.digitalocean(), op, args).await,
+        "ionos" => call_table::call_ionos(&emu.ionos(), op, args).await,
+        "humanitec" => call_table::call_humanitec(&emu.humanitec(), op, args).await,
+        "buildkite" => call_table::call_buildkite(&emu.buildkite(), op, args).await,
+        "abeja" => call_table::call_abeja(&emu.abeja(), op, args).await,
         other => panic!("no provider {other}"),
     }
 }
@@ -37,7 +38,7 @@ fn every_operation_of_every_spec_is_in_the_table_with_its_parameters() {
     let root = xtask::workspace_root();
     let manifest = xtask::Manifest::load(&root).unwrap();
     assert_eq!(
-        call::PROVIDERS
+        call_table::PROVIDERS
             .iter()
             .map(|(name, _)| *name)
             .collect::<Vec<_>>(),
@@ -48,7 +49,7 @@ fn every_operation_of_every_spec_is_in_the_table_with_its_parameters() {
             .collect::<Vec<_>>()
     );
     for provider in &manifest.providers {
-        let table = call::operations(&provider.name).unwrap();
+        let table = call_table::operations(&provider.name).unwrap();
         let spec = xtask::operations(&root, provider).unwrap();
         let ours: Vec<(&str, &str, &str)> = table
             .iter()
@@ -96,7 +97,7 @@ fn every_operation_of_every_spec_is_in_the_table_with_its_parameters() {
         );
     }
     // The one hand-written operation is listed, and marked.
-    let handwritten: Vec<&str> = call::PROVIDERS
+    let handwritten: Vec<&str> = call_table::PROVIDERS
         .iter()
         .flat_map(|(_, ops)| ops.iter())
         .filter(|op| op.handwritten)
@@ -137,7 +138,7 @@ async fn a_get_answers_with_the_spec_type_as_json() {
 async fn every_operation_without_required_parameters_answers_on_every_provider() {
     let emu = demo().await;
     let mut called = 0;
-    for (provider, ops) in call::PROVIDERS {
+    for (provider, ops) in call_table::PROVIDERS {
         for op in ops.iter().filter(|op| {
             op.method == Method::Get && !op.handwritten && op.params.iter().all(|p| !p.required)
         }) {
@@ -324,7 +325,7 @@ async fn hand_written_operations_are_listed_but_not_callable() {
 async fn every_integer_parameter_names_its_flag_on_a_bad_value() {
     let emu = demo().await;
     let mut checked = 0;
-    for (provider, ops) in call::PROVIDERS {
+    for (provider, ops) in call_table::PROVIDERS {
         for op in ops.iter().filter(|op| !op.handwritten) {
             for param in op.params.iter().filter(|p| p.ty.is_integer()) {
                 // The operation's other required parameters are strings

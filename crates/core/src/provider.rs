@@ -1,12 +1,10 @@
-//! Facts about a provider that codegen copies from `specs/providers.toml`
-//! (emitted once, into [`crate::providers`]), and what reads them: the
-//! [`Provider`] enum's names and parsing, host matching, credential
-//! variables as people read them.
+//! The types of the facts about a provider that codegen copies from
+//! `specs/providers.toml` (emitted once, into [`crate::providers`]), and
+//! what reads them: host matching, credential variables as people read
+//! them. The [`Provider`](crate::Provider) enum's names and parsing are
+//! in `provider_enum.rs`, above both.
 
 use std::fmt;
-use std::str::FromStr;
-
-use crate::providers::Provider;
 
 /// What regkit-core needs to know about a provider to build its client.
 /// Each provider crate exports one as `PROVIDER` (generated).
@@ -371,62 +369,5 @@ mod tests {
         assert!(shared.serves("https://REGISTRY.example.com/acme"));
         assert!(!shared.serves("registry.example.com.evil"));
         assert_eq!(shared.to_string(), "registry.example.com/{registry}");
-    }
-}
-
-impl Provider {
-    /// The provider's name as the manifest, the specs, the CLI and the
-    /// emulator's URL prefix spell it (`digitalocean`, `ionos`, …).
-    pub const fn name(self) -> &'static str {
-        self.info().name
-    }
-
-    /// The first variable that holds the provider's bearer token
-    /// (`DIGITALOCEAN_TOKEN`, …), as its crate's `from_env()` reads it.
-    pub fn token_env(self) -> &'static str {
-        self.info().token_env().unwrap_or_default()
-    }
-
-    /// The provider whose registry host `host` is (as Docker sends it), if
-    /// any: each provider with a data plane is asked in turn.
-    pub fn serving_host(host: &str) -> Option<Provider> {
-        Provider::ALL
-            .into_iter()
-            .find(|p| p.info().data_plane.serves(host))
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The name is not one of the providers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownProvider(pub String);
-
-impl fmt::Display for UnknownProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
-        write!(
-            f,
-            "unknown provider `{}` (expected one of: {})",
-            self.0,
-            names.join(", ")
-        )
-    }
-}
-
-impl std::error::Error for UnknownProvider {}
-
-impl FromStr for Provider {
-    type Err = UnknownProvider;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Provider::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| UnknownProvider(s.to_string()))
     }
 }

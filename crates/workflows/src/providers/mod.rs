@@ -17,9 +17,9 @@ pub use ionos::{IonosSource, IonosView};
 
 use regkit_core::Provider;
 
+use crate::Error;
 pub use crate::account::{Account, Connect};
 use crate::account::{Opened, ProviderKit};
-use crate::Error;
 
 /// Something done with a provider's module, whichever it is.
 pub(crate) trait WithKit {
@@ -85,4 +85,3 @@ pub fn account<K: Connect>(
     }
     with_kit(provider, Open(org, connect))
 }
-

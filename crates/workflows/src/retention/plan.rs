@@ -19,7 +19,7 @@ use futures::TryStreamExt;
 use serde::Serialize;
 
 use super::rules::{Rule, Rules};
-use super::when;
+use super::text::when;
 use crate::view::{Image, Registry, RegistryView, TagDeletion};
 use crate::{Capability, Result};
 

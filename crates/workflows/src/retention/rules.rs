@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde::{Serialize, Serializer};
 
-use super::{age, when};
+use super::text::{age, when};
 use crate::{Error, Result};
 
 /// The tags protected by [`Rules::new`]: `latest`.
