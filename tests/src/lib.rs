@@ -35,6 +35,36 @@ pub fn client_with_retry<C: GeneratedClient>(
         .expect("a client for the mock server")
 }
 
+/// The steps of a scenario test: `steps.at("create a registry")` before
+/// each; when the test fails, the failure names the step it failed in
+/// (printed while the panic unwinds, beside the assertion's own message).
+#[derive(Debug, Default)]
+pub struct Steps {
+    current: Option<&'static str>,
+}
+
+impl Steps {
+    /// A scenario about to take its first step.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The step that starts now.
+    pub fn at(&mut self, step: &'static str) {
+        self.current = Some(step);
+    }
+}
+
+impl Drop for Steps {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Some(step) = self.current
+        {
+            eprintln!("scenario failed in step: {step}");
+        }
+    }
+}
+
 /// One request as the server received it.
 #[derive(Debug)]
 pub struct Seen {

@@ -43,6 +43,7 @@ fn seed_repositories(emu: &Emulator, count: usize) -> Vec<String> {
 
 #[tokio::test]
 async fn repositories_are_created_listed_page_by_page_and_deleted() {
+    let mut steps = regkit_tests::Steps::new();
     let emu = frozen().await;
     let abeja = emu.abeja();
 
@@ -67,6 +68,7 @@ async fn repositories_are_created_listed_page_by_page_and_deleted() {
     let seeded = seed_repositories(&emu, 119);
     assert!(seeded.iter().all(|id| is_13_digits(id)));
 
+    steps.at("one page by hand");
     // One page by hand: the envelope echoes offset and limit.
     let first = abeja
         .list_repositories()
@@ -122,6 +124,7 @@ async fn repositories_are_created_listed_page_by_page_and_deleted() {
         .into_inner();
     assert!(beyond.registry_repositories.is_empty() && !beyond.has_next);
 
+    steps.at("the default page size is 10");
     // The default page size is 10.
     let default = abeja
         .list_repositories()
@@ -135,6 +138,7 @@ async fn repositories_are_created_listed_page_by_page_and_deleted() {
         (10, 10)
     );
 
+    steps.at("every repository once, walking has_next");
     // Every repository once, walking has_next.
     let all: Vec<types::Repository> = abeja
         .list_repositories()

@@ -42,6 +42,7 @@ fn status<T: Debug, E: Debug>(r: &Result<ResponseValue<T>, Error<E>>) -> Option<
 
 #[tokio::test]
 async fn registries_packages_and_tokens_live_from_create_to_404() {
+    let mut steps = regkit_tests::Steps::new();
     let emu = frozen().await;
     let bk = emu.buildkite();
 
@@ -70,6 +71,7 @@ async fn registries_packages_and_tokens_live_from_create_to_404() {
         .await
         .expect("create");
 
+    steps.at("publish through the hand-written multipart operation");
     // Publish through the hand-written multipart operation.
     let published = bk
         .publish_package()
@@ -97,6 +99,7 @@ async fn registries_packages_and_tokens_live_from_create_to_404() {
         .expect_err("the same version twice");
     assert_eq!(again.status().map(|s| s.as_u16()), Some(422));
 
+    steps.at("250 more, then every package once, newest first, across pages");
     // 250 more, then every package once, newest first, across pages.
     emu.seed(|world, ids, now| {
         for i in 0..250 {
@@ -131,6 +134,7 @@ async fn registries_packages_and_tokens_live_from_create_to_404() {
     assert_eq!((all.len(), ids.len()), (251, 251), "every package once");
     assert_eq!(all.last().map(|p| p.name.as_str()), Some("banana"));
 
+    steps.at("links.prev leads back to the page before");
     // links.prev leads back to the page before.
     let second = bk
         .list_packages()
@@ -161,6 +165,7 @@ async fn registries_packages_and_tokens_live_from_create_to_404() {
         .into_inner();
     assert_eq!(back.items[0].id, first.items[0].id);
 
+    steps.at("filter by name");
     // Filter by name.
     let only = bk
         .list_packages()
@@ -220,6 +225,7 @@ async fn registries_packages_and_tokens_live_from_create_to_404() {
         Some("Not Found")
     );
 
+    steps.at("tokens");
     // Tokens: the secret comes with the create answer only.
     let token = bk
         .create_registry_token()
@@ -288,6 +294,7 @@ async fn registries_packages_and_tokens_live_from_create_to_404() {
         .expect_err("deleted");
     assert!(gone.is_not_found());
 
+    steps.at("registry update (POST) and delete");
     // Registry update (POST) and delete.
     let updated = bk
         .update_registry()

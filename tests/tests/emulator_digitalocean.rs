@@ -112,9 +112,11 @@ async fn storage(client: &regkit_digitalocean::Client, registry: &str) -> i64 {
 
 #[tokio::test]
 async fn five_thousand_tags_are_walked_untagged_and_garbage_collected_on_the_virtual_clock() {
+    let mut steps = regkit_tests::Steps::new();
     let emu = frozen().await;
     let do_ = client(&emu);
     create(&do_, "acme", "professional").await;
+    steps.at("4 999 versions plus `latest`");
     // 4 999 versions plus `latest`: 5 000 tags, each on a manifest of its own.
     emu.seed(|world, ids, now| {
         let account = &mut world.digitalocean;
@@ -141,6 +143,7 @@ async fn five_thousand_tags_are_walked_untagged_and_garbage_collected_on_the_vir
             .all(|t| t.repository.as_deref() == Some("team/big"))
     );
 
+    steps.at("one page as DO shapes it");
     // One page as DO shapes it: absolute links both ways and the total.
     let page = do_
         .registries_list_repository_tags()
@@ -164,6 +167,7 @@ async fn five_thousand_tags_are_walked_untagged_and_garbage_collected_on_the_vir
     assert_eq!(pages.next.unwrap(), format!("{base}?page=3&per_page=100"));
     assert_eq!(pages.last.unwrap(), format!("{base}?page=50&per_page=100"));
 
+    steps.at("untag ten versions");
     // Untag ten versions: their manifests stay, untagged, and keep their blobs.
     let manifests_before = do_
         .registries_list_repository_manifests()
@@ -212,6 +216,7 @@ async fn five_thousand_tags_are_walked_untagged_and_garbage_collected_on_the_vir
     assert_eq!(gc.status.unwrap().to_string(), "requested");
     let uuid = gc.uuid.unwrap();
 
+    steps.at("one active run per registry");
     // One active run per registry.
     let (status, body) = refusal(
         do_.registries_run_garbage_collection()
@@ -274,10 +279,12 @@ async fn five_thousand_tags_are_walked_untagged_and_garbage_collected_on_the_vir
         manifests_before - 10,
         "the untagged manifests are gone"
     );
+    steps.at("applied once");
     // Applied once: time passing changes nothing more.
     emu.advance(Duration::from_secs(86_400));
     assert_eq!(storage(&do_, "acme").await, before - freed);
 
+    steps.at("a cancelled run frees nothing");
     // A cancelled run frees nothing.
     do_.registries_delete_repository()
         .registry_name("acme")
@@ -328,6 +335,7 @@ async fn five_thousand_tags_are_walked_untagged_and_garbage_collected_on_the_vir
             .await,
     );
     assert_eq!(status, 409, "only an active run can be cancelled");
+    steps.at("the deleted repository's blobs are still there for the next run");
     // The deleted repository's blobs are still there for the next run.
     do_.registries_run_garbage_collection()
         .registry_name("acme")
@@ -410,6 +418,7 @@ async fn docker_credentials_are_fresh_each_time_and_scoped_as_asked() {
 
 #[tokio::test]
 async fn registries_subscriptions_and_the_single_registry_view_keep_state() {
+    let mut steps = regkit_tests::Steps::new();
     let emu = frozen().await;
     let do_ = client(&emu);
     assert!(
@@ -481,6 +490,7 @@ async fn registries_subscriptions_and_the_single_registry_view_keep_state() {
         Some("basic")
     );
 
+    steps.at("basic holds one registry and five repositories");
     // Basic holds one registry and five repositories.
     let (status, body) = refusal(
         do_.registries_create()
@@ -503,6 +513,7 @@ async fn registries_subscriptions_and_the_single_registry_view_keep_state() {
         assert_eq!(err.status.as_u16(), 412);
     });
 
+    steps.at("starter (one repository) cannot hold them");
     // Starter (one repository) cannot hold them: refused, and reported.
     let options = do_
         .registries_get_options()
@@ -566,6 +577,7 @@ async fn registries_subscriptions_and_the_single_registry_view_keep_state() {
     );
     assert_eq!(emu.world().digitalocean.tier(), Tier::Professional);
 
+    steps.at("professional holds several registries");
     // Professional holds several registries; the single view then refuses.
     create(&do_, "two", "professional").await;
     let listed = do_.registries_list().send().await.unwrap().into_inner();
@@ -615,6 +627,7 @@ async fn registries_subscriptions_and_the_single_registry_view_keep_state() {
             .is_empty()
     );
 
+    steps.at("the deprecated create makes the account's registry, once");
     // The deprecated create makes the account's registry, once.
     let made = do_
         .registry_create()
@@ -749,6 +762,7 @@ async fn bad_input_and_bad_credentials_get_digitaloceans_error_bodies() {
 
 #[tokio::test]
 async fn every_list_pages_the_way_digitalocean_does() {
+    let mut steps = regkit_tests::Steps::new();
     let emu = frozen().await;
     let do_ = client(&emu);
     create(&do_, "acme", "professional").await;
@@ -769,6 +783,7 @@ async fn every_list_pages_the_way_digitalocean_does() {
         .chain(["many".to_string()])
         .collect();
 
+    steps.at("v2");
     // V2: page tokens.
     let first = do_
         .registries_list_repositories_v2()
@@ -810,6 +825,7 @@ async fn every_list_pages_the_way_digitalocean_does() {
         .unwrap();
     assert_eq!(legacy_v2.len(), 46);
 
+    steps.at("v1 and the other lists");
     // V1 and the other lists: page numbers.
     let v1: Vec<types::Repository> = do_
         .registry_list_repositories()
@@ -865,6 +881,7 @@ async fn every_list_pages_the_way_digitalocean_does() {
         .unwrap();
     assert_eq!(legacy_manifests.len(), 57);
 
+    steps.at("garbage collections");
     // Garbage collections: 23 runs, each cancelled, newest first.
     let mut uuids = Vec::new();
     for _ in 0..23 {

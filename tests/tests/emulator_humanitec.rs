@@ -51,6 +51,7 @@ fn bearer(emu: &Emulator) -> Option<String> {
 
 #[tokio::test]
 async fn a_record_lives_from_create_to_404_and_hands_out_fresh_logins() {
+    let mut steps = regkit_tests::Steps::new();
     let emu = frozen().await;
     let hum = emu.humanitec();
 
@@ -122,6 +123,7 @@ async fn a_record_lives_from_create_to_404_and_hands_out_fresh_logins() {
         Some((emu.now() + CREDS_TTL).trunc_subsecs(3))
     );
 
+    steps.at("past the expiry, a new call hands out a new login with a new expiry");
     // Past the expiry, a new call hands out a new login with a new expiry.
     emu.advance(Duration::from_secs(2 * 3600));
     let again = hum
@@ -142,6 +144,7 @@ async fn a_record_lives_from_create_to_404_and_hands_out_fresh_logins() {
         first_password
     );
 
+    steps.at("passwords are never kept");
     // Passwords are never kept: not the one sent, not the ones handed out.
     let snapshot = emu.snapshot().to_json();
     for secret in ["hunter2-not-kept", "s3cret", first_password.as_str()] {

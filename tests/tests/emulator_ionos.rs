@@ -94,6 +94,7 @@ fn registry_id(emu: &Emulator, name: &str) -> String {
 
 #[tokio::test]
 async fn registry_tokens_and_content_end_to_end() {
+    let mut steps = regkit_tests::Steps::new();
     let emu = frozen().await;
     let ionos = emu.ionos();
 
@@ -115,6 +116,7 @@ async fn registry_tokens_and_content_end_to_end() {
             .unwrap()
     );
 
+    steps.at("create");
     // Create: BUSY while provisioning, AVAILABLE with its hostname after.
     let created = ionos
         .registries_post()
@@ -164,6 +166,7 @@ async fn registry_tokens_and_content_end_to_end() {
             .enabled
     );
 
+    steps.at("a token");
     // A token: the password is in the creating answer only.
     let token = ionos
         .registries_tokens_post()
@@ -195,6 +198,7 @@ async fn registry_tokens_and_content_end_to_end() {
         "the state never holds the password"
     );
 
+    steps.at("more tokens, listed with offset/limit over several pages");
     // More tokens, listed with offset/limit over several pages.
     for i in 1..=6 {
         ionos
@@ -250,6 +254,7 @@ async fn registry_tokens_and_content_end_to_end() {
         "no password in a list"
     );
 
+    steps.at("patch");
     // Patch: a new expiry, then disabled; then delete and 404.
     let expiry = emu.now() + chrono::Duration::days(90);
     let patched = ionos
@@ -288,6 +293,7 @@ async fn registry_tokens_and_content_end_to_end() {
     );
     assert_eq!(status, 404);
 
+    steps.at("content");
     // Content: repositories with artifacts, paged.
     emu.seed(|world, ids, now| {
         let r = world.ionos.registries.get_mut(&id).unwrap();
@@ -352,6 +358,7 @@ async fn registry_tokens_and_content_end_to_end() {
         .unwrap();
     assert_eq!(everything.len(), 1 + 2 + 3 + 4 + 5);
 
+    steps.at("the scanner");
     // The scanner: nothing found, then a seeded finding.
     let digest = artifacts[0].id.clone();
     let vulns = ionos
@@ -424,6 +431,7 @@ async fn registry_tokens_and_content_end_to_end() {
     );
     assert_eq!(status, 404);
 
+    steps.at("deleting a repository takes its artifacts");
     // Deleting a repository takes its artifacts; then the registry goes.
     let gone = ionos
         .registries_repositories_delete()
@@ -578,6 +586,7 @@ async fn registries_page_with_limit_and_a_pagination_token() {
 
 #[tokio::test]
 async fn names_are_unique_and_replacing_keeps_what_is_fixed() {
+    let mut steps = regkit_tests::Steps::new();
     let emu = frozen().await;
     let ionos = emu.ionos();
     ionos
@@ -588,6 +597,7 @@ async fn names_are_unique_and_replacing_keeps_what_is_fixed() {
         .unwrap();
     let id = registry_id(&emu, "shop");
 
+    steps.at("a taken registry name is IONOS's 400");
     // A taken registry name is IONOS's 400; a taken token name its 409.
     let (status, _) = failure(
         ionos
@@ -622,6 +632,7 @@ async fn names_are_unique_and_replacing_keeps_what_is_fixed() {
     );
     assert_eq!(status, 409);
 
+    steps.at("PATCH changes only what it names");
     // PATCH changes only what it names.
     let patched = ionos
         .registries_patch()
@@ -658,6 +669,7 @@ async fn names_are_unique_and_replacing_keeps_what_is_fixed() {
         Some(vec![types::Day::Saturday])
     );
 
+    steps.at("PUT");
     // PUT: a new id creates (201), an existing one is replaced (201) but
     // keeps its name and location.
     let put_id = "0b6f3c1e-2d4a-4f5b-8c9d-0e1f2a3b4c5d";
@@ -703,6 +715,7 @@ async fn names_are_unique_and_replacing_keeps_what_is_fixed() {
     );
     assert_eq!(status, 400);
 
+    steps.at("token PUT");
     // Token PUT: creating shows the password, replacing does not.
     let token_id = "6a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d";
     let created = ionos
@@ -748,6 +761,7 @@ async fn names_are_unique_and_replacing_keeps_what_is_fixed() {
     );
     assert_eq!(status, 409, "a PUT that would create a second `deploy`");
 
+    steps.at("unknown ids are 404 with IONOS's body");
     // Unknown ids are 404 with IONOS's body.
     for result in [
         ionos

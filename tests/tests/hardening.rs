@@ -19,23 +19,20 @@ use serde_json::json;
 
 // ------------------------------------------------------------------- paths
 
-/// A caller layer that records each request's URL and answers 204 itself,
-/// so a property test runs thousands of real generated calls with no
-/// server.
+/// A caller layer that records each request's URL and answers with a set
+/// status and body itself, so a property test runs thousands of real
+/// generated calls with no server.
 #[derive(Clone, Default)]
 struct Capture {
     urls: Arc<Mutex<Vec<reqwest::Url>>>,
-    status: u16,
-    body: Arc<Vec<u8>>,
+    answer: Arc<Mutex<(u16, Vec<u8>)>>,
 }
 
 impl Capture {
-    fn answering(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        Self {
-            status,
-            body: Arc::new(body.into()),
-            ..Self::default()
-        }
+    /// From now on, answer `status` with `body`, and forget what was sent.
+    fn answering(&self, status: u16, body: impl Into<Vec<u8>>) {
+        *self.answer.lock().unwrap() = (status, body.into());
+        self.urls.lock().unwrap().clear();
     }
 }
 
@@ -48,22 +45,61 @@ impl Middleware for Capture {
         _: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
         self.urls.lock().unwrap().push(req.url().clone());
-        let response = http::Response::builder()
-            .status(self.status)
-            .body(self.body.as_ref().clone())
-            .unwrap();
+        let (status, body) = self.answer.lock().unwrap().clone();
+        let response = http::Response::builder().status(status).body(body).unwrap();
         Ok(response.into())
     }
 }
 
-fn captured_client(capture: &Capture) -> Client {
-    Client::builder()
-        .base_url("https://api.example.com/base")
-        .bearer_token("t0ken")
-        .retry(RetryPolicy::none())
-        .with(capture.clone())
-        .build()
-        .unwrap()
+/// One runtime and one client of three providers behind one [`Capture`],
+/// per test thread: building a client (its TLS configuration) costs more
+/// than a case, so thousands of cases share them, each setting its answer
+/// first.
+struct Captured {
+    rt: tokio::runtime::Runtime,
+    capture: Capture,
+    digitalocean: Client,
+    ionos: regkit_ionos::Client,
+    buildkite: regkit_buildkite::Client,
+}
+
+impl Captured {
+    fn new() -> Self {
+        let capture = Capture::default();
+        Captured {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            digitalocean: Client::builder()
+                .base_url("https://api.example.com/base")
+                .bearer_token("t0ken")
+                .retry(RetryPolicy::none())
+                .with(capture.clone())
+                .build()
+                .unwrap(),
+            ionos: regkit_ionos::Client::builder()
+                .base_url("https://api.example.com")
+                .bearer_token("t")
+                .with(capture.clone())
+                .build()
+                .unwrap(),
+            buildkite: regkit_buildkite::Client::builder()
+                .base_url("https://api.example.com")
+                .bearer_token("t")
+                .with(capture.clone())
+                .build()
+                .unwrap(),
+            capture,
+        }
+    }
+
+    /// This thread's: each test runs on its own thread, so tests never
+    /// share one.
+    fn with<T>(f: impl FnOnce(&Captured) -> T) -> T {
+        thread_local!(static CAPTURED: Captured = Captured::new());
+        CAPTURED.with(f)
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -76,18 +112,17 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Deletes a tag (the most dangerous shape: three parameters, DELETE) and
 /// checks the request that left: exactly the intended segments, each
 /// decoding back to its value, or `InvalidRequest` and nothing sent.
-fn check_segments(rt: &tokio::runtime::Runtime, values: [&str; 3]) -> Result<(), TestCaseError> {
-    let capture = Capture::answering(204, "");
-    let client = captured_client(&capture);
-    let result = rt.block_on(
-        client
+fn check_segments(c: &Captured, values: [&str; 3]) -> Result<(), TestCaseError> {
+    c.capture.answering(204, "");
+    let result = c.rt.block_on(
+        c.digitalocean
             .registry_delete_repository_tag()
             .registry_name(values[0])
             .repository_name(values[1])
             .repository_tag(values[2])
             .send(),
     );
-    let urls = capture.urls.lock().unwrap();
+    let urls = c.capture.urls.lock().unwrap();
     match result {
         Err(Error::InvalidRequest(_)) => {
             prop_assert!(urls.is_empty(), "an invalid request was sent: {:?}", urls)
@@ -140,14 +175,16 @@ proptest! {
         b in hostile_segment(),
         c in hostile_segment(),
     ) {
-        let rt = runtime();
-        check_segments(&rt, [&a, &b, &c])?;
+        Captured::with(|captured| check_segments(captured, [&a, &b, &c]))?;
     }
 }
 
 #[test]
 fn known_traversals_are_refused_and_nothing_is_sent() {
-    let rt = runtime();
+    Captured::with(known_traversals_are_refused);
+}
+
+fn known_traversals_are_refused(c: &Captured) {
     for bad in [
         "..",
         ".",
@@ -162,10 +199,9 @@ fn known_traversals_are_refused_and_nothing_is_sent() {
         "..%2f..",
         "..%5c..",
     ] {
-        let capture = Capture::answering(204, "");
-        let client = captured_client(&capture);
-        let r = rt.block_on(
-            client
+        c.capture.answering(204, "");
+        let r = c.rt.block_on(
+            c.digitalocean
                 .registry_delete_repository_tag()
                 .registry_name("r")
                 .repository_name(bad)
@@ -173,11 +209,14 @@ fn known_traversals_are_refused_and_nothing_is_sent() {
                 .send(),
         );
         assert!(matches!(r, Err(Error::InvalidRequest(_))), "{bad:?}: {r:?}");
-        assert!(capture.urls.lock().unwrap().is_empty(), "{bad:?} was sent");
+        assert!(
+            c.capture.urls.lock().unwrap().is_empty(),
+            "{bad:?} was sent"
+        );
     }
     // Legitimate names with dots, slashes and backslashes stay one segment.
     for good in ["team/api", "v1.0", "...", r"a\b", "a..b", ".hidden"] {
-        check_segments(&rt, ["r", good, "t"]).unwrap();
+        check_segments(c, ["r", good, "t"]).unwrap();
     }
 }
 
@@ -407,12 +446,24 @@ proptest! {
         ],
         reset in prop_oneof![any::<u64>().prop_map(|n| n.to_string()), "[ -~]{0,20}"],
     ) {
-        let rt = runtime();
+        thread_local!(static SERVED: (tokio::runtime::Runtime, MockServer, Client) = {
+            let rt = runtime();
+            let server = rt.block_on(MockServer::start_async());
+            let client = Client::builder()
+                .base_url(server.base_url())
+                .bearer_token("t")
+                .retry(RetryPolicy::default()
+                    .max_attempts(2)
+                    .max_backoff(Duration::from_millis(5))
+                    .budget(Duration::from_millis(300)))
+                .build()
+                .unwrap();
+            (rt, server, client)
+        });
         let capture = Arc::new(AtomicUsize::new(0));
-        let result = rt.block_on(async {
-            let server = MockServer::start_async().await;
+        let result = SERVED.with(|(rt, server, client)| rt.block_on(async {
             let count = capture.clone();
-            server.mock_async(|_, then| {
+            let mock = server.mock_async(|_, then| {
                 then.respond_with(move |_: &httpmock::HttpMockRequest| {
                     count.fetch_add(1, Ordering::SeqCst);
                     httpmock::HttpMockResponse::builder()
@@ -423,17 +474,10 @@ proptest! {
                         .build()
                 });
             }).await;
-            let client = Client::builder()
-                .base_url(server.base_url())
-                .bearer_token("t")
-                .retry(RetryPolicy::default()
-                    .max_attempts(2)
-                    .max_backoff(Duration::from_millis(5))
-                    .budget(Duration::from_millis(300)))
-                .build()
-                .unwrap();
-            client.registry_get().send().await
-        });
+            let result = client.registry_get().send().await;
+            mock.delete_async().await;
+            result
+        }));
         let err = result.unwrap_err();
         prop_assert!(err.is_rate_limited());
         let _ = err.retry_after();
@@ -447,42 +491,28 @@ proptest! {
         any::<Vec<u8>>(),
         "[\\[\\]{}\":,0-9a-z.eE+-]{0,64}".prop_map(String::into_bytes),
     ]) {
-        let rt = runtime();
-        decode_everywhere(&rt, &body);
+        Captured::with(|c| decode_everywhere(c, &body));
     }
 }
 
 /// Sends `body` as a 200 to operations of three providers.
-fn decode_everywhere(rt: &tokio::runtime::Runtime, body: &[u8]) {
-    let capture = Capture::answering(200, body.to_vec());
-    let client = captured_client(&capture);
-    let _ = rt.block_on(client.registries_list().send());
-    let _ = rt.block_on(
-        client
+fn decode_everywhere(c: &Captured, body: &[u8]) {
+    c.capture.answering(200, body.to_vec());
+    let _ = c.rt.block_on(c.digitalocean.registries_list().send());
+    let _ = c.rt.block_on(
+        c.digitalocean
             .registry_list_repository_tags()
             .registry_name("r")
             .repository_name("x")
             .send(),
     );
-    let ionos = regkit_ionos::Client::builder()
-        .base_url("https://api.example.com")
-        .bearer_token("t")
-        .with(capture.clone())
-        .build()
-        .unwrap();
-    let _ = rt.block_on(ionos.registries_get().send());
-    let buildkite = regkit_buildkite::Client::builder()
-        .base_url("https://api.example.com")
-        .bearer_token("t")
-        .with(capture)
-        .build()
-        .unwrap();
-    let _ = rt.block_on(buildkite.list_registries().org_slug("o").send());
+    let _ = c.rt.block_on(c.ionos.registries_get().send());
+    let _ =
+        c.rt.block_on(c.buildkite.list_registries().org_slug("o").send());
 }
 
 #[test]
 fn deep_nesting_and_huge_numbers_do_not_panic() {
-    let rt = runtime();
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let deep_objects = format!(
         "{}1{}",
@@ -500,7 +530,7 @@ fn deep_nesting_and_huge_numbers_do_not_panic() {
         r#"{"registries": [{"storage_usage_bytes": -1}]}"#.to_owned(),
         "\u{feff}{}".to_owned(),
     ] {
-        decode_everywhere(&rt, body.as_bytes());
+        Captured::with(|c| decode_everywhere(c, body.as_bytes()));
     }
 }
 
