@@ -51,6 +51,7 @@ mod faults;
 mod paging;
 mod provider;
 pub mod providers;
+pub mod registry;
 mod server;
 mod shared;
 mod world;
