@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use regkit_core::Provider;
+#[cfg(feature = "emulator")]
 use regkit_emulator::Emulator;
 
 use crate::cli::{Cli, Command, ProviderArgs, ProviderCommand};
@@ -99,6 +100,7 @@ async fn run(mut cli: Cli) -> Result<()> {
         },
         other => other,
     };
+    #[cfg(feature = "emulator")]
     let emulator = if cli.global.emulator {
         Some(
             Emulator::builder()
@@ -110,12 +112,23 @@ async fn run(mut cli: Cli) -> Result<()> {
     } else {
         None
     };
+    #[cfg(not(feature = "emulator"))]
+    if cli.global.emulator {
+        return Err(Fail::usage(
+            "--emulator: this regkit was built without the embedded emulator \
+             (cargo feature `emulator`); run regkit-emulator and pass --base-url",
+        ));
+    }
+    let env = Endpoint::Env {
+        base_url: cli.global.base_url.as_deref(),
+    };
+    #[cfg(feature = "emulator")]
     let endpoint = match &emulator {
         Some(emu) => Endpoint::Emulator(emu),
-        None => Endpoint::Env {
-            base_url: cli.global.base_url.as_deref(),
-        },
+        None => env,
     };
+    #[cfg(not(feature = "emulator"))]
+    let endpoint = env;
     if let Command::Call { args } = command {
         return cmd_call::run(provider, endpoint, args, cli.global.output).await;
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use regkit_core::Provider;
 use regkit_core::{ClientBuilder, GeneratedClient};
+#[cfg(feature = "emulator")]
 use regkit_emulator::Emulator;
 use regkit_workflows::clock::{Clock, SystemClock};
 use regkit_workflows::lease::CredentialSource;
@@ -26,6 +27,7 @@ pub enum Endpoint<'a> {
         base_url: Option<&'a str>,
     },
     /// The embedded emulator.
+    #[cfg(feature = "emulator")]
     Emulator(&'a Emulator),
 }
 
@@ -40,6 +42,7 @@ pub fn client<C: GeneratedClient>(endpoint: Endpoint<'_>) -> Result<C> {
                 None => b,
             }
         }
+        #[cfg(feature = "emulator")]
         Endpoint::Emulator(emu) => {
             let p = provider_of::<C>()?;
             builder.base_url(emu.url(p)).bearer_token(emu.token(p))
@@ -48,6 +51,18 @@ pub fn client<C: GeneratedClient>(endpoint: Endpoint<'_>) -> Result<C> {
     Ok(builder.build()?)
 }
 
+impl Endpoint<'_> {
+    /// Whether the embedded emulator answers.
+    pub fn is_emulator(&self) -> bool {
+        match self {
+            Endpoint::Env { .. } => false,
+            #[cfg(feature = "emulator")]
+            Endpoint::Emulator(_) => true,
+        }
+    }
+}
+
+#[cfg(feature = "emulator")]
 fn provider_of<C: GeneratedClient>() -> Result<Provider> {
     C::PROVIDER
         .name
@@ -91,6 +106,7 @@ impl Context {
     ) -> Result<Self> {
         let org = match (org, endpoint) {
             (Some(org), _) => Some(org),
+            #[cfg(feature = "emulator")]
             (None, Endpoint::Emulator(_)) => {
                 regkit_emulator::demo_org(provider).map(str::to_string)
             }
@@ -106,6 +122,7 @@ impl Context {
         let account = providers::account(provider, org.as_deref(), &endpoint)?;
         let view = account.view();
         let clock: Arc<dyn Clock> = match endpoint {
+            #[cfg(feature = "emulator")]
             Endpoint::Emulator(emu) => Arc::new(emu.clock().clone()),
             Endpoint::Env { .. } => Arc::new(SystemClock),
         };
@@ -115,7 +132,7 @@ impl Context {
             view,
             registry,
             clock,
-            emulated: matches!(endpoint, Endpoint::Emulator(_)),
+            emulated: endpoint.is_emulator(),
         })
     }
 
