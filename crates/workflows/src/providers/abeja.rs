@@ -1,13 +1,14 @@
 //! ABEJA Platform registry repositories and their tags.
 
-use crate::account::{Opened, ProviderKit};
-use crate::clock::Clock;
-use crate::credential::{CredentialSource, DockerCredential, Lifetime};
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use regkit_abeja::{Client, types};
-use std::sync::Arc;
 
+use crate::account::{Opened, ProviderKit};
+use crate::clock::Clock;
+use crate::credential::{CredentialSource, DockerCredential, Lifetime};
 use crate::view::{Image, ListContents, Registry, RegistryView, Repository};
 use crate::{Error, Result};
 

@@ -1,20 +1,20 @@
 //! Buildkite Package Registries of the `container` ecosystem.
 
-use crate::account::{Opened, ProviderKit};
-use crate::clock::Clock;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use regkit_buildkite::{Client, types};
 
+use crate::account::{Opened, ProviderKit};
+use crate::clock::Clock;
 use crate::credential::{self, CredentialSource, DockerCredential, Lifetime};
 use crate::view::{
     DeleteImages, Image, ListContents, Registry, RegistryView, Repository, TagDeletion,
 };
 use crate::{Capability, Error, Result};
-use std::fmt;
 
 const PROVIDER: &str = regkit_buildkite::PROVIDER.name;
 /// The ecosystem of container (OCI image) registries.

@@ -6,10 +6,16 @@
 //! the deprecated `/v2/registry` operations (which answer 412 once an
 //! account has two registries) are not needed.
 
-use crate::account::{Opened, ProviderKit};
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use regkit_core::SecretString;
 use regkit_digitalocean::{Client, types};
 
+use crate::account::{Opened, ProviderKit};
 use crate::clock::{Clock, SystemClock};
 use crate::credential::{CredentialSource, DockerCredential, Lifetime, expiry_after, ttl_secs};
 use crate::view::{
@@ -17,11 +23,6 @@ use crate::view::{
     Repository,
 };
 use crate::{Error, Result};
-use base64::Engine as _;
-use chrono::{DateTime, Utc};
-use regkit_core::SecretString;
-use std::fmt;
-use std::sync::Arc;
 
 const PROVIDER: &str = regkit_digitalocean::PROVIDER.name;
 /// DO's largest page.

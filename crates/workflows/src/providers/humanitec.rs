@@ -1,15 +1,16 @@
 //! Humanitec registry records.
 
-use crate::account::{Opened, ProviderKit};
-use crate::clock::Clock;
-use futures::stream::TryStreamExt;
-use regkit_humanitec::Client;
+use std::fmt;
 use std::sync::Arc;
 
+use futures::stream::TryStreamExt;
+use regkit_humanitec::Client;
+
+use crate::account::{Opened, ProviderKit};
+use crate::clock::Clock;
 use crate::credential::{CredentialSource, DockerCredential, Lifetime};
 use crate::view::{Registry, RegistryView};
 use crate::{Error, Result};
-use std::fmt;
 
 const PROVIDER: &str = regkit_humanitec::PROVIDER.name;
 

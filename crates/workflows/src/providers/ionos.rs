@@ -1,17 +1,18 @@
 //! IONOS Container Registry: registries, repositories and artifacts.
 
-use crate::account::{Opened, ProviderKit};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, SubsecRound as _, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use regkit_ionos::{Client, types};
 
+use crate::account::{Opened, ProviderKit};
 use crate::clock::{Clock, SystemClock};
 use crate::credential::{self, CredentialSource, DockerCredential, Lifetime, expiry_after};
 use crate::view::{Image, ListContents, Registry, RegistryView, Repository};
 use crate::{Error, Result};
-use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 const PROVIDER: &str = regkit_ionos::PROVIDER.name;
 /// IONOS's largest page.
