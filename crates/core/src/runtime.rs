@@ -5,7 +5,7 @@
 //! points it here instead. This module keeps progenitor's whole interface
 //! (`ClientInfo`, `ClientHooks`, `OperationInfo`, `ResponseValue`, `Error`,
 //! `encode_path`, `RequestBuilderExt`, `QueryParam`, `ByteStream`) and
-//! routes it into regkit's pipeline ([`crate::pipeline`]): every request
+//! routes it into regkit's pipeline (`pipeline.rs`): every request
 //! goes through the client's middleware stack, every response decodes by
 //! one set of rules, and path parameters are checked before a URL is built.
 

@@ -18,7 +18,7 @@ use crate::{Capability, Error, Result};
 /// One provider's account as the workflows reach it: its client (and
 /// organization, where the API is scoped by one), its view, and where its
 /// Docker credentials come from. Code over every provider (the CLI, the
-/// credential helper) holds a `Box<dyn Account>` from [`account`] and asks
+/// credential helper) holds a `Box<dyn Account>` from [`crate::providers::account`] and asks
 /// it, instead of matching on the provider.
 #[async_trait::async_trait]
 pub trait Account: Send + Sync + fmt::Debug {
@@ -142,7 +142,7 @@ impl<P: ProviderKit> Account for Opened<P> {
     }
 }
 
-/// Builds the clients [`account`] opens accounts with (from the
+/// Builds the clients [`crate::providers::account`] opens accounts with (from the
 /// environment, a base URL, the emulator…).
 pub trait Connect {
     /// Why a client could not be built.

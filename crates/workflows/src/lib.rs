@@ -5,9 +5,13 @@
 //!   time) as one stream — over DigitalOcean, IONOS, ABEJA, Buildkite and
 //!   Humanitec, with what a provider cannot do reported as
 //!   [`Error::Unsupported`] and askable first ([`view::RegistryView::supports`]).
-//! - [`lease`]: short-lived Docker credentials (one [`lease::DockerCredential`]
-//!   type), refreshed before they expire and revoked where the provider can
-//!   revoke; [`docker_config`] merges them into Docker's `config.json`
+//! - [`providers`]: each provider's view, credential source and account in
+//!   one file, and [`providers::account`], the one table code over every
+//!   provider opens an [`providers::Account`] through.
+//! - [`credential`] and [`lease`]: short-lived Docker credentials (one
+//!   [`credential::DockerCredential`] type), kept fresh by a
+//!   [`lease::Lease`] and revoked where the provider can revoke;
+//!   [`docker_config`] merges them into Docker's `config.json`
 //!   (atomically, mode 0600, keeping everything else) and renders a
 //!   Kubernetes `dockerconfigjson` Secret.
 //! - [`gc`]: start a garbage collection or join the one running, wait for

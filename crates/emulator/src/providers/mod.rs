@@ -1,7 +1,7 @@
 //! One module per provider, each in three layers: `model` (its state and
 //! what requests do to it, no HTTP), `routes` (its route table, handlers
 //! and error body) and `demo` (its demo content), tied together by its
-//! entry in [`APIS`], the table the server and the handle read.
+//! entry in `APIS`, the table the server and the handle read.
 
 use crate::api::Api;
 use crate::provider::Provider;

@@ -32,9 +32,8 @@ const MAX_PAGE: u64 = 200;
 ///
 /// Supports everything the view offers: registries, repositories
 /// (`repositoriesV2`), images, tag and manifest deletion, and garbage
-/// collection (start-or-join). Docker credentials belong to leases, not to
-/// this view, so [`Capability::DockerCredentials`] and
-/// [`Capability::RevokeCredentials`] are `false` here.
+/// collection (start-or-join). Docker credentials are
+/// [`DigitalOceanSource`]'s, not this view's.
 ///
 /// Image sizes are DigitalOcean's `compressed_size_bytes`: what the
 /// manifest's blobs take in storage, the number storage use and garbage

@@ -27,7 +27,7 @@
 //!   manifests` → `deleting unreferenced blobs` → `succeeded` (the phase
 //!   lengths are the `GC_*` constants). When a run reaches `succeeded` its
 //!   collection is applied to the registry's content once
-//!   ([`Store::collect`]) and its `blobs_deleted` and `freed_bytes` are
+//!   ([`Store::collect`](crate::content::Store::collect)) and its `blobs_deleted` and `freed_bytes` are
 //!   recorded; `storage_usage_bytes` shrinks by exactly `freed_bytes`. One
 //!   run may be active per registry (a second is `409 conflict`); a
 //!   cancelled run frees nothing.
