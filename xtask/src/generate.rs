@@ -151,6 +151,13 @@ fn run_passes(
         );
     }
     passes::tidy_conversion_messages(file);
+    let renamed = passes::regex_free_patterns(file);
+    if !renamed.is_multiple_of(2) || file.to_token_stream().to_string().contains("regress") {
+        return fail(
+            "regex_free_patterns",
+            format!("renamed {renamed} regress paths and left some: each pattern has two"),
+        );
+    }
     match target {
         Target::Client => {
             expect(

@@ -78,6 +78,35 @@ pub fn runtime_path(file: &mut syn::File) -> usize {
     pass.0
 }
 
+/// `::regress::Regex` → `::regkit_core::runtime::Pattern` in the
+/// `FromStr` of every pattern-checked request string: the specs' patterns
+/// are anchored runs of character classes, which regkit-core matches
+/// without a regex engine (with the same `new`/`find` shape), so the
+/// provider crates need no regex crate. Returns how many paths it renamed
+/// (two per pattern: the type of its `LazyLock`, and `new`); the caller
+/// checks no `regress` is left, and regkit-core's tests parse every
+/// pattern the generated code holds.
+pub fn regex_free_patterns(file: &mut syn::File) -> usize {
+    struct Pass(usize);
+    impl VisitMut for Pass {
+        fn visit_path_mut(&mut self, path: &mut syn::Path) {
+            let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+            if names.len() >= 2 && names[0] == "regress" && names[1] == "Regex" {
+                let rest: Vec<_> = path.segments.iter().skip(2).cloned().collect();
+                let mut segments: Punctuated<syn::PathSegment, syn::Token![::]> =
+                    syn::parse_quote!(regkit_core::runtime::Pattern);
+                segments.extend(rest);
+                path.segments = segments;
+                self.0 += 1;
+            }
+            syn::visit_mut::visit_path_mut(self, path);
+        }
+    }
+    let mut pass = Pass(0);
+    pass.visit_file_mut(file);
+    pass.0
+}
+
 /// `encode_path(&x.to_string())` → `encode_path(&x.to_string(), "x")?`.
 /// Returns how many calls it changed (one per path parameter per operation).
 pub fn checked_path_params(file: &mut syn::File) -> usize {

@@ -42,6 +42,7 @@ mod nullable;
 mod open_enum;
 pub mod pagination;
 mod path;
+mod pattern;
 mod pipeline;
 mod provider;
 mod provider_enum;

@@ -12,6 +12,7 @@
 pub use crate::error::Error;
 use crate::error::RequestError;
 pub use crate::path::{InvalidPathParam, encode_path, encode_path_segment};
+pub use crate::pattern::{Pattern, UnsupportedPattern};
 pub use crate::pipeline::{send, unlisted};
 pub use crate::response::ResponseValue;
 pub use progenitor_client::{ByteStream, OperationInfo, QueryParam};

@@ -226,8 +226,8 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9-]{1,63}$").unwrap() });
+            static PATTERN: ::std::sync::LazyLock<::regkit_core::runtime::Pattern> = ::std::sync::LazyLock::new(||
+            { ::regkit_core::runtime::Pattern::new("^[a-z0-9-]{1,63}$").unwrap() });
             if PATTERN.find(value).is_none() {
                 return Err("doesn't match pattern \"^[a-z0-9-]{1,63}$\"".into());
             }
@@ -376,8 +376,8 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9-]{1,63}$").unwrap() });
+            static PATTERN: ::std::sync::LazyLock<::regkit_core::runtime::Pattern> = ::std::sync::LazyLock::new(||
+            { ::regkit_core::runtime::Pattern::new("^[a-z0-9-]{1,63}$").unwrap() });
             if PATTERN.find(value).is_none() {
                 return Err("doesn't match pattern \"^[a-z0-9-]{1,63}$\"".into());
             }
@@ -855,8 +855,8 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9-]{1,63}$").unwrap() });
+            static PATTERN: ::std::sync::LazyLock<::regkit_core::runtime::Pattern> = ::std::sync::LazyLock::new(||
+            { ::regkit_core::runtime::Pattern::new("^[a-z0-9-]{1,63}$").unwrap() });
             if PATTERN.find(value).is_none() {
                 return Err("doesn't match pattern \"^[a-z0-9-]{1,63}$\"".into());
             }

@@ -150,8 +150,11 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9][a-z0-9-]+[a-z0-9]$").unwrap() });
+            static PATTERN: ::std::sync::LazyLock<::regkit_core::runtime::Pattern> = ::std::sync::LazyLock::new(||
+            {
+                ::regkit_core::runtime::Pattern::new("^[a-z0-9][a-z0-9-]+[a-z0-9]$")
+                    .unwrap()
+            });
             if PATTERN.find(value).is_none() {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9][a-z0-9-]+[a-z0-9]$\"".into(),

@@ -512,8 +512,11 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z][-a-z0-9]{1,61}[a-z0-9]$").unwrap() });
+            static PATTERN: ::std::sync::LazyLock<::regkit_core::runtime::Pattern> = ::std::sync::LazyLock::new(||
+            {
+                ::regkit_core::runtime::Pattern::new("^[a-z][-a-z0-9]{1,61}[a-z0-9]$")
+                    .unwrap()
+            });
             if PATTERN.find(value).is_none() {
                 return Err(
                     "doesn't match pattern \"^[a-z][-a-z0-9]{1,61}[a-z0-9]$\"".into(),
@@ -629,9 +632,12 @@ pub mod types {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            static PATTERN: ::std::sync::LazyLock<::regkit_core::runtime::Pattern> = ::std::sync::LazyLock::new(||
             {
-                ::regress::Regex::new("^[A-Za-z][-A-Za-z0-9]{0,61}[A-Za-z0-9]$").unwrap()
+                ::regkit_core::runtime::Pattern::new(
+                        "^[A-Za-z][-A-Za-z0-9]{0,61}[A-Za-z0-9]$",
+                    )
+                    .unwrap()
             });
             if PATTERN.find(value).is_none() {
                 return Err(
