@@ -190,12 +190,8 @@ impl ProviderKit for Humanitec {
         let record = match registry {
             Some(id) => id.to_string(),
             None => {
-                let wanted = |r: &Registry| {
-                    r.host.as_deref().is_some_and(|h| {
-                        let h = h.trim_end_matches('/').to_ascii_lowercase();
-                        h == key || h == crate::account::host_of(key)
-                    })
-                };
+                let wanted =
+                    |r: &Registry| r.host.as_deref().is_some_and(|h| record_serves(h, key));
                 let records = HumanitecView::new(a.client.clone(), a.org.clone())
                     .registries()
                     .await?;
@@ -209,5 +205,39 @@ impl ProviderKit for Humanitec {
             .mint(lifetime, false)
             .await
             .map(Some)
+    }
+}
+
+/// Whether a record whose `registry` is `record` (a host, maybe with a
+/// scheme, a path or a trailing `/`, as stored) is for the Docker server
+/// `key` (no scheme, lower case): the whole value, or its host.
+fn record_serves(record: &str, key: &str) -> bool {
+    let record = record.trim().to_ascii_lowercase();
+    let record = record
+        .strip_prefix("https://")
+        .or_else(|| record.strip_prefix("http://"))
+        .unwrap_or(&record)
+        .trim_end_matches('/');
+    record == key || record == crate::account::host_of(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::record_serves;
+
+    #[test]
+    fn a_record_serves_its_host_with_or_without_scheme_path_or_slash() {
+        let ecr = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";
+        for stored in [
+            ecr.to_string(),
+            format!("https://{ecr}/"),
+            format!("HTTP://{}", ecr.to_uppercase()),
+        ] {
+            assert!(record_serves(&stored, ecr), "{stored}");
+        }
+        assert!(record_serves("ghcr.io/acme", "ghcr.io/acme"));
+        assert!(record_serves("ghcr.io", "ghcr.io/acme"), "the key's host");
+        assert!(!record_serves("ghcr.io/other", "ghcr.io/acme"));
+        assert!(!record_serves("evil.example", ecr));
     }
 }
