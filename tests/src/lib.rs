@@ -6,6 +6,7 @@
 
 pub mod emulator;
 pub mod prism;
+pub mod registry;
 
 use regkit_core::{ClientBuilder, Credentials, GeneratedClient, RetryPolicy};
 

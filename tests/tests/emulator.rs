@@ -276,7 +276,9 @@ async fn a_snapshot_round_trips_through_json_and_restores() {
     emu.restore(regkit_emulator::Snapshot {
         now: before.now,
         world: regkit_emulator::World::default(),
-    });
+        blobs: Default::default(),
+    })
+    .unwrap();
     assert_eq!(emu.world(), regkit_emulator::World::default());
 }
 

@@ -1,12 +1,19 @@
-//! Registry content: repositories, tags, manifests and blobs.
+//! Registry content: repositories, tags, manifests and blobs, the one
+//! store behind both planes.
 //!
-//! None of the five APIs can push an image, so content is seeded (through
-//! [`Store`] here, or a state file) and then listed, untagged, deleted and
-//! garbage-collected through the APIs. One model serves every provider that
-//! stores images: a tag names a manifest, a manifest references blobs, and
-//! storage is the size of the blobs still held. Deleting a tag leaves an
-//! untagged manifest; deleting a manifest leaves its blobs until garbage
-//! collection removes what nothing references.
+//! Content comes from pushes through the data plane (the OCI Distribution
+//! API, [`crate::registry`]) or is seeded (through [`Store`] here, or a
+//! state file), and is then listed, untagged, deleted and
+//! garbage-collected through the management APIs. One model serves every
+//! provider that stores images: a tag names a manifest, a manifest
+//! references blobs (and, for an index, child manifests; for a signature or
+//! SBOM, a subject), and storage is the size of the blobs still held.
+//! Deleting a tag leaves an untagged manifest; deleting a manifest leaves
+//! its blobs until garbage collection removes what nothing references.
+//!
+//! The store keeps sizes and references; the blobs' bytes live in the
+//! data plane's blob storage, keyed by digest, and go when no store holds
+//! their digest any more.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,7 +33,7 @@ pub struct Blob {
 }
 
 /// An image manifest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     /// `sha256:<64 hex digits>`.
     pub digest: String,
@@ -38,6 +45,19 @@ pub struct Manifest {
     pub updated_at: DateTime<Utc>,
     /// The blobs it references.
     pub blobs: Vec<Blob>,
+    /// Its exact bytes as pushed (a manifest is JSON, so UTF-8). Seeded
+    /// manifests have none, and a pull of one says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// The manifests it lists, where it is an index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    /// The manifest it refers to (a signature's or an SBOM's image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Its artifact type, as the referrers API reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
 }
 
 impl Manifest {
@@ -54,6 +74,10 @@ pub struct Repository {
     pub manifests: BTreeMap<String, Manifest>,
     /// Tag → manifest digest.
     pub tags: BTreeMap<String, String>,
+    /// Blobs pushed to or mounted into this repository through the data
+    /// plane (a blob its manifests reference is held as well).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub blobs: BTreeSet<String>,
 }
 
 impl Repository {
@@ -76,10 +100,74 @@ impl Repository {
             .collect()
     }
 
+    /// Whether the repository holds blob `digest`: pushed or mounted here,
+    /// or referenced by one of its manifests.
+    pub fn holds_blob(&self, digest: &str) -> bool {
+        self.blobs.contains(digest)
+            || self
+                .manifests
+                .values()
+                .any(|m| m.blobs.iter().any(|b| b.digest == digest))
+    }
+
+    /// Manifests whose subject is `digest` (its referrers), in digest order.
+    pub fn referrers<'a>(&'a self, digest: &'a str) -> impl Iterator<Item = &'a Manifest> + 'a {
+        self.manifests
+            .values()
+            .filter(move |m| m.subject.as_deref() == Some(digest))
+    }
+
+    /// The untagged manifests a collection would delete under `policy`:
+    /// every untagged one, or (sparing the image graph) those no tag
+    /// reaches through index children and referrers.
+    pub fn collectable_manifests(&self, policy: UntaggedCollection) -> Vec<String> {
+        let mut keep: BTreeSet<&str> = self.tags.values().map(String::as_str).collect();
+        if policy == UntaggedCollection::SpareReferenced {
+            loop {
+                let before = keep.len();
+                for m in self.manifests.values() {
+                    let kept = keep.contains(m.digest.as_str());
+                    let refers_to_kept = m.subject.as_deref().is_some_and(|s| keep.contains(s));
+                    if kept || refers_to_kept {
+                        keep.insert(m.digest.as_str());
+                        keep.extend(m.children.iter().map(String::as_str));
+                    }
+                }
+                if keep.len() == before {
+                    break;
+                }
+            }
+        }
+        self.manifests
+            .keys()
+            .filter(|d| !keep.contains(d.as_str()))
+            .cloned()
+            .collect()
+    }
+
     /// When the repository last changed: its newest manifest.
     pub fn updated_at(&self) -> Option<DateTime<Utc>> {
         self.manifests.values().map(|m| m.updated_at).max()
     }
+}
+
+/// What a collection of untagged manifests does to manifests that no tag
+/// names but a tagged manifest still needs: an index's platform manifests
+/// and the referrers (signatures, SBOMs) of a tagged image.
+///
+/// DigitalOcean documents neither way. The default spares them, as Harbor
+/// and ECR refuse to delete a referenced child and as distribution has done
+/// since its `--delete-untagged` fix; [`UntaggedCollection::DeleteAll`]
+/// is the worst case a cleanup tool must survive (distribution before the
+/// fix), for tests that want it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UntaggedCollection {
+    /// Deletes only untagged manifests nothing tagged reaches.
+    #[default]
+    SpareReferenced,
+    /// Deletes every untagged manifest, children and referrers included.
+    DeleteAll,
 }
 
 /// What one garbage collection removed.
@@ -104,6 +192,11 @@ pub struct Store {
 }
 
 impl Store {
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.repositories.is_empty() && self.blobs.is_empty()
+    }
+
     /// Adds (or moves) `tag` of `repository` to `manifest`, creating the
     /// repository and storing the manifest's blobs.
     pub fn push(&mut self, repository: &str, tag: Option<&str>, manifest: Manifest) {
@@ -123,6 +216,11 @@ impl Store {
         self.blobs.values().sum()
     }
 
+    /// Whether the store holds blob `digest` at all (in any repository).
+    pub fn has_blob(&self, digest: &str) -> bool {
+        self.blobs.contains_key(digest)
+    }
+
     /// Blobs referenced by some manifest of some repository.
     fn referenced_blobs(&self) -> BTreeSet<&str> {
         self.repositories
@@ -134,18 +232,29 @@ impl Store {
 
     /// Bytes garbage collection of this kind would free now, and what it
     /// would delete, without changing anything.
-    pub fn collectable(&self, untagged_manifests: bool, unreferenced_blobs: bool) -> Collected {
+    pub fn collectable(
+        &self,
+        untagged_manifests: bool,
+        unreferenced_blobs: bool,
+        policy: UntaggedCollection,
+    ) -> Collected {
         let mut copy = self.clone();
-        copy.collect(untagged_manifests, unreferenced_blobs)
+        copy.collect(untagged_manifests, unreferenced_blobs, policy)
     }
 
-    /// Garbage collection: deletes untagged manifests and/or blobs that no
-    /// manifest references.
-    pub fn collect(&mut self, untagged_manifests: bool, unreferenced_blobs: bool) -> Collected {
+    /// Garbage collection: deletes untagged manifests (as `policy` says)
+    /// and/or blobs that no manifest references, unlinking them from every
+    /// repository.
+    pub fn collect(
+        &mut self,
+        untagged_manifests: bool,
+        unreferenced_blobs: bool,
+        policy: UntaggedCollection,
+    ) -> Collected {
         let mut done = Collected::default();
         if untagged_manifests {
             for repo in self.repositories.values_mut() {
-                for digest in repo.untagged() {
+                for digest in repo.collectable_manifests(policy) {
                     repo.manifests.remove(&digest);
                     done.manifests += 1;
                 }
@@ -165,6 +274,9 @@ impl Store {
                 .map(|(_, size)| *size)
                 .sum();
             self.blobs.retain(|d, _| referenced.contains(d));
+            for repo in self.repositories.values_mut() {
+                repo.blobs.retain(|d| referenced.contains(d));
+            }
             done.blobs = before - self.blobs.len() as u64;
             done.freed_bytes = freed;
         }
@@ -217,6 +329,7 @@ impl ContentGen {
             size_bytes: compressed + compressed / 2,
             updated_at,
             blobs,
+            ..Manifest::default()
         }
     }
 
@@ -302,8 +415,9 @@ mod tests {
             .remove("v1");
         assert_eq!(store.repositories["team/api"].untagged(), vec![v1.clone()]);
         // Blobs only: the untagged manifest still references its blobs.
-        assert_eq!(store.collect(false, true).freed_bytes, 0);
-        let done = store.collect(true, true);
+        let spare = UntaggedCollection::SpareReferenced;
+        assert_eq!(store.collect(false, true, spare).freed_bytes, 0);
+        let done = store.collect(true, true, spare);
         assert_eq!(done.manifests, 1);
         assert_eq!(done.freed_bytes, own, "the shared base layer stays");
         assert_eq!(store.storage_bytes(), before - own);

@@ -9,13 +9,22 @@ use regkit_core::SecretString;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+
 use crate::auth::{Auth, ProviderCredentials};
 use crate::clock::{Clock, ClockMode};
+use crate::content::UntaggedCollection;
 use crate::faults::FaultRule;
+use crate::oci;
 use crate::provider::Provider;
 use crate::providers::{self, APIS};
+use crate::registry::blobs::BlobStorage;
+use crate::registry::digest::Digest;
 use crate::server;
-use crate::shared::Shared;
+use crate::shared::{DataPlane, HostKey, Shared};
 use crate::world::{Snapshot, World};
 
 /// How to start an [`Emulator`].
@@ -29,6 +38,10 @@ pub struct EmulatorBuilder {
     state: Option<Snapshot>,
     demo: bool,
     tokens: Vec<(Provider, SecretString)>,
+    data_dir: Option<PathBuf>,
+    data_plane: bool,
+    referrers: bool,
+    untagged_collection: Option<UntaggedCollection>,
 }
 
 impl Default for EmulatorBuilder {
@@ -42,6 +55,10 @@ impl Default for EmulatorBuilder {
             state: None,
             demo: false,
             tokens: Vec::new(),
+            data_dir: None,
+            data_plane: true,
+            referrers: true,
+            untagged_collection: None,
         }
     }
 }
@@ -101,14 +118,55 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Keeps blob bytes as files under `dir` (created if missing) instead
+    /// of in memory, as the binary's `--data-dir` does: large blobs are
+    /// then streamed to and from disk, and survive a restart with the
+    /// state file.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether the registries themselves are served (the OCI Distribution
+    /// API on listeners of their own; on by default). Off, the management
+    /// APIs report the providers' real registry hosts.
+    pub fn data_plane(mut self, on: bool) -> Self {
+        self.data_plane = on;
+        self
+    }
+
+    /// Whether the data plane serves the referrers API (on by default).
+    /// Off, `GET /v2/<name>/referrers/<digest>` is a 404, so clients fall
+    /// back to the `sha256-<hex>` tag schema.
+    pub fn referrers(mut self, on: bool) -> Self {
+        self.referrers = on;
+        self
+    }
+
+    /// What DigitalOcean's collection of untagged manifests does to an
+    /// index's children and a tagged image's referrers (default: spares
+    /// them; see [`UntaggedCollection`]).
+    pub fn untagged_collection(mut self, policy: UntaggedCollection) -> Self {
+        self.untagged_collection = Some(policy);
+        self
+    }
+
     /// Binds the port and starts serving on the current tokio runtime.
     pub async fn start(self) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(SocketAddr::new(self.host, self.port)).await?;
         let addr = listener.local_addr()?;
-        let (now, mut world) = match self.state {
-            Some(s) => (s.now, s.world),
-            None => (Utc::now(), World::default()),
+        let (now, mut world, blobs) = match self.state {
+            Some(s) => (s.now, s.world, s.blobs),
+            None => (Utc::now(), World::default(), Default::default()),
         };
+        if let Some(policy) = self.untagged_collection {
+            world.digitalocean.untagged_collection = policy;
+        }
+        let storage = match &self.data_dir {
+            Some(dir) => BlobStorage::dir(dir)?,
+            None => BlobStorage::default(),
+        };
+        import_blobs(&storage, &blobs)?;
         let now = self.start.unwrap_or(now);
         let clock = Clock::new(now, self.clock);
         let mut auth = Auth::from_seed(self.seed, APIS.iter().map(|a| (a.provider, a.info)));
@@ -121,16 +179,58 @@ impl EmulatorBuilder {
                 (api.demo)(&mut world, &mut ids, now);
             }
         }
-        let shared = Shared::new(world, clock.clone(), self.seed, auth);
-        let app = server::router(shared.clone());
+        let data = DataPlane::new(storage, self.referrers, addr);
+        let shared = Shared::new(world, clock.clone(), self.seed, auth, data);
+        let app = server::router(shared.clone()).merge(oci::api_routes(shared.clone()));
         let task = tokio::spawn(server::serve(listener, app));
+        let planes: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        if self.data_plane {
+            let (weak, ip, tasks) = (shared.downgrade(), self.host, planes.clone());
+            shared.data().set_binder(Box::new(move |key: &HostKey| {
+                let shared = weak
+                    .upgrade()
+                    .ok_or_else(|| std::io::Error::other("the emulator stopped"))?;
+                let (addr, task) = oci::bind(&shared, ip, key)?;
+                tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
+                Ok(addr)
+            }));
+            for p in oci::SHARED_HOSTS {
+                shared.data().host(&HostKey::Shared(p));
+            }
+        }
         Ok(Emulator {
             addr,
             shared,
             clock,
             task,
+            planes,
         })
     }
+}
+
+/// Puts a snapshot's blobs (base64 by digest) into storage, each checked
+/// against its digest.
+fn import_blobs(
+    storage: &BlobStorage,
+    blobs: &std::collections::BTreeMap<String, String>,
+) -> std::io::Result<()> {
+    for (digest, text) in blobs {
+        let bad = |why: &str| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("snapshot blob {digest}: {why}"),
+            )
+        };
+        let parsed: Digest = digest.parse().map_err(|_| bad("not a digest"))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| bad("not base64"))?;
+        if !parsed.matches(&bytes) {
+            return Err(bad("the bytes do not match the digest"));
+        }
+        storage.put(digest, bytes.into())?;
+    }
+    Ok(())
 }
 
 /// A running emulator of all five providers' registry APIs, on one port.
@@ -153,11 +253,16 @@ pub struct Emulator {
     shared: Shared,
     clock: Clock,
     task: JoinHandle<()>,
+    /// The data plane's listeners.
+    planes: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.task.abort();
+        for task in self.planes.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            task.abort();
+        }
     }
 }
 
@@ -181,6 +286,30 @@ impl Emulator {
     /// for a client's `base_url`.
     pub fn url(&self, provider: Provider) -> String {
         format!("http://{}/{}", self.addr, provider.name())
+    }
+
+    /// The registry host `provider`'s data plane is served on
+    /// (`127.0.0.1:<port>`), for DigitalOcean and Buildkite, whose
+    /// registries share one host; `None` for the others, or with the data
+    /// plane off. An IONOS registry's host is its `hostname` in the API
+    /// ([`Emulator::ionos_registry_host`]).
+    pub fn registry_host(&self, provider: Provider) -> Option<String> {
+        if !oci::SHARED_HOSTS.contains(&provider) {
+            return None;
+        }
+        self.shared
+            .data()
+            .host(&HostKey::Shared(provider))
+            .map(|a| a.to_string())
+    }
+
+    /// The host the IONOS registry with this id is served on (what its
+    /// `hostname` reads in the API), bound on first use.
+    pub fn ionos_registry_host(&self, registry_id: &str) -> Option<String> {
+        self.shared
+            .data()
+            .host(&HostKey::Ionos(registry_id.to_string()))
+            .map(|a| a.to_string())
     }
 
     /// The credentials it accepts for `provider`.
@@ -242,19 +371,40 @@ impl Emulator {
         self.shared.world().clone()
     }
 
-    /// The world and the clock's time, for a state file.
+    /// The world and the clock's time, for a state file, with the bytes of
+    /// pushed blobs when they are held in memory (with a data directory
+    /// they stay there).
     pub fn snapshot(&self) -> Snapshot {
+        let world = self.world();
+        let held = world.held_blobs();
+        let blobs = self
+            .shared
+            .data()
+            .blobs
+            .export()
+            .into_iter()
+            .filter(|(d, _)| held.contains(d))
+            .map(|(d, b)| (d, base64::engine::general_purpose::STANDARD.encode(b)))
+            .collect();
         Snapshot {
             now: self.now(),
-            world: self.world(),
+            world,
+            blobs,
         }
     }
 
-    /// Replaces the world and sets the clock to the snapshot's time.
-    pub fn restore(&self, snapshot: Snapshot) {
-        *self.shared.world() = snapshot.world;
+    /// Replaces the world (and the blobs it holds) and sets the clock to
+    /// the snapshot's time. A blob that does not match its digest is
+    /// refused, and nothing changes.
+    pub fn restore(&self, snapshot: Snapshot) -> std::io::Result<()> {
+        import_blobs(&self.shared.data().blobs, &snapshot.blobs)?;
+        let mut world = self.shared.world();
+        *world = snapshot.world;
+        self.shared.sweep_blobs(&world);
+        drop(world);
         self.shared.touch();
         self.clock.set(snapshot.now);
+        Ok(())
     }
 
     fn builder_for<C: regkit_core::GeneratedClient>(

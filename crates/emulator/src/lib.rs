@@ -48,6 +48,7 @@ mod emulator;
 mod error;
 mod extract;
 mod faults;
+mod oci;
 mod paging;
 mod provider;
 pub mod providers;
@@ -58,8 +59,10 @@ mod world;
 
 pub use auth::ProviderCredentials;
 pub use clock::{Clock, ClockMode};
+pub use content::UntaggedCollection;
 pub use emulator::{Emulator, EmulatorBuilder, demo_org, served_operations};
 pub use error::{ApiError, Detail};
 pub use faults::{Fault, FaultRule};
+pub use oci::paths::OPERATIONS as DATA_PLANE_OPERATIONS;
 pub use provider::{Provider, UnknownProvider};
 pub use world::{Snapshot, World};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use regkit_emulator::{Emulator, Provider, Snapshot};
+use regkit_emulator::{Emulator, Provider, Snapshot, UntaggedCollection};
 
 /// A stateful local twin of the DigitalOcean, IONOS, Humanitec, Buildkite
 /// and ABEJA registry APIs. Each provider is served under its own prefix
@@ -31,6 +31,19 @@ struct Args {
     /// was loaded.
     #[arg(long)]
     demo: bool,
+    /// Directory for the state file (`state.json`, unless --state names
+    /// another) and the blobs pushed through the registries, which are then
+    /// streamed to disk rather than held in memory.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Serve no referrers API, so clients fall back to `sha256-<hex>` tags.
+    #[arg(long)]
+    no_referrers: bool,
+    /// Make DigitalOcean's collection of untagged manifests delete an
+    /// index's children and a tagged image's referrers too (by default it
+    /// spares what a tag still needs).
+    #[arg(long)]
+    collect_referenced: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -49,9 +62,21 @@ async fn run(args: Args) -> Result<(), String> {
     let mut builder = Emulator::builder()
         .host(args.host)
         .port(args.port)
-        .seed(args.seed);
+        .seed(args.seed)
+        .referrers(!args.no_referrers);
+    if args.collect_referenced {
+        builder = builder.untagged_collection(UntaggedCollection::DeleteAll);
+    }
+    let state = match (&args.state, &args.data_dir) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(dir)) => Some(dir.join("state.json")),
+        (None, None) => None,
+    };
+    if let Some(dir) = &args.data_dir {
+        builder = builder.data_dir(dir);
+    }
     let mut loaded = false;
-    if let Some(path) = &args.state {
+    if let Some(path) = &state {
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let snapshot = Snapshot::from_json(&text)
@@ -67,7 +92,7 @@ async fn run(args: Args) -> Result<(), String> {
         .demo(args.demo && !loaded)
         .start()
         .await
-        .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
+        .map_err(|e| format!("cannot start on {}:{}: {e}", args.host, args.port))?;
     // Listen for the stop signals before saying we are up: whoever waits
     // for the banner and then stops us must find the state written.
     let stop = Stop::listen().map_err(|e| format!("cannot wait for stop signals: {e}"))?;
@@ -82,12 +107,19 @@ async fn run(args: Args) -> Result<(), String> {
             emu.url(p)
         );
     }
+    println!("# The registries (OCI Distribution API, plain HTTP):");
+    for p in Provider::ALL {
+        if let Some(host) = emu.registry_host(p) {
+            println!("# {p} registry host: {host}");
+        }
+    }
+    println!("# each IONOS registry: its own host, the `hostname` the API reports");
     let signal = stop
         .wait()
         .await
         .map_err(|e| format!("cannot wait for stop signals: {e}"))?;
     eprintln!("{signal}: stopping");
-    if let Some(path) = &args.state {
+    if let Some(path) = &state {
         write_atomically(path, &emu.snapshot().to_json())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("state written to {}", path.display());

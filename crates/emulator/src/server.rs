@@ -43,11 +43,7 @@ async fn operation(State(ctx): State<OpCtx>, mut req: Request, next: Next) -> Re
     for fault in &faults {
         match fault {
             Fault::Latency { millis } => tokio::time::sleep(Duration::from_millis(*millis)).await,
-            Fault::Reset => {
-                let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                r.extensions_mut().insert(Reset);
-                return r;
-            }
+            Fault::Reset => return reset(),
             Fault::Status { status } => {
                 let status =
                     StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -78,8 +74,15 @@ async fn operation(State(ctx): State<OpCtx>, mut req: Request, next: Next) -> Re
     response
 }
 
+/// A response that is never sent: the connection closes instead.
+pub(crate) fn reset() -> Response {
+    let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    r.extensions_mut().insert(Reset);
+    r
+}
+
 /// The response with its full length announced and half its body sent.
-async fn truncated(response: Response) -> Response {
+pub(crate) async fn truncated(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -13,6 +13,10 @@ use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::content::ContentGen;
 use crate::faults::Faults;
+use crate::provider::Provider;
+use crate::registry::access::Grant;
+use crate::registry::blobs::BlobStorage;
+use crate::registry::uploads::Uploads;
 use crate::world::World;
 
 /// What every handler shares: the world, the clock, the fault rules, the
@@ -34,6 +38,106 @@ struct Inner {
     /// Derived data (a listing's sort order, say) by key, with the
     /// generation it was computed at.
     cache: Mutex<HashMap<String, Cached>>,
+    /// The data plane's bytes, uploads, bearer grants and hosts.
+    data: DataPlane,
+}
+
+/// A host the data plane serves: a provider's shared registry host, or one
+/// IONOS registry's own.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum HostKey {
+    /// DigitalOcean's or Buildkite's one host.
+    Shared(Provider),
+    /// The IONOS registry with this id.
+    Ionos(String),
+}
+
+/// Binds a listener for a host and answers its address (set by the
+/// handle, which owns the servers).
+pub(crate) type Binder =
+    Box<dyn Fn(&HostKey) -> std::io::Result<std::net::SocketAddr> + Send + Sync>;
+
+/// What the data plane shares beside the world: blob bytes (not part of
+/// the world's JSON), open uploads, the bearer tokens handed out by the
+/// token endpoint, whether the referrers API is on, and the listeners.
+pub(crate) struct DataPlane {
+    pub(crate) blobs: BlobStorage,
+    pub(crate) uploads: Uploads,
+    grants: Mutex<HashMap<String, Grant>>,
+    pub(crate) referrers: bool,
+    api: std::net::SocketAddr,
+    hosts: Mutex<HashMap<HostKey, std::net::SocketAddr>>,
+    binder: Mutex<Option<Binder>>,
+}
+
+impl std::fmt::Debug for DataPlane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataPlane")
+            .field("blobs", &self.blobs)
+            .field("uploads", &self.uploads.len())
+            .field("grants", &lock(&self.grants).len())
+            .field("referrers", &self.referrers)
+            .field("hosts", &*lock(&self.hosts))
+            .finish_non_exhaustive()
+    }
+}
+
+impl DataPlane {
+    pub(crate) fn new(blobs: BlobStorage, referrers: bool, api: std::net::SocketAddr) -> Self {
+        DataPlane {
+            blobs,
+            uploads: Uploads::default(),
+            grants: Mutex::new(HashMap::new()),
+            referrers,
+            api,
+            hosts: Mutex::new(HashMap::new()),
+            binder: Mutex::new(None),
+        }
+    }
+
+    /// The management API's address (where DigitalOcean's token realm is).
+    pub(crate) fn api_addr(&self) -> std::net::SocketAddr {
+        self.api
+    }
+
+    /// The grant a bearer token carries.
+    pub(crate) fn grants_get(&self, token: &str) -> Option<Grant> {
+        lock(&self.grants).get(token).cloned()
+    }
+
+    /// Records a bearer token's grant, dropping the expired ones.
+    pub(crate) fn grants_insert(&self, token: String, grant: Grant, now: DateTime<Utc>) {
+        let mut grants = lock(&self.grants);
+        grants.retain(|_, g| now < g.expires_at);
+        grants.insert(token, grant);
+    }
+
+    /// Sets what binds new hosts' listeners.
+    pub(crate) fn set_binder(&self, binder: Binder) {
+        *lock(&self.binder) = Some(binder);
+    }
+
+    /// The address serving `key`, binding it on first use; `None` when the
+    /// data plane is not served (no binder) or the bind failed.
+    pub(crate) fn host(&self, key: &HostKey) -> Option<std::net::SocketAddr> {
+        let mut hosts = lock(&self.hosts);
+        if let Some(addr) = hosts.get(key) {
+            return Some(*addr);
+        }
+        let binder = lock(&self.binder);
+        let addr = (binder.as_ref()?)(key).ok()?;
+        hosts.insert(key.clone(), addr);
+        Some(addr)
+    }
+}
+
+/// A [`Shared`] that does not keep the state alive.
+pub(crate) struct WeakShared(std::sync::Weak<Inner>);
+
+impl WeakShared {
+    pub(crate) fn upgrade(&self) -> Option<Shared> {
+        self.0.upgrade().map(Shared)
+    }
 }
 
 /// A cached value and the world generation it was computed at.
@@ -46,7 +150,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(world: World, clock: Clock, seed: u64, auth: Auth) -> Self {
+    pub(crate) fn new(world: World, clock: Clock, seed: u64, auth: Auth, data: DataPlane) -> Self {
         Shared(Arc::new(Inner {
             world: Mutex::new(world),
             clock,
@@ -55,7 +159,27 @@ impl Shared {
             ids: Mutex::new(ContentGen::new(seed ^ 0x0069_6473)),
             generation: AtomicU64::new(0),
             cache: Mutex::new(HashMap::new()),
+            data,
         }))
+    }
+
+    /// A handle that does not keep the state alive (for the listeners'
+    /// binder, which the state itself holds).
+    pub(crate) fn downgrade(&self) -> WeakShared {
+        WeakShared(Arc::downgrade(&self.0))
+    }
+
+    /// The data plane's shared parts.
+    pub(crate) fn data(&self) -> &DataPlane {
+        &self.0.data
+    }
+
+    /// Forgets the bytes of every blob no store of the world holds any
+    /// more (after a garbage collection or a restore). Called with the
+    /// world locked.
+    pub(crate) fn sweep_blobs(&self, world: &World) {
+        let held = world.held_blobs();
+        self.0.data.blobs.retain(|d| held.contains(d));
     }
 
     /// The whole emulated world, locked. Take it, change it, drop it: never

@@ -27,6 +27,28 @@ pub struct World {
     pub abeja: abeja::State,
 }
 
+impl World {
+    /// The stores of every provider that holds images.
+    pub fn stores(&self) -> impl Iterator<Item = &crate::content::Store> {
+        let digitalocean = self.digitalocean.registries.values().map(|r| &r.store);
+        let ionos = self.ionos.registries.values().map(|r| &r.content);
+        let buildkite = self
+            .buildkite
+            .orgs
+            .values()
+            .flat_map(|o| o.registries.values())
+            .map(|r| &r.content);
+        digitalocean.chain(ionos).chain(buildkite)
+    }
+
+    /// Digests of every blob some store holds.
+    pub fn held_blobs(&self) -> std::collections::HashSet<String> {
+        self.stores()
+            .flat_map(|s| s.blobs.keys().cloned())
+            .collect()
+    }
+}
+
 /// A world at a moment: what [`crate::Emulator::snapshot`] returns and a
 /// state file (`--state FILE`) holds. Secrets the APIs show once (IONOS
 /// token passwords, Docker credentials) are not kept, as the providers do
@@ -37,6 +59,11 @@ pub struct Snapshot {
     pub now: DateTime<Utc>,
     /// The state of every API.
     pub world: World,
+    /// The bytes of pushed blobs, base64, by digest: an emulator that keeps
+    /// blobs in memory puts them here; one with a data directory keeps
+    /// them there and leaves this empty.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub blobs: std::collections::BTreeMap<String, String>,
 }
 
 impl Snapshot {

@@ -437,7 +437,11 @@ fn storage(emu: &Emulator) -> u64 {
 fn expected_freed(emu: &Emulator) -> u64 {
     emu.world().digitalocean.registries["acme"]
         .store
-        .collectable(true, true)
+        .collectable(
+            true,
+            true,
+            regkit_emulator::UntaggedCollection::SpareReferenced,
+        )
         .freed_bytes
 }
 

@@ -1,103 +1,320 @@
-//! Content-addressed blob bytes for one registry, and which repositories
-//! hold each blob. Bytes are stored once per registry; a repository holds
-//! a blob once it was pushed there or mounted from another repository of
-//! the registry, and only then does it answer for it.
+//! Where blob bytes live: in memory (the default, for tests) or as files
+//! under a data directory (`--data-dir`), keyed by digest and stored once
+//! however many registries and repositories hold them. Which repository
+//! holds which blob, and what a blob weighs in a registry's storage, is
+//! the content store's business ([`crate::content`]); this module only
+//! keeps, streams and forgets bytes.
+//!
+//! Large blobs are never held whole in memory on disk-backed storage: an
+//! upload is written to a file as it arrives and renamed into place once
+//! its digest checks out, and a pull streams the file.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::ops::RangeInclusive;
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
 
-use super::digest::Digest;
+use super::digest::{Digest, Digester};
 
-/// One registry's blobs.
-#[derive(Clone, Debug, Default)]
-pub struct BlobStore {
-    bytes: BTreeMap<Digest, Bytes>,
-    /// Repository → the blobs it holds.
-    links: BTreeMap<String, BTreeSet<Digest>>,
+/// Blob bytes by digest.
+#[derive(Debug)]
+pub enum BlobStorage {
+    /// Held in memory.
+    Memory(Mutex<HashMap<String, Bytes>>),
+    /// Files under `<dir>/blobs/<algorithm>/<hex>`, uploads under
+    /// `<dir>/uploads/`.
+    Dir(PathBuf),
 }
 
-impl BlobStore {
-    /// Stores `bytes` (whose digest the caller verified) and links them into
-    /// `repository`.
-    pub fn put(&mut self, repository: &str, digest: Digest, bytes: Bytes) {
-        self.bytes.entry(digest.clone()).or_insert(bytes);
-        self.links
-            .entry(repository.to_string())
-            .or_default()
-            .insert(digest);
+/// A blob to send: its bytes, or an open file positioned at the first byte
+/// to send, with how many bytes to send.
+#[derive(Debug)]
+pub enum BlobRead {
+    /// Bytes in memory.
+    Bytes(Bytes),
+    /// `len` bytes of an open file, from its current position.
+    File(tokio::fs::File, u64),
+}
+
+/// Where an upload's bytes go until its digest is checked.
+#[derive(Debug)]
+pub enum UploadSink {
+    /// A growing buffer.
+    Memory(BytesMut),
+    /// A file of its own under the data directory.
+    File(tokio::fs::File, PathBuf),
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Default for BlobStorage {
+    fn default() -> Self {
+        BlobStorage::Memory(Mutex::new(HashMap::new()))
+    }
+}
+
+impl BlobStorage {
+    /// Storage under `dir` (created if missing).
+    pub fn dir(dir: &Path) -> io::Result<BlobStorage> {
+        std::fs::create_dir_all(dir.join("blobs"))?;
+        std::fs::create_dir_all(dir.join("uploads"))?;
+        Ok(BlobStorage::Dir(dir.to_path_buf()))
     }
 
-    /// Links a blob `from` holds into `repository` (a cross-repository
-    /// mount); `false` when `from` does not hold it.
-    pub fn mount(&mut self, repository: &str, digest: &Digest, from: &str) -> bool {
-        if !self.holds(from, digest) {
-            return false;
+    fn path(dir: &Path, digest: &str) -> PathBuf {
+        let (algorithm, hex) = digest.split_once(':').unwrap_or(("unknown", digest));
+        dir.join("blobs").join(algorithm).join(hex)
+    }
+
+    /// Its size, when the bytes are here.
+    pub fn size(&self, digest: &str) -> Option<u64> {
+        match self {
+            BlobStorage::Memory(m) => lock(m).get(digest).map(|b| b.len() as u64),
+            BlobStorage::Dir(dir) => std::fs::metadata(Self::path(dir, digest))
+                .ok()
+                .map(|m| m.len()),
         }
-        self.links
-            .entry(repository.to_string())
-            .or_default()
-            .insert(digest.clone());
-        true
     }
 
-    /// Whether `repository` holds the blob.
-    pub fn holds(&self, repository: &str, digest: &Digest) -> bool {
-        self.links
-            .get(repository)
-            .is_some_and(|held| held.contains(digest))
-            && self.bytes.contains_key(digest)
-    }
-
-    /// The blob's bytes, as `repository` holds them.
-    pub fn get(&self, repository: &str, digest: &Digest) -> Option<Bytes> {
-        self.holds(repository, digest)
-            .then(|| self.bytes.get(digest).cloned())
-            .flatten()
-    }
-
-    /// Its size in bytes, as `repository` holds it.
-    pub fn size(&self, repository: &str, digest: &Digest) -> Option<u64> {
-        self.get(repository, digest).map(|b| b.len() as u64)
-    }
-
-    /// The bytes of `range` (inclusive, as HTTP ranges are) of the blob:
-    /// `Ok(None)` when the repository does not hold it, `Err(size)` when the
-    /// range does not fit in it.
-    pub fn range(
+    /// Bytes `start..=end` of the blob (the whole blob for `None`), or
+    /// `None` when the bytes are not here. The range must fit: the caller
+    /// checked it against [`BlobStorage::size`].
+    pub async fn read(
         &self,
-        repository: &str,
-        digest: &Digest,
-        range: RangeInclusive<u64>,
-    ) -> Result<Option<Bytes>, u64> {
-        let Some(bytes) = self.get(repository, digest) else {
-            return Ok(None);
-        };
-        let size = bytes.len() as u64;
-        let (start, end) = (*range.start(), *range.end());
-        if start > end || end >= size {
-            return Err(size);
+        digest: &str,
+        range: Option<(u64, u64)>,
+    ) -> io::Result<Option<BlobRead>> {
+        match self {
+            BlobStorage::Memory(m) => {
+                let Some(bytes) = lock(m).get(digest).cloned() else {
+                    return Ok(None);
+                };
+                Ok(Some(BlobRead::Bytes(match range {
+                    Some((start, end)) => bytes.slice(start as usize..=end as usize),
+                    None => bytes,
+                })))
+            }
+            BlobStorage::Dir(dir) => {
+                let mut file = match tokio::fs::File::open(Self::path(dir, digest)).await {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                let len = file.metadata().await?.len();
+                let (start, count) = match range {
+                    Some((start, end)) => (start, end - start + 1),
+                    None => (0, len),
+                };
+                file.seek(io::SeekFrom::Start(start)).await?;
+                Ok(Some(BlobRead::File(file, count)))
+            }
         }
-        Ok(Some(bytes.slice(start as usize..=end as usize)))
     }
 
-    /// Unlinks the blob from `repository` (the bytes stay while another
-    /// repository holds them); `false` when it did not hold it.
-    pub fn unlink(&mut self, repository: &str, digest: &Digest) -> bool {
-        let removed = self
-            .links
-            .get_mut(repository)
-            .is_some_and(|held| held.remove(digest));
-        if removed && !self.links.values().any(|held| held.contains(digest)) {
-            self.bytes.remove(digest);
+    /// Stores bytes whose digest the caller checked (a manifest's blobs
+    /// seeded with content, a snapshot's blobs).
+    pub fn put(&self, digest: &str, bytes: Bytes) -> io::Result<()> {
+        match self {
+            BlobStorage::Memory(m) => {
+                lock(m).entry(digest.to_string()).or_insert(bytes);
+                Ok(())
+            }
+            BlobStorage::Dir(dir) => {
+                let path = Self::path(dir, digest);
+                if path.exists() {
+                    return Ok(());
+                }
+                let temp = dir.join("uploads").join(uuid::Uuid::new_v4().to_string());
+                std::fs::write(&temp, &bytes)?;
+                Self::place(&temp, &path)
+            }
         }
-        removed
     }
 
-    /// Bytes stored, each blob once.
-    pub fn stored_bytes(&self) -> u64 {
-        self.bytes.values().map(|b| b.len() as u64).sum()
+    fn place(temp: &Path, path: &Path) -> io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        // Content-addressed: a blob already there is the same bytes.
+        std::fs::rename(temp, path)
+    }
+
+    /// Forgets the blob's bytes.
+    pub fn remove(&self, digest: &str) {
+        match self {
+            BlobStorage::Memory(m) => {
+                lock(m).remove(digest);
+            }
+            BlobStorage::Dir(dir) => {
+                let _ = std::fs::remove_file(Self::path(dir, digest));
+            }
+        }
+    }
+
+    /// Forgets every blob whose digest `keep` does not name.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        match self {
+            BlobStorage::Memory(m) => lock(m).retain(|d, _| keep(d)),
+            BlobStorage::Dir(dir) => {
+                for digest in self.digests() {
+                    if !keep(&digest) {
+                        let _ = std::fs::remove_file(Self::path(dir, &digest));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The digests held.
+    pub fn digests(&self) -> Vec<String> {
+        match self {
+            BlobStorage::Memory(m) => lock(m).keys().cloned().collect(),
+            BlobStorage::Dir(dir) => {
+                let mut all = Vec::new();
+                let Ok(algorithms) = std::fs::read_dir(dir.join("blobs")) else {
+                    return all;
+                };
+                for algorithm in algorithms.flatten() {
+                    let name = algorithm.file_name().to_string_lossy().into_owned();
+                    let Ok(files) = std::fs::read_dir(algorithm.path()) else {
+                        continue;
+                    };
+                    for file in files.flatten() {
+                        all.push(format!("{name}:{}", file.file_name().to_string_lossy()));
+                    }
+                }
+                all
+            }
+        }
+    }
+
+    /// Every blob held in memory, for a snapshot (disk-backed storage keeps
+    /// its files and gives none).
+    pub fn export(&self) -> BTreeMap<String, Bytes> {
+        match self {
+            BlobStorage::Memory(m) => lock(m)
+                .iter()
+                .map(|(d, b)| (d.clone(), b.clone()))
+                .collect(),
+            BlobStorage::Dir(_) => BTreeMap::new(),
+        }
+    }
+
+    /// A place for a new upload's bytes.
+    pub async fn sink(&self) -> io::Result<UploadSink> {
+        match self {
+            BlobStorage::Memory(_) => Ok(UploadSink::Memory(BytesMut::new())),
+            BlobStorage::Dir(dir) => {
+                let path = dir.join("uploads").join(uuid::Uuid::new_v4().to_string());
+                let file = tokio::fs::OpenOptions::new()
+                    .create_new(true)
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                    .await?;
+                Ok(UploadSink::File(file, path))
+            }
+        }
+    }
+
+    /// Keeps a finished upload's bytes as blob `digest`.
+    pub async fn commit(&self, sink: UploadSink, digest: &Digest) -> io::Result<()> {
+        match (self, sink) {
+            (BlobStorage::Memory(m), UploadSink::Memory(bytes)) => {
+                lock(m).entry(digest.to_string()).or_insert(bytes.freeze());
+                Ok(())
+            }
+            (BlobStorage::Dir(dir), UploadSink::File(mut file, temp)) => {
+                file.flush().await?;
+                file.sync_data().await?;
+                drop(file);
+                Self::place(&temp, &Self::path(dir, digest.as_str()))
+            }
+            (BlobStorage::Memory(m), UploadSink::File(mut file, temp)) => {
+                let mut bytes = Vec::new();
+                file.rewind().await?;
+                file.read_to_end(&mut bytes).await?;
+                let _ = std::fs::remove_file(temp);
+                lock(m)
+                    .entry(digest.to_string())
+                    .or_insert(Bytes::from(bytes));
+                Ok(())
+            }
+            (BlobStorage::Dir(_), UploadSink::Memory(bytes)) => {
+                self.put(digest.as_str(), bytes.freeze())
+            }
+        }
+    }
+}
+
+impl UploadSink {
+    /// Appends bytes.
+    pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        match self {
+            UploadSink::Memory(b) => {
+                b.extend_from_slice(chunk);
+                Ok(())
+            }
+            UploadSink::File(f, _) => f.write_all(chunk).await,
+        }
+    }
+
+    /// Cuts it back to its first `len` bytes (a chunk that turned out bad).
+    pub async fn truncate(&mut self, len: u64) -> io::Result<()> {
+        match self {
+            UploadSink::Memory(b) => {
+                b.truncate(len as usize);
+                Ok(())
+            }
+            UploadSink::File(f, _) => {
+                f.flush().await?;
+                f.set_len(len).await?;
+                f.seek(io::SeekFrom::Start(len)).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Hashes everything written with `digester`'s algorithm (for a
+    /// digest other than the SHA-256 hashed on the way in).
+    pub async fn hash(&mut self, mut digester: Digester) -> io::Result<Digest> {
+        self.hash_into(&mut digester).await?;
+        Ok(digester.finish())
+    }
+
+    /// Feeds everything written to `digester`.
+    pub async fn hash_into(&mut self, digester: &mut Digester) -> io::Result<()> {
+        match self {
+            UploadSink::Memory(b) => {
+                digester.update(b);
+                Ok(())
+            }
+            UploadSink::File(f, path) => {
+                f.flush().await?;
+                let mut reader = tokio::fs::File::open(&*path).await?;
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    let n = reader.read(&mut buf).await?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    digester.update(&buf[..n]);
+                }
+            }
+        }
+    }
+
+    /// Drops the bytes (a cancelled upload).
+    pub fn discard(self) {
+        if let UploadSink::File(file, path) = self {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -105,43 +322,48 @@ impl BlobStore {
 mod tests {
     use super::*;
 
-    fn blob(text: &str) -> (Digest, Bytes) {
-        (
-            Digest::sha256(text.as_bytes()),
-            Bytes::from(text.to_string()),
-        )
+    async fn round_trip(storage: BlobStorage) {
+        let blob = b"0123456789";
+        let digest = Digest::sha256(blob);
+        let mut sink = storage.sink().await.unwrap();
+        sink.write(&blob[..4]).await.unwrap();
+        sink.write(b"xx").await.unwrap();
+        sink.truncate(4).await.unwrap();
+        sink.write(&blob[4..]).await.unwrap();
+        assert_eq!(
+            sink.hash(Digest::sha256(b"").digester()).await.unwrap(),
+            digest
+        );
+        storage.commit(sink, &digest).await.unwrap();
+        assert_eq!(storage.size(digest.as_str()), Some(10));
+        let read = |r: BlobRead| async move {
+            match r {
+                BlobRead::Bytes(b) => b.to_vec(),
+                BlobRead::File(f, len) => {
+                    let mut out = Vec::new();
+                    f.take(len).read_to_end(&mut out).await.unwrap();
+                    out
+                }
+            }
+        };
+        let part = storage
+            .read(digest.as_str(), Some((2, 4)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read(part).await, b"234");
+        let all = storage.read(digest.as_str(), None).await.unwrap().unwrap();
+        assert_eq!(read(all).await, blob);
+        assert_eq!(storage.digests(), vec![digest.to_string()]);
+        storage.retain(|_| false);
+        assert_eq!(storage.size(digest.as_str()), None);
+        assert!(storage.read(digest.as_str(), None).await.unwrap().is_none());
     }
 
-    #[test]
-    fn a_blob_is_stored_once_and_answers_only_where_it_is_held() {
-        let mut store = BlobStore::default();
-        let (d, b) = blob("layer");
-        store.put("a", d.clone(), b.clone());
-        assert_eq!(store.get("a", &d), Some(b.clone()));
-        assert_eq!(store.get("b", &d), None, "not pushed to b");
-        assert!(!store.mount("c", &d, "b"), "b does not hold it");
-        assert!(store.mount("b", &d, "a"));
-        assert_eq!(store.get("b", &d), Some(b));
-        assert_eq!(store.stored_bytes(), 5, "stored once");
-
-        assert!(store.unlink("a", &d));
-        assert!(!store.unlink("a", &d));
-        assert_eq!(store.size("b", &d), Some(5), "b still holds it");
-        assert!(store.unlink("b", &d));
-        assert_eq!(store.stored_bytes(), 0, "no holder left: the bytes go");
-    }
-
-    #[test]
-    fn ranges_are_inclusive_and_checked() {
-        let mut store = BlobStore::default();
-        let (d, b) = blob("0123456789");
-        store.put("r", d.clone(), b);
-        assert_eq!(store.range("r", &d, 2..=4), Ok(Some(Bytes::from("234"))));
-        assert_eq!(store.range("r", &d, 9..=9), Ok(Some(Bytes::from("9"))));
-        assert_eq!(store.range("r", &d, 5..=10), Err(10));
-        #[allow(clippy::reversed_empty_ranges)]
-        let backwards = 6..=5;
-        assert_eq!(store.range("r", &d, backwards), Err(10));
-        assert_eq!(store.range("other", &d, 0..=1), Ok(None));
+    #[tokio::test]
+    async fn memory_and_disk_keep_the_same_bytes() {
+        round_trip(BlobStorage::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        round_trip(BlobStorage::dir(dir.path()).unwrap()).await;
     }
 }

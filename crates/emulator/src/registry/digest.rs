@@ -95,6 +95,13 @@ impl Digest {
     }
 }
 
+/// The SHA-256 of a secret, in hex: what the emulator keeps of a
+/// credential it handed out, to recognize it at login without keeping it.
+pub fn secret_sha256(secret: &str) -> String {
+    let digest = Digest::sha256(secret.as_bytes());
+    digest.as_str().trim_start_matches("sha256:").to_string()
+}
+
 fn algorithm_name(algorithm: &DigestAlgorithm) -> &'static str {
     match algorithm {
         DigestAlgorithm::Sha384 => "sha384",

@@ -94,6 +94,11 @@ pub struct Registry {
     pub packages: Vec<Package>,
     /// Access tokens (no secrets).
     pub tokens: Vec<Token>,
+    /// The images of a `container` registry, pushed through the data
+    /// plane; each tag is also a package (name: the image, version: the
+    /// tag).
+    #[serde(skip_serializing_if = "crate::content::Store::is_empty")]
+    pub content: crate::content::Store,
     /// Sequence number of the next package published here.
     pub next_seq: u64,
 }
@@ -132,6 +137,10 @@ pub struct Token {
     pub description: String,
     /// When it was created.
     pub created_at: Option<DateTime<Utc>>,
+    /// SHA-256 of the secret (hex), so the data plane can check a login;
+    /// the secret itself is not kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_sha256: Option<String>,
 }
 
 impl State {
@@ -193,6 +202,35 @@ impl State {
 }
 
 impl Registry {
+    /// Records a tag pushed through the data plane as a package version
+    /// (`name` the image, `version` the tag), replacing the version's
+    /// package when the tag moved.
+    pub fn publish_tag(
+        &mut self,
+        ids: &mut ContentGen,
+        name: &str,
+        tag: &str,
+        digests: (&str, &str),
+        size: u64,
+        now: DateTime<Utc>,
+    ) {
+        self.packages
+            .retain(|p| !(p.name == name && p.version == tag));
+        let package = Package {
+            id: ids.uuid().to_string(),
+            name: name.to_string(),
+            version: tag.to_string(),
+            filename: format!("{name}-{tag}{}", extension_of(&self.ecosystem)),
+            size,
+            sha256: digests.0.to_string(),
+            sha512: digests.1.to_string(),
+            created_at: Some(now),
+            seq: self.next_seq,
+        };
+        self.next_seq += 1;
+        self.packages.push(package);
+    }
+
     /// Publishes a package (random digests) and returns it.
     pub fn push(
         &mut self,
@@ -258,10 +296,18 @@ impl State {
     /// Deletes a package.
     pub fn delete_package(&mut self, org: &str, slug: &str, id: &str) -> Result<(), ApiError> {
         let r = self.registry_mut(org, slug)?;
-        let before = r.packages.len();
-        r.packages.retain(|p| p.id != id);
-        if r.packages.len() == before {
+        let Some(at) = r.packages.iter().position(|p| p.id == id) else {
             return Err(not_found());
+        };
+        let package = r.packages.remove(at);
+        // An image's tag is a package version: the tag goes with it, and
+        // the manifest with its last tag.
+        if let Some(repo) = r.content.repositories.get_mut(&package.name) {
+            if let Some(digest) = repo.tags.remove(&package.version) {
+                if repo.tags_of(&digest).is_empty() {
+                    repo.manifests.remove(&digest);
+                }
+            }
         }
         Ok(())
     }

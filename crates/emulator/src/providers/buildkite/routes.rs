@@ -19,6 +19,7 @@ use super::model::{
 use crate::api::{self, Answer, Route};
 use crate::error::{ApiError, body_error};
 use crate::extract::{Body, Path, Query, RequestUrl, link_header};
+use crate::registry::digest::secret_sha256;
 use crate::shared::Shared;
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -848,6 +849,7 @@ async fn create_registry_token(
         id,
         description: req.description.clone(),
         created_at: Some(now),
+        secret_sha256: Some(secret_sha256(&secret)),
     };
     r.tokens.push(token.clone());
     let root = url.api_root();

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use regkit_digitalocean::types;
 use serde::{Deserialize, Serialize};
 
-use crate::content::{Collected, ContentGen, Manifest, Store};
+use crate::content::{Collected, ContentGen, Manifest, Store, UntaggedCollection};
 use crate::error::{ApiError, StatusCode};
 
 /// The status of a request that breaks the schema.
@@ -56,6 +56,10 @@ pub struct State {
     pub subscription: Option<Subscription>,
     /// Docker credentials handed out, newest last, without their secrets.
     pub issued_credentials: Vec<IssuedCredentials>,
+    /// What a collection of untagged manifests does to an index's
+    /// children and a tagged image's referrers (an emulator option:
+    /// DigitalOcean documents neither).
+    pub untagged_collection: UntaggedCollection,
 }
 
 /// A container registry.
@@ -323,6 +327,17 @@ pub struct IssuedCredentials {
     pub expires_at: Option<DateTime<Utc>>,
     /// When they were issued.
     pub issued_at: DateTime<Utc>,
+    /// SHA-256 of the secret (hex), so the data plane can recognize it;
+    /// the secret itself is not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_sha256: Option<String>,
+}
+
+impl IssuedCredentials {
+    /// Whether they still work at `now`.
+    pub fn valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_none_or(|at| now < at)
+    }
 }
 
 /// Why DO refuses a request: its status and message (what [`State`]'s
@@ -375,12 +390,12 @@ impl Registry {
 
     /// Applies every run that has reached `succeeded` and not been applied;
     /// whether any was.
-    pub(crate) fn settle(&mut self, now: DateTime<Utc>) -> bool {
+    pub(crate) fn settle(&mut self, now: DateTime<Utc>, policy: UntaggedCollection) -> bool {
         let mut changed = false;
         for gc in &mut self.garbage_collections {
             if gc.collected.is_none() && gc.status_at(now).0 == GcStatus::Succeeded {
                 let (manifests, blobs) = gc.kind.collects();
-                gc.collected = Some(self.store.collect(manifests, blobs));
+                gc.collected = Some(self.store.collect(manifests, blobs, policy));
                 changed = true;
             }
         }
@@ -404,8 +419,9 @@ impl State {
     /// any content.
     pub fn settle(&mut self, now: DateTime<Utc>) -> bool {
         let mut changed = false;
+        let policy = self.untagged_collection;
         for r in self.registries.values_mut() {
-            changed |= r.settle(now);
+            changed |= r.settle(now, policy);
         }
         changed
     }

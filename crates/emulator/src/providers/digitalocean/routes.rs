@@ -19,7 +19,8 @@ use crate::api::{self, Answer, Route, ok};
 use crate::content::Manifest;
 use crate::error::{ApiError, StatusCode};
 use crate::extract::{Body, OptionalBody, Path, Query, RequestUrl};
-use crate::shared::Shared;
+use crate::registry::digest::secret_sha256;
+use crate::shared::{HostKey, Shared};
 
 /// DO's `id` for a status.
 fn error_id(status: StatusCode) -> &'static str {
@@ -287,11 +288,11 @@ pub(crate) fn routes() -> Vec<Route> {
 fn with_state(shared: &Shared, f: impl FnOnce(&mut State, DateTime<Utc>) -> Answer) -> Answer {
     let now = shared.now();
     let mut world = shared.world();
-    let state = &mut world.digitalocean;
-    if state.settle(now) {
+    if world.digitalocean.settle(now) {
+        shared.sweep_blobs(&world);
         shared.touch();
     }
-    f(state, now)
+    f(&mut world.digitalocean, now)
 }
 
 async fn registries_list(AxumState(shared): AxumState<Shared>) -> Answer {
@@ -518,6 +519,7 @@ fn docker_credentials(shared: &Shared, registry: Option<String>, q: CredentialsQ
             read_write: q.read_write.unwrap_or(false),
             expires_at,
             issued_at: now,
+            secret_sha256: Some(secret_sha256(&secret)),
         });
         if st.issued_credentials.len() > ISSUED_KEPT {
             let extra = st.issued_credentials.len() - ISSUED_KEPT;
@@ -526,7 +528,10 @@ fn docker_credentials(shared: &Shared, registry: Option<String>, q: CredentialsQ
         let auth = base64::engine::general_purpose::STANDARD.encode(format!("{secret}:{secret}"));
         let mut auths = std::collections::HashMap::new();
         auths.insert(
-            docker_host().to_string(),
+            shared
+                .data()
+                .host(&HostKey::Shared(crate::provider::Provider::DigitalOcean))
+                .map_or_else(|| docker_host().to_string(), |addr| addr.to_string()),
             types::DockerCredentialsAuth {
                 auth: Some(auth.into()),
             },

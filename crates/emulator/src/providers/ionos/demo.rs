@@ -31,6 +31,7 @@ pub(crate) fn demo(state: &mut State, ids: &mut ContentGen, now: DateTime<Utc>) 
                 kind: "repository".into(),
                 actions: vec!["pull".into(), "push".into()],
             }]),
+            password_sha256: None,
         },
     );
     if let Some(digest) = registry

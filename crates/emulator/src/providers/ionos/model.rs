@@ -158,6 +158,10 @@ pub struct Token {
     /// Permissions, if any were given.
     #[serde(default)]
     pub scopes: Option<Vec<Scope>>,
+    /// SHA-256 of the password (hex), so the data plane can check a login;
+    /// the password itself is not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_sha256: Option<String>,
 }
 
 /// A permission of a token.
@@ -424,17 +428,24 @@ fn latest_run(
 impl State {
     /// Runs every garbage collection that fell due up to `now`: layers that
     /// no artifact references any more are freed.
-    pub fn collect_due(&mut self, now: DateTime<Utc>) {
+    pub fn collect_due(&mut self, now: DateTime<Utc>) -> bool {
+        let mut collected = false;
         for r in self.registries.values_mut() {
             let Some(schedule) = &r.garbage_collection else {
                 continue;
             };
             let since = r.last_garbage_collection.unwrap_or(r.created_at);
             if let Some(at) = latest_run(schedule, since, now) {
-                r.content.collect(false, true);
+                r.content.collect(
+                    false,
+                    true,
+                    crate::content::UntaggedCollection::SpareReferenced,
+                );
                 r.last_garbage_collection = Some(at);
+                collected = true;
             }
         }
+        collected
     }
 }
 
@@ -564,6 +575,7 @@ pub(crate) fn new_token(
         expiry: p.expiry_date,
         enabled,
         scopes: scopes_from(&p.scopes),
+        password_sha256: None,
     })
 }
 

@@ -16,7 +16,8 @@ use crate::api::{self, Answer, Route, with_location};
 use crate::content::Manifest;
 use crate::error::ApiError;
 use crate::extract::{Body, Path, Query, RequestUrl};
-use crate::shared::Shared;
+use crate::registry::digest::secret_sha256;
+use crate::shared::{HostKey, Shared};
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
@@ -228,13 +229,29 @@ fn schedule_json(s: &Schedule) -> types::WeeklySchedule {
 fn settled(shared: &Shared) -> std::sync::MutexGuard<'_, crate::world::World> {
     let now = shared.now();
     let mut world = shared.world();
-    world.ionos.collect_due(now);
+    if world.ionos.collect_due(now) {
+        shared.sweep_blobs(&world);
+    }
     world
 }
 
 // Registries.
 
-fn registry_json(r: &Registry, base: &str, now: DateTime<Utc>) -> types::RegistryResponse {
+/// The host an IONOS registry is served on: its own data-plane listener,
+/// or (with the data plane off) the host name IONOS would give it.
+fn hostname(shared: &Shared, r: &Registry) -> String {
+    shared
+        .data()
+        .host(&HostKey::Ionos(r.id.clone()))
+        .map_or_else(|| r.hostname(), |addr| addr.to_string())
+}
+
+fn registry_json(
+    shared: &Shared,
+    r: &Registry,
+    base: &str,
+    now: DateTime<Utc>,
+) -> types::RegistryResponse {
     let ready = now >= r.ready_at;
     let storage = r.content.storage_bytes();
     let content_time = r
@@ -266,7 +283,11 @@ fn registry_json(r: &Registry, base: &str, now: DateTime<Utc>) -> types::Registr
                 }),
             }),
             garbage_collection_schedule: r.garbage_collection.as_ref().map(schedule_json),
-            hostname: Some(if ready { r.hostname() } else { String::new() }),
+            hostname: Some(if ready {
+                hostname(shared, r)
+            } else {
+                String::new()
+            }),
             location: r.location.clone(),
             name: r.name.clone(),
             storage_usage: Some(types::StorageUsage {
@@ -365,7 +386,7 @@ async fn registries_get(
     let end = from.saturating_add(limit).min(all.len());
     let items: Vec<types::RegistryResponse> = all[from..end]
         .iter()
-        .map(|r| registry_json(r, &base, now))
+        .map(|r| registry_json(&shared, r, &base, now))
         .collect();
     let next_token = all
         .get(end)
@@ -423,7 +444,7 @@ async fn registries_post(
     let base = base_of(&url);
     let mut world = settled(&shared);
     let r = create_registry(&mut world.ionos, id, &input.properties, now)?;
-    let body = registry_json(r, &base, now);
+    let body = registry_json(&shared, r, &base, now);
     let href = registry_href(&base, &r.id);
     Ok(with_location(api::json(StatusCode::CREATED, &body), &href))
 }
@@ -438,7 +459,7 @@ async fn registries_find_by_id(
     match find_registry(&world.ionos, &id) {
         Ok(r) => Ok(api::json(
             StatusCode::OK,
-            &registry_json(r, &base_of(&url), now),
+            &registry_json(&shared, r, &base_of(&url), now),
         )),
         Err(e) => Err(e),
     }
@@ -479,7 +500,7 @@ async fn registries_patch(
     r.modified_at = Some(now);
     Ok(api::json(
         StatusCode::OK,
-        &registry_json(r, &base_of(&url), now),
+        &registry_json(&shared, r, &base_of(&url), now),
     ))
 }
 
@@ -497,7 +518,7 @@ async fn registries_put(
     let state = &mut world.ionos;
     let Some(existing) = state.registries.get_mut(&id) else {
         let r = create_registry(state, id, p, now)?;
-        let body = registry_json(r, &base, now);
+        let body = registry_json(&shared, r, &base, now);
         return Ok(with_location(api::json(StatusCode::CREATED, &body), &href));
     };
     if existing.name != p.name.as_str() {
@@ -511,7 +532,7 @@ async fn registries_put(
     existing.vulnerability_scanning = settings.scanning.unwrap_or(true);
     existing.api_subnet_allow_list = settings.allow_list;
     existing.modified_at = Some(now);
-    let body = registry_json(existing, &base, now);
+    let body = registry_json(&shared, existing, &base, now);
     Ok(with_location(api::json(StatusCode::CREATED, &body), &href))
 }
 
@@ -1164,7 +1185,8 @@ async fn tokens_post(
     let base = base_of(&url);
     let mut world = settled(&shared);
     let r = find_registry_mut(&mut world.ionos, &id)?;
-    let token = new_token(r, token_id.clone(), &input.properties, now)?;
+    let mut token = new_token(r, token_id.clone(), &input.properties, now)?;
+    token.password_sha256 = Some(secret_sha256(&password));
     let body = token_json(&r.id, &token, &base, Some(&password));
     let href = body.href.clone().unwrap_or_default();
     r.tokens.insert(token_id, token);
@@ -1249,7 +1271,10 @@ async fn tokens_put(
     let r = find_registry_mut(&mut world.ionos, &id)?;
     let registry_id = r.id.clone();
     let token = match r.tokens.get(&token_id) {
-        None => new_token(r, token_id.clone(), p, now)?,
+        None => Token {
+            password_sha256: password.as_deref().map(secret_sha256),
+            ..new_token(r, token_id.clone(), p, now)?
+        },
         Some(old) => {
             if old.name != p.name.as_str() {
                 return Err(invalid("properties.name: cannot be changed"));
