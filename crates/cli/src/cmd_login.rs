@@ -55,7 +55,7 @@ pub async fn login(ctx: &Context, args: LoginArgs, opts: Options) -> Result<()> 
     }
     let registry = ctx.pick_registry(None).await?;
     if args.helper {
-        return login_helper(ctx, &registry, opts);
+        return login_helper(ctx, &registry, args.push, opts);
     }
     let credential = mint(ctx, &registry, args.lifetime(), args.push).await?;
     if args.print {
@@ -104,7 +104,7 @@ pub async fn login(ctx: &Context, args: LoginArgs, opts: Options) -> Result<()> 
 /// host is (provider, registry, organization, API address; no secret),
 /// then points `credHelpers[host]` at it. Recorded first, so Docker never
 /// asks the helper about a host it cannot mint for.
-fn login_helper(ctx: &Context, registry: &Registry, opts: Options) -> Result<()> {
+fn login_helper(ctx: &Context, registry: &Registry, push: bool, opts: Options) -> Result<()> {
     let host = registry.host.clone().ok_or_else(|| {
         Fail::error(format!(
             "{} does not say which host Docker logs in to for registry {}",
@@ -114,7 +114,7 @@ fn login_helper(ctx: &Context, registry: &Registry, opts: Options) -> Result<()>
     // Docker asks credHelpers by host alone, and sends `get` the host.
     let docker_host = logins::docker_host(&host);
     let config = docker_config(ctx)?;
-    let login = logins::for_registry(ctx, registry, &host);
+    let login = logins::for_registry(ctx, registry, &host, push);
     let recorded = logins::record(&docker_host, &login)?;
     config.set_cred_helper(&docker_host, HELPER_NAME)?;
     let report = LoginReport {

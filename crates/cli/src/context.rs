@@ -188,6 +188,28 @@ impl providers::Connect for Endpoint<'_> {
     {
         client(*self)
     }
+
+    fn registry_host(&self, provider: Provider) -> Option<String> {
+        match self {
+            Endpoint::Env { .. } => registry_host_env(provider),
+            #[cfg(feature = "emulator")]
+            Endpoint::Emulator(emu) => emu.registry_host(provider),
+        }
+    }
+}
+
+/// `REGKIT_<PROVIDER>_REGISTRY_HOST`: the host `provider`'s registries are
+/// served on when it is not the documented one (an emulator's, say), for
+/// the providers whose registries share one host.
+pub fn registry_host_env(provider: Provider) -> Option<String> {
+    let name = format!(
+        "REGKIT_{}_REGISTRY_HOST",
+        provider.name().to_ascii_uppercase()
+    );
+    std::env::var(name)
+        .ok()
+        .map(|h| h.trim().trim_end_matches('/').to_string())
+        .filter(|h| !h.is_empty())
 }
 
 /// Picks the registry `wanted` (by id or name) out of `registries`.

@@ -25,6 +25,10 @@
 //! | `packages.buildkite.com/<org>/<registry>` | Buildkite | from the path, else `REGKIT_BUILDKITE_ORG` and `REGKIT_BUILDKITE_REGISTRY` |
 //! | any other host, when `REGKIT_HUMANITEC_ORG` is set | Humanitec | the organization's registry record with that host |
 //!
+//! `REGKIT_<PROVIDER>_REGISTRY_HOST` (`REGKIT_DIGITALOCEAN_REGISTRY_HOST`,
+//! `REGKIT_BUILDKITE_REGISTRY_HOST`) names a host the provider's registries
+//! are served on besides the documented one, such as the emulator's.
+//!
 //! An unknown host answers `credentials not found in native keychain` (exit
 //! 1), as Docker expects, and Docker falls back to its other sources.
 //!
@@ -187,7 +191,12 @@ async fn get(server_url: &str) -> Result<Option<String>> {
         provider: route.provider.name().to_string(),
         endpoint: route.endpoint.clone(),
         account: route.fingerprint.clone(),
-        scope: route.scope.clone(),
+        // A read-only credential is never served for a login that pushes.
+        scope: if route.push {
+            format!("{}:push", route.scope)
+        } else {
+            route.scope.clone()
+        },
     };
     // Held until the new entry is written: concurrent `get`s wait, so none
     // is lost and one host is minted once.
@@ -198,7 +207,12 @@ async fn get(server_url: &str) -> Result<Option<String>> {
         None => {
             let Some(credential) = route
                 .account
-                .credential_for_host(&key.host, route.registry.as_deref(), Lifetime::Ttl(ttl))
+                .credential_for_host(
+                    &key.host,
+                    route.registry.as_deref(),
+                    Lifetime::Ttl(ttl),
+                    route.push,
+                )
                 .await?
             else {
                 return Err(not_found());
@@ -286,6 +300,10 @@ impl Connect for HelperEndpoint<'_> {
         let base = from_env.as_deref().or(self.recorded).map(str::trim);
         context::client::<C>(Endpoint::Env { base_url: base })
     }
+
+    fn registry_host(&self, provider: Provider) -> Option<String> {
+        context::registry_host_env(provider)
+    }
 }
 
 /// A fingerprint of the account: SHA-256 over the provider, the endpoint
@@ -347,6 +365,8 @@ struct Route {
     account: Box<dyn Account>,
     /// The registry, where known before minting.
     registry: Option<String>,
+    /// Whether to mint credentials that push (`login --helper --push`).
+    push: bool,
 }
 
 impl Route {
@@ -376,6 +396,7 @@ impl Route {
             scope,
             account,
             registry,
+            push: false,
         })
     }
 }
@@ -402,7 +423,10 @@ fn route(key: &str) -> Result<Option<Route>> {
     // parts its path names; what the path lacks comes from the
     // environment. Humanitec, whose records name other providers' hosts,
     // answers last, for any host, once its organization is set.
-    if let Some(provider) = Provider::serving_host(host) {
+    let overridden = Provider::ALL
+        .into_iter()
+        .find(|p| context::registry_host_env(*p).is_some_and(|h| h.eq_ignore_ascii_case(host)));
+    if let Some(provider) = overridden.or_else(|| Provider::serving_host(host)) {
         let parts = provider
             .info()
             .data_plane
@@ -441,10 +465,12 @@ fn route_from_login(login: &logins::HelperLogin) -> Result<Route> {
             "`login --helper` recorded no organization for {provider}; run it again"
         )));
     }
-    Route::open(
+    let mut route = Route::open(
         provider,
         login.org.clone(),
         Some(login.registry.clone()),
         login.base_url.as_deref(),
-    )
+    )?;
+    route.push = login.push;
+    Ok(route)
 }

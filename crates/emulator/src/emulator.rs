@@ -186,11 +186,12 @@ impl EmulatorBuilder {
         let planes: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         if self.data_plane {
             let (weak, ip, tasks) = (shared.downgrade(), self.host, planes.clone());
+            let runtime = tokio::runtime::Handle::current();
             shared.data().set_binder(Box::new(move |key: &HostKey| {
                 let shared = weak
                     .upgrade()
                     .ok_or_else(|| std::io::Error::other("the emulator stopped"))?;
-                let (addr, task) = oci::bind(&shared, ip, key)?;
+                let (addr, task) = oci::bind(&shared, &runtime, ip, key)?;
                 tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
                 Ok(addr)
             }));

@@ -47,12 +47,14 @@ pub trait Account: Send + Sync + fmt::Debug {
     /// A credential for the registry host `key` as Docker names it (a host,
     /// with a path where the provider's hosts have one), for the registry
     /// `registry` where it is known (else the one the host and account
-    /// name); `None` when the account has no registry there.
+    /// name); `None` when the account has no registry there. `push` asks
+    /// for one that pushes as well as pulls.
     async fn credential_for_host(
         &self,
         key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
+        push: bool,
     ) -> Result<Option<DockerCredential>>;
 }
 
@@ -86,6 +88,7 @@ pub(crate) trait ProviderKit: Sized + Send + Sync + 'static {
         key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
+        push: bool,
     ) -> Result<Option<DockerCredential>>;
 }
 
@@ -94,6 +97,9 @@ pub(crate) trait ProviderKit: Sized + Send + Sync + 'static {
 pub(crate) struct Opened<P: ProviderKit> {
     pub(crate) client: P::Client,
     pub(crate) org: String,
+    /// The shared registry host, where not the documented one
+    /// ([`Connect::registry_host`]).
+    pub(crate) registry_host: Option<String>,
 }
 
 impl<P: ProviderKit> fmt::Debug for Opened<P> {
@@ -137,8 +143,9 @@ impl<P: ProviderKit> Account for Opened<P> {
         key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
+        push: bool,
     ) -> Result<Option<DockerCredential>> {
-        P::credential_for_host(self, key, registry, lifetime).await
+        P::credential_for_host(self, key, registry, lifetime, push).await
     }
 }
 
@@ -152,6 +159,16 @@ pub trait Connect {
     fn client<C>(&self) -> std::result::Result<C, Self::Error>
     where
         C: GeneratedClient + ClientInfo<Inner> + Clone + Send + Sync + 'static;
+
+    /// The registry host `provider`'s registries are served on, where it
+    /// is not the one the provider documents (an emulator's, a mirror's);
+    /// `None` keeps the documented host. Only providers whose registries
+    /// share one host (DigitalOcean, Buildkite) read it: the others' APIs
+    /// name each registry's host.
+    fn registry_host(&self, provider: Provider) -> Option<String> {
+        let _ = provider;
+        None
+    }
 }
 
 /// `Error::Unsupported` for minting on `provider`.

@@ -464,6 +464,7 @@ async fn abeja_has_no_credentials_api() {
             "abeja.example",
             None,
             Lifetime::Ttl(Duration::from_secs(60)),
+            false,
         )
         .await
         .unwrap_err();

@@ -43,6 +43,10 @@ pub struct HelperLogin {
     /// The registry's host as the provider names it (it may carry a path,
     /// such as Humanitec's `host/project`).
     pub host: String,
+    /// Whether the helper mints credentials that push (`login --helper
+    /// --push`); read-only otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub push: bool,
 }
 
 impl HelperLogin {
@@ -83,7 +87,7 @@ pub fn path() -> Result<PathBuf> {
 }
 
 /// What `login --helper` records for `registry` in `ctx`.
-pub fn for_registry(ctx: &Context, registry: &Registry, host: &str) -> HelperLogin {
+pub fn for_registry(ctx: &Context, registry: &Registry, host: &str, push: bool) -> HelperLogin {
     let url = ctx.account.base_url();
     let default = ctx.provider.info().default_base_url;
     let base_url =
@@ -95,6 +99,7 @@ pub fn for_registry(ctx: &Context, registry: &Registry, host: &str) -> HelperLog
         org,
         base_url,
         host: host.to_string(),
+        push,
     }
 }
 

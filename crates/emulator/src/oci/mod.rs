@@ -284,16 +284,19 @@ async fn answer(plane: &Plane, parsed: paths::Parsed, req: Request) -> Result<Re
 }
 
 /// Binds a listener on `ip` (port chosen by the system) and serves `key`
-/// on it until the returned task is aborted.
+/// on it until the returned task is aborted,
+/// on `runtime` (the emulator's: the first ask may come from any thread).
 pub(crate) fn bind(
     shared: &Shared,
+    runtime: &tokio::runtime::Handle,
     ip: std::net::IpAddr,
     key: &HostKey,
 ) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let std_listener = std::net::TcpListener::bind((ip, 0))?;
     std_listener.set_nonblocking(true)?;
     let addr = std_listener.local_addr()?;
+    let _entered = runtime.enter();
     let listener = tokio::net::TcpListener::from_std(std_listener)?;
     let app = router(shared.clone(), key.clone());
-    Ok((addr, tokio::spawn(server::serve(listener, app))))
+    Ok((addr, runtime.spawn(server::serve(listener, app))))
 }

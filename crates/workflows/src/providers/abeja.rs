@@ -196,6 +196,7 @@ impl ProviderKit for Abeja {
         _: &str,
         _: Option<&str>,
         _: Lifetime,
+        _: bool,
     ) -> Result<Option<DockerCredential>> {
         Err(crate::account::cannot_mint(Self::PROVIDER))
     }

@@ -45,6 +45,7 @@ pub struct BuildkiteView {
     client: Client,
     org_slug: String,
     per_page: i32,
+    host: Option<String>,
 }
 
 impl BuildkiteView {
@@ -55,7 +56,15 @@ impl BuildkiteView {
             client,
             org_slug: org_slug.into(),
             per_page: MAX_PAGE,
+            host: None,
         }
+    }
+
+    /// Reports `host` as every registry's host instead of the documented
+    /// one (an emulator's, a mirror's; `None` keeps the documented one).
+    pub fn registry_host(mut self, host: Option<String>) -> Self {
+        self.host = host;
+        self
     }
 
     /// Reads `per_page` items a page (1 to 100; out-of-range values are
@@ -160,9 +169,11 @@ impl RegistryView for BuildkiteView {
                 std::future::ready(Ok((r.ecosystem == CONTAINER).then(|| Registry {
                     id: r.slug,
                     name: r.name,
-                    host: regkit_buildkite::PROVIDER
-                        .shared_registry_host()
-                        .map(str::to_string),
+                    host: self.host.clone().or_else(|| {
+                        regkit_buildkite::PROVIDER
+                            .shared_registry_host()
+                            .map(str::to_string)
+                    }),
                     storage_bytes: None,
                 })))
             })
@@ -397,7 +408,10 @@ impl ProviderKit for Buildkite {
     const ORG: Option<&'static str> = Some("ORG_SLUG");
 
     fn view(a: &Opened<Self>) -> Box<dyn RegistryView> {
-        Box::new(BuildkiteView::new(a.client.clone(), a.org.clone()))
+        Box::new(
+            BuildkiteView::new(a.client.clone(), a.org.clone())
+                .registry_host(a.registry_host.clone()),
+        )
     }
 
     fn credentials(
@@ -405,11 +419,11 @@ impl ProviderKit for Buildkite {
         registry: &Registry,
         _clock: Arc<dyn Clock>,
     ) -> Option<Box<dyn CredentialSource>> {
-        Some(Box::new(BuildkiteSource::new(
-            a.client.clone(),
-            a.org.clone(),
-            registry.id.clone(),
-        )))
+        let source = BuildkiteSource::new(a.client.clone(), a.org.clone(), registry.id.clone());
+        Some(Box::new(match &a.registry_host {
+            Some(host) => source.host(host.clone()),
+            None => source,
+        }))
     }
 
     /// The registry given, else the one the key's path names
@@ -419,6 +433,7 @@ impl ProviderKit for Buildkite {
         key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
+        push: bool,
     ) -> Result<Option<DockerCredential>> {
         let from_path = key.split('/').filter(|p| !p.is_empty()).nth(2);
         let Some(registry) = registry.or(from_path) else {
@@ -426,7 +441,7 @@ impl ProviderKit for Buildkite {
         };
         BuildkiteSource::new(a.client.clone(), a.org.clone(), registry)
             .host(key)
-            .mint(lifetime, false)
+            .mint(lifetime, push)
             .await
             .map(Some)
     }

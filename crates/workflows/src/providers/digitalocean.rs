@@ -43,6 +43,7 @@ const MAX_PAGE: u64 = 200;
 pub struct DigitalOceanView {
     client: Client,
     per_page: u64,
+    host: Option<String>,
 }
 
 impl DigitalOceanView {
@@ -51,7 +52,15 @@ impl DigitalOceanView {
         DigitalOceanView {
             client,
             per_page: 100,
+            host: None,
         }
+    }
+
+    /// Reports `host` as every registry's host instead of the documented
+    /// one (an emulator's, a mirror's; `None` keeps the documented one).
+    pub fn registry_host(mut self, host: Option<String>) -> Self {
+        self.host = host;
+        self
     }
 
     /// Reads `per_page` items a page (1 to 200; out-of-range values are
@@ -188,9 +197,11 @@ impl RegistryView for DigitalOceanView {
                 Ok(Registry {
                     id: name.clone(),
                     name,
-                    host: regkit_digitalocean::PROVIDER
-                        .shared_registry_host()
-                        .map(str::to_string),
+                    host: self.host.clone().or_else(|| {
+                        regkit_digitalocean::PROVIDER
+                            .shared_registry_host()
+                            .map(str::to_string)
+                    }),
                     storage_bytes: size(r.storage_usage_bytes),
                 })
             })
@@ -563,7 +574,7 @@ impl ProviderKit for DigitalOcean {
     const PROVIDER: regkit_core::Provider = regkit_core::Provider::DigitalOcean;
 
     fn view(a: &Opened<Self>) -> Box<dyn RegistryView> {
-        Box::new(DigitalOceanView::new(a.client.clone()))
+        Box::new(DigitalOceanView::new(a.client.clone()).registry_host(a.registry_host.clone()))
     }
 
     fn credentials(
@@ -585,6 +596,7 @@ impl ProviderKit for DigitalOcean {
         _key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
+        push: bool,
     ) -> Result<Option<DockerCredential>> {
         let registry = match registry {
             Some(r) => r.to_string(),
@@ -604,7 +616,7 @@ impl ProviderKit for DigitalOcean {
         };
         DigitalOceanSource::new(a.client.clone())
             .registry(registry)
-            .mint(lifetime, false)
+            .mint(lifetime, push)
             .await
             .map(Some)
     }

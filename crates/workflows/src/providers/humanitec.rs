@@ -186,6 +186,7 @@ impl ProviderKit for Humanitec {
         key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
+        push: bool,
     ) -> Result<Option<DockerCredential>> {
         let record = match registry {
             Some(id) => id.to_string(),
@@ -202,7 +203,7 @@ impl ProviderKit for Humanitec {
             }
         };
         HumanitecSource::new(a.client.clone(), a.org.clone(), record)
-            .mint(lifetime, false)
+            .mint(lifetime, push)
             .await
             .map(Some)
     }

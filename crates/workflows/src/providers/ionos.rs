@@ -388,6 +388,7 @@ impl ProviderKit for Ionos {
         key: &str,
         registry: Option<&str>,
         lifetime: Lifetime,
+        push: bool,
     ) -> Result<Option<DockerCredential>> {
         let host = crate::account::host_of(key);
         let id = match registry {
@@ -406,7 +407,7 @@ impl ProviderKit for Ionos {
         };
         IonosSource::new(a.client.clone(), id)
             .host(host)
-            .mint(lifetime, false)
+            .mint(lifetime, push)
             .await
             .map(Some)
     }

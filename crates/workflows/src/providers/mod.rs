@@ -80,6 +80,7 @@ pub fn account<K: Connect>(
             Ok(Box::new(Opened::<P> {
                 client: connect.client()?,
                 org,
+                registry_host: connect.registry_host(P::PROVIDER),
             }))
         }
     }
