@@ -376,8 +376,10 @@ async fn docker_credentials_are_fresh_each_time_and_scoped_as_asked() {
         .unwrap()
         .into_inner();
     let mut secrets = BTreeSet::new();
+    // The host the emulator serves DigitalOcean's registries on.
+    let host = emu.registry_host(Provider::DigitalOcean).unwrap();
     for creds in [&read, &write, &legacy] {
-        let auth = creds.auths["registry.digitalocean.com"]
+        let auth = creds.auths[host.as_str()]
             .auth
             .as_ref()
             .unwrap()

@@ -149,8 +149,22 @@ async fn registry_tokens_and_content_end_to_end() {
         .into_inner();
     let props = got.properties.unwrap();
     assert_eq!(got.metadata.unwrap().state, "AVAILABLE");
+    // The registry's own data-plane listener; with the data plane off,
+    // the host name IONOS gives it.
+    assert_eq!(props.hostname, emu.ionos_registry_host(&id));
+    let dark = Emulator::builder().data_plane(false).start().await.unwrap();
+    dark.seed(|w, _, now| {
+        w.ionos.add_registry("dark", "team-images", "de/fra", now);
+    });
+    let got = dark
+        .ionos()
+        .registries_find_by_id()
+        .registry_id("dark")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
-        props.hostname.as_deref(),
+        got.into_inner().properties.unwrap().hostname.as_deref(),
         Some("team-images.cr.de-fra.ionos.com")
     );
     assert_eq!(props.location, "de/fra");

@@ -103,8 +103,12 @@ async fn run(mut cli: Cli) -> Result<()> {
     #[cfg(feature = "emulator")]
     let emulator = if cli.global.emulator {
         Some(
+            // It lives as long as the command: registries it served would
+            // be gone before a client could push, so the APIs report the
+            // providers' own hosts.
             Emulator::builder()
                 .demo(true)
+                .data_plane(false)
                 .start()
                 .await
                 .map_err(|e| Fail::error(format!("cannot start the embedded emulator: {e}")))?,

@@ -23,7 +23,9 @@ fn start() -> Result<Env, Box<dyn std::error::Error>> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let emu = rt.block_on(Emulator::builder().demo(true).start())?;
+    // The providers' own host names, which the helper routes by: the data
+    // plane (whose listeners the API would report instead) is off.
+    let emu = rt.block_on(Emulator::builder().demo(true).data_plane(false).start())?;
     Ok(Env {
         emu,
         cache: tempfile::tempdir()?,

@@ -107,13 +107,16 @@ async fn run(args: Args) -> Result<(), String> {
             emu.url(p)
         );
     }
-    println!("# The registries (OCI Distribution API, plain HTTP):");
+    println!("# The registries (OCI Distribution API, plain HTTP; skopeo --tls-verify=false):");
     for p in Provider::ALL {
         if let Some(host) = emu.registry_host(p) {
-            println!("# {p} registry host: {host}");
+            println!(
+                "export REGKIT_{}_REGISTRY_HOST={host}  # {p}'s registry host",
+                p.name().to_ascii_uppercase()
+            );
         }
     }
-    println!("# each IONOS registry: its own host, the `hostname` the API reports");
+    println!("# Each IONOS registry has a host of its own: the `hostname` its API reports.");
     let signal = stop
         .wait()
         .await

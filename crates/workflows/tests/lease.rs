@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::SubsecRound as _;
-use regkit_emulator::{ClockMode, Emulator, FaultRule};
+use regkit_emulator::{ClockMode, Emulator, FaultRule, Provider};
 use regkit_workflows::clock::Clock;
 use regkit_workflows::lease::{CredentialSource, DockerCredential, Lease, Lifetime, MAX_TTL};
 use regkit_workflows::providers::{self, Connect};
@@ -62,7 +62,11 @@ async fn digitalocean_mints_and_refreshes_before_expiry() {
         .clock(clock.clone());
 
     let first = lease.get().await.unwrap();
-    assert_eq!(first.host, "registry.digitalocean.com");
+    // The emulator's docker-credentials name the host it serves.
+    assert_eq!(
+        Some(first.host.clone()),
+        emu.registry_host(Provider::DigitalOcean)
+    );
     assert!(!first.username.is_empty());
     assert!(!first.password.is_empty());
     assert_eq!(
@@ -120,7 +124,10 @@ async fn digitalocean_account_registry_and_no_expiry_asked_for_by_name() {
     let emu = emulator().await;
     let source = DigitalOceanSource::new(emu.digitalocean());
     let cred = source.mint(Lifetime::NeverExpires, false).await.unwrap();
-    assert_eq!(cred.host, "registry.digitalocean.com");
+    assert_eq!(
+        Some(cred.host.clone()),
+        emu.registry_host(Provider::DigitalOcean)
+    );
     assert_eq!(cred.expires_at, None);
     assert!(!source.supports_revoke());
     let issued = emu.world().digitalocean.issued_credentials;
@@ -150,7 +157,8 @@ async fn ionos_mints_a_token_revokes_it_and_revokes_the_replaced_one() {
         .clock(clock.clone());
 
     let first = lease.get().await.unwrap();
-    assert_eq!(first.host, "team-images.cr.de-fra.ionos.com");
+    // The registry's own listener: the `hostname` the emulated API reports.
+    assert_eq!(Some(first.host.clone()), emu.ionos_registry_host(&id));
     let token_id = first.id.clone().expect("a token id");
     let token = ionos
         .registries_tokens_find_by_id()

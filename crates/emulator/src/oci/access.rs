@@ -31,7 +31,7 @@ use crate::world::World;
 pub(crate) const TOKEN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 /// The path of DigitalOcean's token endpoint on the emulated API.
-pub(crate) const DIGITALOCEAN_TOKEN_PATH: &str = "/digitalocean/v2/registry/auth";
+pub(crate) const TOKEN_REALM_PATH: &str = "/digitalocean/v2/registry/auth";
 
 /// A refusal: the error, and the challenge a 401 carries.
 #[derive(Debug)]
@@ -90,10 +90,7 @@ pub(crate) fn challenge(
 ) -> String {
     match provider {
         Provider::DigitalOcean => {
-            let realm = format!(
-                "http://{}{DIGITALOCEAN_TOKEN_PATH}",
-                shared.data().api_addr()
-            );
+            let realm = format!("http://{}{TOKEN_REALM_PATH}", shared.data().api_addr());
             let mut c = format!(
                 "Bearer realm=\"{realm}\",service=\"{}\"",
                 host_of(shared, key)

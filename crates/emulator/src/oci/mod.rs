@@ -43,7 +43,7 @@ use crate::registry::errors::{OciCode, OciError};
 use crate::server;
 use crate::shared::{HostKey, Shared};
 
-pub(crate) use self::access::DIGITALOCEAN_TOKEN_PATH;
+pub(crate) use self::access::TOKEN_REALM_PATH;
 
 /// The providers with a data plane, and whether one listener serves all
 /// their registries.
@@ -73,7 +73,7 @@ pub(crate) fn router(shared: Shared, key: HostKey) -> Router {
 /// The management API's extra route: DigitalOcean's token endpoint.
 pub(crate) fn api_routes(shared: Shared) -> Router {
     Router::new()
-        .route(DIGITALOCEAN_TOKEN_PATH, axum::routing::get(token))
+        .route(TOKEN_REALM_PATH, axum::routing::get(token))
         .with_state(shared)
 }
 
