@@ -165,20 +165,21 @@ pub(crate) fn authorize(
     let scope = target.map(|(t, a)| (t.name.as_str(), a));
     let refuse = |why: &str| unauthorized(shared, key, provider, scope, why);
     let presented = presented(headers);
-    let allowed: Option<Box<dyn Fn(&str, Action) -> bool>> = match (provider, presented) {
+    let allowed: Option<Allowed> = match (provider, presented) {
         (_, Presented::Nothing) => return Err(refuse("authentication required")),
         (Provider::DigitalOcean, Presented::Bearer(token)) => {
             match shared.data().grants_get(&token) {
                 Some(g) if now < g.expires_at => {
-                    if let Some((t, action)) = target {
-                        if !g.allows(&t.name, action, now) && g.could(&t.name, action, now) {
-                            // The token lacks a scope its credential may
-                            // have: back to the token endpoint, as
-                            // distribution's `insufficient_scope`.
-                            let mut r = refuse("the token does not cover this request");
-                            r.challenge = r.challenge.map(|c| c + ",error=\"insufficient_scope\"");
-                            return Err(r);
-                        }
+                    if let Some((t, action)) = target
+                        && !g.allows(&t.name, action, now)
+                        && g.could(&t.name, action, now)
+                    {
+                        // The token lacks a scope its credential may
+                        // have: back to the token endpoint, as
+                        // distribution's `insufficient_scope`.
+                        let mut r = refuse("the token does not cover this request");
+                        r.challenge = r.challenge.map(|c| c + ",error=\"insufficient_scope\"");
+                        return Err(r);
                     }
                     Some(Box::new(move |name, action| g.allows(name, action, now)))
                 }

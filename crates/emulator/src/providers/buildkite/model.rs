@@ -302,12 +302,11 @@ impl State {
         let package = r.packages.remove(at);
         // An image's tag is a package version: the tag goes with it, and
         // the manifest with its last tag.
-        if let Some(repo) = r.content.repositories.get_mut(&package.name) {
-            if let Some(digest) = repo.tags.remove(&package.version) {
-                if repo.tags_of(&digest).is_empty() {
-                    repo.manifests.remove(&digest);
-                }
-            }
+        if let Some(repo) = r.content.repositories.get_mut(&package.name)
+            && let Some(digest) = repo.tags.remove(&package.version)
+            && repo.tags_of(&digest).is_empty()
+        {
+            repo.manifests.remove(&digest);
         }
         Ok(())
     }
