@@ -42,6 +42,7 @@ pub struct EmulatorBuilder {
     data_plane: bool,
     referrers: bool,
     untagged_collection: Option<UntaggedCollection>,
+    registry_port: Option<u16>,
 }
 
 impl Default for EmulatorBuilder {
@@ -59,6 +60,7 @@ impl Default for EmulatorBuilder {
             data_plane: true,
             referrers: true,
             untagged_collection: None,
+            registry_port: None,
         }
     }
 }
@@ -135,6 +137,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves DigitalOcean's registry host on `port` and Buildkite's on
+    /// `port + 1` (default: ports the system picks). IONOS registries'
+    /// hosts always get picked ports, one each.
+    pub fn registry_port(mut self, port: u16) -> Self {
+        self.registry_port = Some(port);
+        self
+    }
+
     /// Whether the data plane serves the referrers API (on by default).
     /// Off, `GET /v2/<name>/referrers/<digest>` is a 404, so clients fall
     /// back to the `sha256-<hex>` tag schema.
@@ -187,16 +197,29 @@ impl EmulatorBuilder {
         if self.data_plane {
             let (weak, ip, tasks) = (shared.downgrade(), self.host, planes.clone());
             let runtime = tokio::runtime::Handle::current();
+            let first = self.registry_port;
             shared.data().set_binder(Box::new(move |key: &HostKey| {
                 let shared = weak
                     .upgrade()
                     .ok_or_else(|| std::io::Error::other("the emulator stopped"))?;
-                let (addr, task) = oci::bind(&shared, &runtime, ip, key)?;
+                let port = match (first, key) {
+                    (Some(first), HostKey::Shared(p)) => oci::SHARED_HOSTS
+                        .iter()
+                        .position(|s| s == p)
+                        .and_then(|i| first.checked_add(i as u16))
+                        .unwrap_or(0),
+                    _ => 0,
+                };
+                let (addr, task) = oci::bind(&shared, &runtime, SocketAddr::new(ip, port), key)?;
                 tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
                 Ok(addr)
             }));
             for p in oci::SHARED_HOSTS {
-                shared.data().host(&HostKey::Shared(p));
+                if shared.data().host(&HostKey::Shared(p)).is_none() {
+                    return Err(std::io::Error::other(format!(
+                        "cannot listen for {p}'s registry host (--registry-port taken?)"
+                    )));
+                }
             }
         }
         Ok(Emulator {

@@ -36,6 +36,10 @@ struct Args {
     /// streamed to disk rather than held in memory.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Port of DigitalOcean's registry host (Buildkite's is the next one);
+    /// default: the API's port + 1, or ports the system picks with --port 0.
+    #[arg(long, value_name = "PORT")]
+    registry_port: Option<u16>,
     /// Serve no referrers API, so clients fall back to `sha256-<hex>` tags.
     #[arg(long)]
     no_referrers: bool,
@@ -64,6 +68,12 @@ async fn run(args: Args) -> Result<(), String> {
         .port(args.port)
         .seed(args.seed)
         .referrers(!args.no_referrers);
+    let registry_port = args
+        .registry_port
+        .or_else(|| args.port.checked_add(1).filter(|_| args.port != 0));
+    if let Some(port) = registry_port {
+        builder = builder.registry_port(port);
+    }
     if args.collect_referenced {
         builder = builder.untagged_collection(UntaggedCollection::DeleteAll);
     }

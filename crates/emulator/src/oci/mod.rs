@@ -283,16 +283,16 @@ async fn answer(plane: &Plane, parsed: paths::Parsed, req: Request) -> Result<Re
     Ok(reply?)
 }
 
-/// Binds a listener on `ip` (port chosen by the system) and serves `key`
+/// Binds a listener on `addr` (port 0: chosen by the system) and serves `key`
 /// on it until the returned task is aborted,
 /// on `runtime` (the emulator's: the first ask may come from any thread).
 pub(crate) fn bind(
     shared: &Shared,
     runtime: &tokio::runtime::Handle,
-    ip: std::net::IpAddr,
+    addr: std::net::SocketAddr,
     key: &HostKey,
 ) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let std_listener = std::net::TcpListener::bind((ip, 0))?;
+    let std_listener = std::net::TcpListener::bind(addr)?;
     std_listener.set_nonblocking(true)?;
     let addr = std_listener.local_addr()?;
     let _entered = runtime.enter();
