@@ -26,6 +26,10 @@ use crate::shared::Shared;
 /// A handler's answer: a response, or the spec's error.
 pub(crate) type Reply = Result<Response, OciError>;
 
+/// Bytes read from a blob file at a time when streaming it out (the
+/// default 4 KiB made a pull half as fast as distribution's).
+const STREAM_CHUNK: usize = 256 * 1024;
+
 /// Referrers listed per page before a `Link` to the next.
 pub(crate) const REFERRERS_PAGE: usize = 100;
 
@@ -385,9 +389,9 @@ pub(crate) async fn get_blob(
     } else {
         match shared.data().blobs.read(digest.as_str(), range).await {
             Ok(Some(BlobRead::Bytes(b))) => Body::from(b),
-            Ok(Some(BlobRead::File(f, len))) => {
-                Body::from_stream(tokio_util::io::ReaderStream::new(f.take(len)))
-            }
+            Ok(Some(BlobRead::File(f, len))) => Body::from_stream(
+                tokio_util::io::ReaderStream::with_capacity(f.take(len), STREAM_CHUNK),
+            ),
             Ok(None) => return Err(blob_unknown(digest.as_str())),
             Err(e) => {
                 return Err(OciError::new(

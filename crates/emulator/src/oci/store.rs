@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::paths::Target;
 use crate::content::{ContentGen, Store};
 use crate::provider::Provider;
+use crate::providers::buildkite::Registry as BuildkiteRegistry;
 use crate::registry::errors::{OciCode, OciError};
 use crate::world::World;
 
@@ -23,6 +24,34 @@ fn unknown(t: &Target) -> OciError {
             t.registry, t.repository
         ),
     )
+}
+
+/// The Buildkite `container` registry `t` names (`<org>/<slug>`), if it is
+/// one.
+fn buildkite_registry<'w>(world: &'w World, t: &Target) -> Option<&'w BuildkiteRegistry> {
+    let (org, slug) = t.registry.split_once('/')?;
+    (t.provider == Provider::Buildkite)
+        .then(|| world.buildkite.orgs.get(org)?.registries.get(slug))
+        .flatten()
+        .filter(|r| r.ecosystem == BUILDKITE_CONTAINER)
+}
+
+/// The same, to change it.
+fn buildkite_registry_mut<'w>(
+    world: &'w mut World,
+    t: &Target,
+) -> Option<&'w mut BuildkiteRegistry> {
+    let (org, slug) = t.registry.split_once('/')?;
+    if t.provider != Provider::Buildkite {
+        return None;
+    }
+    world
+        .buildkite
+        .orgs
+        .get_mut(org)?
+        .registries
+        .get_mut(slug)
+        .filter(|r| r.ecosystem == BUILDKITE_CONTAINER)
 }
 
 /// Brings the garbage collections that fell due up to now (DigitalOcean's
@@ -49,16 +78,7 @@ pub(crate) fn store<'w>(world: &'w World, t: &Target) -> Result<&'w Store, OciEr
             .get(&t.registry)
             .map(|r| &r.store),
         Provider::Ionos => world.ionos.registries.get(&t.registry).map(|r| &r.content),
-        Provider::Buildkite => {
-            let (org, slug) = t.registry.split_once('/').unwrap_or_default();
-            world
-                .buildkite
-                .orgs
-                .get(org)
-                .and_then(|o| o.registries.get(slug))
-                .filter(|r| r.ecosystem == BUILDKITE_CONTAINER)
-                .map(|r| &r.content)
-        }
+        Provider::Buildkite => buildkite_registry(world, t).map(|r| &r.content),
         _ => None,
     };
     found.ok_or_else(|| unknown(t))
@@ -77,16 +97,7 @@ pub(crate) fn store_mut<'w>(world: &'w mut World, t: &Target) -> Result<&'w mut 
             .registries
             .get_mut(&t.registry)
             .map(|r| &mut r.content),
-        Provider::Buildkite => {
-            let (org, slug) = t.registry.split_once('/').unwrap_or_default();
-            world
-                .buildkite
-                .orgs
-                .get_mut(org)
-                .and_then(|o| o.registries.get_mut(slug))
-                .filter(|r| r.ecosystem == BUILDKITE_CONTAINER)
-                .map(|r| &mut r.content)
-        }
+        Provider::Buildkite => buildkite_registry_mut(world, t).map(|r| &mut r.content),
         _ => None,
     };
     found.ok_or_else(|| unknown(t))
@@ -128,16 +139,7 @@ pub(crate) fn tagged(
     size: u64,
     now: DateTime<Utc>,
 ) {
-    if t.provider != Provider::Buildkite {
-        return;
-    }
-    let (org, slug) = t.registry.split_once('/').unwrap_or_default();
-    if let Some(r) = world
-        .buildkite
-        .orgs
-        .get_mut(org)
-        .and_then(|o| o.registries.get_mut(slug))
-    {
+    if let Some(r) = buildkite_registry_mut(world, t) {
         r.publish_tag(ids, &t.repository, tag, digests, size, now);
     }
 }
@@ -145,16 +147,7 @@ pub(crate) fn tagged(
 /// What a provider records when `tag` of `t` is deleted through the data
 /// plane: Buildkite's package version goes.
 pub(crate) fn untagged(world: &mut World, t: &Target, tag: &str) {
-    if t.provider != Provider::Buildkite {
-        return;
-    }
-    let (org, slug) = t.registry.split_once('/').unwrap_or_default();
-    if let Some(r) = world
-        .buildkite
-        .orgs
-        .get_mut(org)
-        .and_then(|o| o.registries.get_mut(slug))
-    {
+    if let Some(r) = buildkite_registry_mut(world, t) {
         r.packages
             .retain(|p| !(p.name == t.repository && p.version == tag));
     }

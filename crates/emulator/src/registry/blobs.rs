@@ -44,9 +44,13 @@ pub enum BlobRead {
 pub enum UploadSink {
     /// A growing buffer.
     Memory(BytesMut),
-    /// A file of its own under the data directory.
-    File(tokio::fs::File, PathBuf),
+    /// A file of its own under the data directory, written through a
+    /// buffer (request bodies arrive in frames of a few KiB).
+    File(tokio::io::BufWriter<tokio::fs::File>, PathBuf),
 }
+
+/// Bytes an upload to disk gathers before writing.
+const WRITE_BUFFER: usize = 1 << 20;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -217,7 +221,10 @@ impl BlobStorage {
                     .write(true)
                     .open(&path)
                     .await?;
-                Ok(UploadSink::File(file, path))
+                Ok(UploadSink::File(
+                    tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file),
+                    path,
+                ))
             }
         }
     }
@@ -231,12 +238,14 @@ impl BlobStorage {
             }
             (BlobStorage::Dir(dir), UploadSink::File(mut file, temp)) => {
                 file.flush().await?;
-                file.sync_data().await?;
+                file.get_mut().sync_data().await?;
                 drop(file);
                 Self::place(&temp, &Self::path(dir, digest.as_str()))
             }
             (BlobStorage::Memory(m), UploadSink::File(mut file, temp)) => {
                 let mut bytes = Vec::new();
+                file.flush().await?;
+                let file = file.get_mut();
                 file.rewind().await?;
                 file.read_to_end(&mut bytes).await?;
                 let _ = std::fs::remove_file(temp);
@@ -273,8 +282,9 @@ impl UploadSink {
             }
             UploadSink::File(f, _) => {
                 f.flush().await?;
-                f.set_len(len).await?;
-                f.seek(io::SeekFrom::Start(len)).await?;
+                let file = f.get_mut();
+                file.set_len(len).await?;
+                file.seek(io::SeekFrom::Start(len)).await?;
                 Ok(())
             }
         }
