@@ -1286,3 +1286,66 @@ async fn seeded_content_answers_a_pull_with_a_clear_error() {
             .contains("seeded without content")
     );
 }
+
+#[tokio::test]
+async fn a_chunk_cut_off_mid_push_leaves_the_upload_where_it_was() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let emu = emulator().await;
+    let s = site(&emu, Provider::Buildkite).await;
+    let oci = s.writer();
+    let name = s.name("cut");
+    let start = oci
+        .send(
+            Method::POST,
+            &format!("/v2/{name}/blobs/uploads/"),
+            &[],
+            vec![],
+        )
+        .await;
+    let at = start.header("location").unwrap().to_string();
+    let first = oci.send(Method::PATCH, &at, &[], vec![7u8; 100]).await;
+    assert_eq!(first.header("range"), Some("0-99"));
+    // A client that promises 1000 bytes, sends 400 and goes away.
+    let auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s.write.creds());
+    let mut conn = tokio::net::TcpStream::connect(&s.host).await.unwrap();
+    let head = format!(
+        "PATCH {at} HTTP/1.1\r\nhost: {}\r\nauthorization: Basic {auth}\r\ncontent-length: 1000\r\n\r\n",
+        s.host
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&[8u8; 400]).await.unwrap();
+    conn.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    let _ = conn.read_to_end(&mut rest).await;
+    drop(conn);
+    // The session still holds the first chunk alone, and goes on from it.
+    let mut status = oci.get(&at).await;
+    for _ in 0..50 {
+        if status.header("range") == Some("0-99") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        status = oci.get(&at).await;
+    }
+    assert_eq!(
+        status.header("range"),
+        Some("0-99"),
+        "the cut chunk was taken back"
+    );
+    let blob: Vec<u8> = [vec![7u8; 100], vec![9u8; 50]].concat();
+    let done = oci
+        .send(
+            Method::PUT,
+            &format!("{at}?digest={}", sha256(&blob)),
+            &[],
+            vec![9u8; 50],
+        )
+        .await;
+    assert_eq!(done.status, 201, "{:?}", done.json());
+    assert_eq!(
+        oci.get(&format!("/v2/{name}/blobs/{}", sha256(&blob)))
+            .await
+            .body,
+        blob
+    );
+}
