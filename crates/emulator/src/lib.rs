@@ -20,6 +20,12 @@
 //!   latency, connection resets and truncated bodies, per operation or for
 //!   all, deterministic from the seed.
 //! - **Snapshots** ([`Emulator::snapshot`], [`Snapshot`]) to and from JSON.
+//! - **Registries**: DigitalOcean's, IONOS's and Buildkite's registries
+//!   themselves (the OCI Distribution API v1.1) on listeners of their own
+//!   ([`Emulator::registry_host`], [`Emulator::ionos_registry_host`]), over
+//!   the same content the APIs list, so skopeo, podman and the credential
+//!   helper push and pull real images; blobs in memory or under
+//!   [`EmulatorBuilder::data_dir`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -36,10 +42,11 @@
 #![warn(missing_docs)]
 
 // Layers, each importing only those above it in this list:
-// the plain values (provider, clock, content, faults, error, paging), the
-// providers' models, the world they make up, credentials, the shared
-// state, the HTTP vocabulary (api, extract), the providers' routes and
-// their table, the server, and the public handle.
+// the plain values (provider, clock, content, faults, error, paging, and
+// the data plane's state in `registry`), the providers' models, the world
+// they make up, credentials, the shared state, the HTTP vocabulary (api,
+// extract), the providers' routes and their table, the server, the data
+// plane's routes (`oci`), and the public handle.
 mod api;
 mod auth;
 mod clock;

@@ -63,9 +63,16 @@ impl Default for BlobStorage {
 }
 
 impl BlobStorage {
-    /// Storage under `dir` (created if missing).
+    /// Storage under `dir` (created if missing). Uploads left by an
+    /// earlier run are dropped: sessions do not outlive the process, and a
+    /// client starts a lost one again.
     pub fn dir(dir: &Path) -> io::Result<BlobStorage> {
         std::fs::create_dir_all(dir.join("blobs"))?;
+        match std::fs::remove_dir_all(dir.join("uploads")) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
         std::fs::create_dir_all(dir.join("uploads"))?;
         Ok(BlobStorage::Dir(dir.to_path_buf()))
     }
@@ -374,6 +381,12 @@ mod tests {
     async fn memory_and_disk_keep_the_same_bytes() {
         round_trip(BlobStorage::default()).await;
         let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("uploads")).unwrap();
+        std::fs::write(dir.path().join("uploads/left-over"), b"x").unwrap();
         round_trip(BlobStorage::dir(dir.path()).unwrap()).await;
+        assert!(
+            !dir.path().join("uploads/left-over").exists(),
+            "an earlier run's upload is dropped"
+        );
     }
 }
