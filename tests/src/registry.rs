@@ -26,13 +26,22 @@ pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-/// A user name and password a client logs in with.
-#[derive(Clone, Debug)]
+/// A user name and password a client logs in with (its Debug shows the
+/// user only).
+#[derive(Clone)]
 pub struct Login {
     /// User name.
     pub user: String,
     /// Password or token.
     pub password: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Login {
@@ -179,8 +188,8 @@ impl Oci {
     }
 
     /// Uploads a blob to `name` (a session, then one `PUT` with its
-    /// bytes) and returns its digest; panics unless it was created.
-    pub async fn push_blob(&self, name: &str, bytes: &[u8]) -> String {
+    /// bytes) and returns its digest, or the answer that refused it.
+    pub async fn try_push_blob(&self, name: &str, bytes: &[u8]) -> Result<String, Answer> {
         let digest = sha256(bytes);
         let start = self
             .send(
@@ -190,7 +199,9 @@ impl Oci {
                 Vec::new(),
             )
             .await;
-        assert_eq!(start.status, StatusCode::ACCEPTED, "{:?}", start.json());
+        if start.status != StatusCode::ACCEPTED {
+            return Err(start);
+        }
         let location = start.header("location").expect("a Location").to_string();
         let sep = if location.contains('?') { '&' } else { '?' };
         let done = self
@@ -201,8 +212,18 @@ impl Oci {
                 bytes.to_vec(),
             )
             .await;
-        assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.json());
-        digest
+        if done.status != StatusCode::CREATED {
+            return Err(done);
+        }
+        Ok(digest)
+    }
+
+    /// [`Oci::try_push_blob`], which must succeed.
+    pub async fn push_blob(&self, name: &str, bytes: &[u8]) -> String {
+        match self.try_push_blob(name, bytes).await {
+            Ok(digest) => digest,
+            Err(refused) => panic!("{}: {:?}", refused.status, refused.json()),
+        }
     }
 
     /// Puts a manifest of `media_type` at `reference` of `name`.

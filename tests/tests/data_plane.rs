@@ -1349,3 +1349,76 @@ async fn a_chunk_cut_off_mid_push_leaves_the_upload_where_it_was() {
         blob
     );
 }
+
+/// Uploads racing collections (whose sweep forgets the bytes of every blob
+/// no store holds): a blob the store lists always has its bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn blobs_uploaded_while_collections_sweep_are_never_listed_without_bytes() {
+    let emu = std::sync::Arc::new(emulator().await);
+    let s = std::sync::Arc::new(site(&emu, Provider::DigitalOcean).await);
+    let uploaders: Vec<_> = (0..4u8)
+        .map(|n| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let oci = s.writer();
+                for i in 0..25u8 {
+                    // The collector's clock jumps expire bearer tokens mid-push:
+                    // such a push is refused whole and tried again.
+                    let mut tries = 0;
+                    while let Err(refused) = oci.try_push_blob("reg/race", &[n, i, 42]).await {
+                        assert_eq!(refused.status, 401, "{:?}", refused.json());
+                        tries += 1;
+                        assert!(tries < 20, "never got through");
+                    }
+                }
+            })
+        })
+        .collect();
+    let collector = {
+        let emu = emu.clone();
+        tokio::spawn(async move {
+            for _ in 0..25 {
+                let bearer = api_bearer(&emu, Provider::DigitalOcean);
+                let body =
+                    regkit_tests::emulator::json_body(&json!({"type": "unreferenced blobs only"}));
+                raw(
+                    &emu,
+                    Provider::DigitalOcean,
+                    Method::POST,
+                    "/v2/registries/reg/garbage-collection",
+                    bearer.clone(),
+                    body,
+                )
+                .await;
+                emu.advance(std::time::Duration::from_secs(3600));
+                // Settles the run: its collection and the sweep happen here.
+                raw(
+                    &emu,
+                    Provider::DigitalOcean,
+                    Method::GET,
+                    "/v2/registries/reg",
+                    bearer,
+                    None,
+                )
+                .await;
+            }
+        })
+    };
+    for task in uploaders {
+        task.await.unwrap();
+    }
+    collector.await.unwrap();
+    let listed: Vec<String> = emu.seed(|w, _, _| {
+        w.digitalocean.registries["reg"]
+            .store
+            .blobs
+            .keys()
+            .cloned()
+            .collect()
+    });
+    let oci = s.writer();
+    for digest in listed {
+        let got = oci.get(&format!("/v2/reg/race/blobs/{digest}")).await;
+        assert_eq!(got.status, 200, "{digest} is listed but {:?}", got.json());
+    }
+}

@@ -216,11 +216,6 @@ impl Store {
         self.blobs.values().sum()
     }
 
-    /// Whether the store holds blob `digest` at all (in any repository).
-    pub fn has_blob(&self, digest: &str) -> bool {
-        self.blobs.contains_key(digest)
-    }
-
     /// Blobs referenced by some manifest of some repository.
     fn referenced_blobs(&self) -> BTreeSet<&str> {
         self.repositories

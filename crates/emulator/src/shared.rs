@@ -74,7 +74,7 @@ impl std::fmt::Debug for DataPlane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataPlane")
             .field("blobs", &self.blobs)
-            .field("uploads", &self.uploads.len())
+            .field("uploads", &self.uploads.open())
             .field("grants", &lock(&self.grants).len())
             .field("referrers", &self.referrers)
             .field("hosts", &*lock(&self.hosts))

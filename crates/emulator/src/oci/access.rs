@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
-use super::paths::Target;
+use super::paths::{Target, query_values};
 use crate::provider::Provider;
 use crate::registry::access::{Action, Grant, Scope, glob_matches};
 use crate::registry::digest::secret_sha256;
@@ -26,9 +26,11 @@ use crate::registry::errors::{OciCode, OciError};
 use crate::shared::{HostKey, Shared};
 use crate::world::World;
 
-/// How long a bearer token from DigitalOcean's token endpoint lasts (DO
-/// speaks of write JWTs that live up to 15 minutes).
-pub(crate) const TOKEN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+/// How long a bearer token from DigitalOcean's token endpoint lasts: as
+/// long as a garbage collection waits for write JWTs to expire (DO speaks of
+/// JWTs that live up to 15 minutes), the one place that fact is kept.
+pub(crate) const TOKEN_LIFETIME: chrono::TimeDelta =
+    crate::providers::digitalocean::GC_WAITING_FOR_JWTS;
 
 /// The path of DigitalOcean's token endpoint on the emulated API.
 pub(crate) const TOKEN_REALM_PATH: &str = "/digitalocean/v2/registry/auth";
@@ -250,9 +252,11 @@ fn buildkite_allowed(
     password: &str,
     target: Option<&Target>,
 ) -> Option<Allowed> {
-    let login = match regkit_buildkite::PROVIDER.data_plane.login_user() {
-        Some(regkit_core::LoginUser::Fixed(name)) => name,
-        _ => "buildkite",
+    // The manifest names the user; without one, nobody logs in.
+    let Some(regkit_core::LoginUser::Fixed(login)) =
+        regkit_buildkite::PROVIDER.data_plane.login_user()
+    else {
+        return None;
     };
     if user != login {
         return None;
@@ -363,18 +367,4 @@ pub(crate) fn digitalocean_token(
         "expires_in": TOKEN_LIFETIME.num_seconds(),
         "issued_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }))
-}
-
-/// Every value of `name` in a query string (`scope` may repeat).
-fn query_values(query: &str, name: &str) -> Vec<String> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(k, _)| *k == name)
-        .map(|(_, v)| {
-            percent_encoding::percent_decode_str(&v.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect()
 }

@@ -466,15 +466,7 @@ fn blob_created(t: &Target, digest: &Digest) -> Response {
 }
 
 fn query_value(query: &str, name: &str) -> Option<String> {
-    query
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| {
-            percent_encoding::percent_decode_str(v)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
+    super::paths::query_values(query, name).into_iter().next()
 }
 
 fn storage_error(e: std::io::Error) -> OciError {
@@ -613,15 +605,17 @@ async fn finish(
     digest: &Digest,
 ) -> Result<(), OciError> {
     let size = s.received();
-    let sink = s.finish(digest).await?;
+    let mut sink = s.finish(digest).await?;
+    sink.seal().await.map_err(storage_error)?;
+    // The bytes and their record land together, under the world's lock: a
+    // collection's sweep in between would forget bytes the store lists.
+    let mut world = shared.world();
+    let store = store_mut(&mut world, t)?;
     shared
         .data()
         .blobs
         .commit(sink, digest)
-        .await
         .map_err(storage_error)?;
-    let mut world = shared.world();
-    let store = store_mut(&mut world, t)?;
     store.blobs.insert(digest.to_string(), size);
     store
         .repositories
@@ -762,12 +756,11 @@ pub(crate) fn list_referrers(shared: &Shared, t: &Target, digest: &str, query: &
     let mut r = Response::new(Body::from(body.to_string()));
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX));
-    if let Some(f) = &filter {
+    if filter.is_some() {
         h.insert(
             "oci-filters-applied",
             HeaderValue::from_static("artifactType"),
         );
-        let _ = f;
     }
     if let Some(next) = next {
         let mut link = format!("</v2/{}/referrers/{digest}?last={next}", t.name);

@@ -103,6 +103,21 @@ pub(crate) fn operation(method: &axum::http::Method, endpoint: &Endpoint) -> &'s
     }
 }
 
+/// Every value of `name` in a query string, form-decoded as Go's and
+/// Docker's clients encode it (`+` is a space; `scope` may repeat).
+pub(crate) fn query_values(query: &str, name: &str) -> Vec<String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| {
+            percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
 /// Every data-plane operation name, for documentation and tests.
 pub const OPERATIONS: [&str; 16] = [
     "oci_base",

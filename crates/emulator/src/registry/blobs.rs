@@ -155,18 +155,6 @@ impl BlobStorage {
         std::fs::rename(temp, path)
     }
 
-    /// Forgets the blob's bytes.
-    pub fn remove(&self, digest: &str) {
-        match self {
-            BlobStorage::Memory(m) => {
-                lock(m).remove(digest);
-            }
-            BlobStorage::Dir(dir) => {
-                let _ = std::fs::remove_file(Self::path(dir, digest));
-            }
-        }
-    }
-
     /// Forgets every blob whose digest `keep` does not name.
     pub fn retain(&self, keep: impl Fn(&str) -> bool) {
         match self {
@@ -236,39 +224,39 @@ impl BlobStorage {
         }
     }
 
-    /// Keeps a finished upload's bytes as blob `digest`.
-    pub async fn commit(&self, sink: UploadSink, digest: &Digest) -> io::Result<()> {
+    /// Keeps a finished, [sealed](UploadSink::seal) upload's bytes as blob
+    /// `digest`. Synchronous (a rename, or a move into the map), so the
+    /// caller can do it under the world's lock together with recording the
+    /// blob: a collection's sweep then never sees the bytes without the
+    /// record.
+    pub fn commit(&self, sink: UploadSink, digest: &Digest) -> io::Result<()> {
         match (self, sink) {
             (BlobStorage::Memory(m), UploadSink::Memory(bytes)) => {
                 lock(m).entry(digest.to_string()).or_insert(bytes.freeze());
                 Ok(())
             }
-            (BlobStorage::Dir(dir), UploadSink::File(mut file, temp)) => {
-                file.flush().await?;
-                file.get_mut().sync_data().await?;
+            (BlobStorage::Dir(dir), UploadSink::File(file, temp)) => {
                 drop(file);
                 Self::place(&temp, &Self::path(dir, digest.as_str()))
             }
-            (BlobStorage::Memory(m), UploadSink::File(mut file, temp)) => {
-                let mut bytes = Vec::new();
-                file.flush().await?;
-                let file = file.get_mut();
-                file.rewind().await?;
-                file.read_to_end(&mut bytes).await?;
-                let _ = std::fs::remove_file(temp);
-                lock(m)
-                    .entry(digest.to_string())
-                    .or_insert(Bytes::from(bytes));
-                Ok(())
-            }
-            (BlobStorage::Dir(_), UploadSink::Memory(bytes)) => {
-                self.put(digest.as_str(), bytes.freeze())
+            (_, sink) => {
+                sink.discard();
+                Err(io::Error::other("the upload was made for other storage"))
             }
         }
     }
 }
 
 impl UploadSink {
+    /// Writes out what is buffered and syncs it, before a commit.
+    pub async fn seal(&mut self) -> io::Result<()> {
+        if let UploadSink::File(f, _) = self {
+            f.flush().await?;
+            f.get_mut().sync_data().await?;
+        }
+        Ok(())
+    }
+
     /// Appends bytes.
     pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
         match self {
@@ -351,7 +339,8 @@ mod tests {
             sink.hash(Digest::sha256(b"").digester()).await.unwrap(),
             digest
         );
-        storage.commit(sink, &digest).await.unwrap();
+        sink.seal().await.unwrap();
+        storage.commit(sink, &digest).unwrap();
         assert_eq!(storage.size(digest.as_str()), Some(10));
         let read = |r: BlobRead| async move {
             match r {

@@ -116,13 +116,8 @@ impl Uploads {
     }
 
     /// Open sessions.
-    pub fn len(&self) -> usize {
+    pub fn open(&self) -> usize {
         lock(&self.sessions).len()
-    }
-
-    /// Whether none is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
