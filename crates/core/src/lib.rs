@@ -57,6 +57,7 @@ pub mod runtime;
 mod secret;
 mod timestamp;
 mod tls;
+pub mod wire;
 
 pub use builder::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
