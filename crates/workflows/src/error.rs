@@ -94,6 +94,15 @@ pub enum Error {
     },
     /// A rule or argument is invalid (a bad pattern, say).
     InvalidInput(String),
+    /// A garbage collection was not started: it may delete untagged
+    /// manifests that kept images still reference
+    /// ([`crate::gc::preflight`]). Force it to go ahead.
+    GcWouldTakeReferenced {
+        /// Untagged platforms of tagged indexes.
+        index_children: usize,
+        /// Untagged referrers of tagged images.
+        referrers: usize,
+    },
 }
 
 /// `Result` with [`Error`].
@@ -188,6 +197,15 @@ impl fmt::Display for Error {
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::InvalidFile { path, why } => write!(f, "{}: {why}", path.display()),
             Error::InvalidInput(why) => f.write_str(why),
+            Error::GcWouldTakeReferenced {
+                index_children,
+                referrers,
+            } => write!(
+                f,
+                "refusing to start a garbage collection of untagged manifests: {index_children} untagged \
+                 platforms of tagged indexes and {referrers} untagged referrers of tagged images may be \
+                 deleted with them (the provider does not say it spares them); force it to go ahead"
+            ),
         }
     }
 }

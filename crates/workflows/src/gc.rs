@@ -24,6 +24,17 @@
 //! waiter itself gives up ([`Error::Timeout`], [`Error::GcStalled`]), the
 //! provider cannot collect ([`Error::Unsupported`]) or a call fails
 //! ([`Error::Api`]). After an error the stream ends.
+//!
+//! # Preflight
+//!
+//! A collection of untagged manifests may take manifests a kept image
+//! still needs: an index's platforms and a signature's or SBOM's manifest
+//! are untagged, and DigitalOcean does not say whether its collection
+//! spares them. Given a graph reader ([`GcWaiter::preflight`]), the waiter
+//! first counts, through [`preflight`], the untagged manifests that a
+//! tagged index lists or that refer to a tagged subject, and refuses to
+//! start with [`Error::GcWouldTakeReferenced`] when there are any, unless
+//! forced.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -35,7 +46,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
-use crate::view::{GcKind, GcStatus, Registry, RegistryView};
+use crate::graph::GraphReader;
+use crate::view::{GcKind, GcStatus, Image, Registry, RegistryView};
 use crate::{Capability, Error, Result};
 
 /// The shortest wait between polls the waiter accepts.
@@ -113,6 +125,7 @@ pub struct GcWaiter {
     budget: Duration,
     stall: Duration,
     clock: Arc<dyn Clock>,
+    preflight: Option<(GraphReader, bool)>,
 }
 
 impl fmt::Debug for GcWaiter {
@@ -134,6 +147,7 @@ impl Default for GcWaiter {
             budget: Duration::from_secs(2 * 3600),
             stall: Duration::from_secs(30 * 60),
             clock: Arc::new(SystemClock),
+            preflight: None,
         }
     }
 }
@@ -174,6 +188,15 @@ impl GcWaiter {
     /// in tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Before starting a collection that removes untagged manifests,
+    /// count through `reader` the untagged manifests kept images still
+    /// reference ([`preflight`]) and refuse when there are any
+    /// ([`Error::GcWouldTakeReferenced`]), unless `force`.
+    pub fn preflight(mut self, reader: GraphReader, force: bool) -> Self {
+        self.preflight = Some((reader, force));
         self
     }
 
@@ -288,6 +311,21 @@ impl Run<'_> {
                 provider: view.provider(),
                 capability: Capability::GarbageCollection,
             });
+        }
+        if let Some((reader, force)) = &self.waiter.preflight
+            && !self.kind.leaves_untagged_manifests()
+        {
+            let found = preflight(view, self.registry, reader).await?;
+            if found.referenced() > 0 {
+                if *force {
+                    tracing::warn!(%found, "garbage collection forced");
+                } else {
+                    return Err(Error::GcWouldTakeReferenced {
+                        index_children: found.index_children,
+                        referrers: found.referrers,
+                    });
+                }
+            }
         }
         if self.kind.leaves_untagged_manifests() {
             let warning = format!(
@@ -413,4 +451,95 @@ impl Run<'_> {
         };
         Ok(())
     }
+}
+
+/// What [`preflight`] found: untagged manifests kept images still need.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Preflight {
+    /// Untagged manifests in all.
+    pub untagged: usize,
+    /// Of those, ones a tagged index lists (directly or through another
+    /// index).
+    pub index_children: usize,
+    /// Of those, referrers (signatures, SBOMs, attestations) of a tagged
+    /// subject, and what such referrers reach.
+    pub referrers: usize,
+}
+
+impl Preflight {
+    /// Untagged manifests a kept image references.
+    pub fn referenced(&self) -> usize {
+        self.index_children + self.referrers
+    }
+}
+
+impl fmt::Display for Preflight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} untagged manifests; {} are platforms of tagged indexes and {} are referrers of tagged images",
+            self.untagged, self.index_children, self.referrers
+        )
+    }
+}
+
+/// Counts, over every repository of `registry`, the untagged manifests
+/// that a tagged manifest reaches: through an index's children, or as a
+/// referrer of a tagged subject. A graph that cannot be read is an error:
+/// nothing is known to be safe.
+pub async fn preflight(
+    view: &dyn RegistryView,
+    registry: &Registry,
+    reader: &GraphReader,
+) -> Result<Preflight> {
+    use futures::TryStreamExt as _;
+    let mut found = Preflight::default();
+    let names: Vec<String> = view
+        .repositories(registry)
+        .map_ok(|r| r.name)
+        .try_collect()
+        .await?;
+    for name in names {
+        let images: Vec<Image> = view.images(registry, &name).try_collect().await?;
+        let tagged: std::collections::BTreeSet<&str> = images
+            .iter()
+            .filter(|i| i.tag.is_some())
+            .map(|i| i.digest.as_str())
+            .collect();
+        let untagged: std::collections::BTreeSet<&str> = images
+            .iter()
+            .filter(|i| i.tag.is_none() && !tagged.contains(i.digest.as_str()))
+            .map(|i| i.digest.as_str())
+            .collect();
+        found.untagged += untagged.len();
+        if untagged.is_empty() {
+            continue;
+        }
+        let graph = reader
+            .repository(view, registry, &name, &images)
+            .await
+            .map_err(|e| Error::Unexpected(e.to_string()))?;
+        let roots: Vec<&str> = graph.tags.values().map(String::as_str).collect();
+        // What indexes reach through children alone.
+        let mut children = std::collections::BTreeSet::new();
+        let mut stack: Vec<&str> = roots.clone();
+        while let Some(d) = stack.pop() {
+            if let Some(node) = graph.nodes.get(d) {
+                for c in &node.children {
+                    if children.insert(c.digest.as_str()) {
+                        stack.push(c.digest.as_str());
+                    }
+                }
+            }
+        }
+        let reachable = graph.reachable(roots);
+        for d in untagged {
+            if children.contains(d) {
+                found.index_children += 1;
+            } else if reachable.contains(d) {
+                found.referrers += 1;
+            }
+        }
+    }
+    Ok(found)
 }

@@ -16,6 +16,8 @@
 //!   Kubernetes `dockerconfigjson` Secret.
 //! - [`gc`]: start a garbage collection or join the one running, wait for
 //!   it with backoff within a budget, report progress, detect a stall.
+//! - [`graph`]: one repository's image graph (tags, index children,
+//!   referrers) read through the registry itself, whole or not at all.
 //! - [`retention`]: rules (keep the newest N, delete older than, include or
 //!   exclude by pattern, protect tags and what they point to) turned into a
 //!   deterministic plan that deletes nothing, and an `apply` that reports
@@ -33,6 +35,7 @@ pub mod credential;
 pub mod docker_config;
 mod error;
 pub mod gc;
+pub mod graph;
 pub mod lease;
 pub mod providers;
 pub mod retention;

@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::{Capability, Error, Result};
 
 /// A registry as the view names it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Registry {
     /// What the provider's API calls it by (a name, an id or a slug).
     pub id: String,
@@ -139,6 +139,19 @@ pub trait RegistryView: Send + Sync + fmt::Debug {
 
     /// Garbage collection on request, where the provider runs one.
     fn collection(&self) -> Option<&dyn CollectGarbage> {
+        None
+    }
+
+    /// Where `registry`'s images are served (the OCI Distribution API)
+    /// and the name `repository` has there, where the provider has a data
+    /// plane (DigitalOcean, IONOS, Buildkite); `None` elsewhere. What
+    /// [`crate::graph`] reads through.
+    fn data_plane(
+        &self,
+        registry: &Registry,
+        repository: &str,
+    ) -> Option<crate::graph::DataPlaneName> {
+        let _ = (registry, repository);
         None
     }
 

@@ -11,6 +11,7 @@ use regkit_buildkite::{Client, types};
 use crate::account::{Opened, ProviderKit};
 use crate::clock::Clock;
 use crate::credential::{self, CredentialSource, DockerCredential, Lifetime};
+use crate::graph::DataPlaneName;
 use crate::view::{
     DeleteImages, Image, ListContents, Registry, RegistryView, Repository, TagDeletion,
 };
@@ -179,6 +180,16 @@ impl RegistryView for BuildkiteView {
             })
             .try_collect()
             .await
+    }
+
+    /// Every registry shares one host; a repository is
+    /// `<org>/<registry>/<repository>` there.
+    fn data_plane(&self, registry: &Registry, repository: &str) -> Option<DataPlaneName> {
+        let host = registry.host.as_deref()?;
+        Some(DataPlaneName {
+            host: crate::account::host_of(host).to_string(),
+            name: format!("{}/{}/{repository}", self.org_slug, registry.id),
+        })
     }
 
     fn contents(&self) -> Option<&dyn ListContents> {

@@ -18,6 +18,7 @@ use regkit_digitalocean::{Client, types};
 use crate::account::{Opened, ProviderKit};
 use crate::clock::{Clock, SystemClock};
 use crate::credential::{CredentialSource, DockerCredential, Lifetime, expiry_after, ttl_secs};
+use crate::graph::DataPlaneName;
 use crate::view::{
     CollectGarbage, DeleteImages, GcKind, GcStatus, Image, ListContents, Registry, RegistryView,
     Repository,
@@ -207,6 +208,15 @@ impl RegistryView for DigitalOceanView {
             })
             .try_collect()
             .await
+    }
+
+    /// Every registry shares one host; a repository is
+    /// `<registry>/<repository>` there.
+    fn data_plane(&self, registry: &Registry, repository: &str) -> Option<DataPlaneName> {
+        Some(DataPlaneName {
+            host: registry.host.clone()?,
+            name: format!("{}/{repository}", registry.name),
+        })
     }
 
     fn contents(&self) -> Option<&dyn ListContents> {

@@ -11,6 +11,7 @@ use regkit_ionos::{Client, types};
 use crate::account::{Opened, ProviderKit};
 use crate::clock::{Clock, SystemClock};
 use crate::credential::{self, CredentialSource, DockerCredential, Lifetime, expiry_after};
+use crate::graph::DataPlaneName;
 use crate::view::{Image, ListContents, Registry, RegistryView, Repository};
 use crate::{Error, Result};
 
@@ -116,6 +117,15 @@ impl RegistryView for IonosView {
             })
             .try_collect()
             .await
+    }
+
+    /// Each registry is its own host (its `hostname`); repositories keep
+    /// their names there.
+    fn data_plane(&self, registry: &Registry, repository: &str) -> Option<DataPlaneName> {
+        Some(DataPlaneName {
+            host: registry.host.clone()?,
+            name: repository.to_string(),
+        })
     }
 
     fn contents(&self) -> Option<&dyn ListContents> {

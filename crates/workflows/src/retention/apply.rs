@@ -2,12 +2,14 @@
 //! tag and manifest right before deleting it, and reports what was done,
 //! skipped as changed, failed and not attempted.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
 
-use super::plan::{Deletion, Plan};
+use super::plan::{Deletion, KeptGraph, Plan};
 use crate::gc::GcWaiter;
+use crate::graph::GraphReader;
 use crate::view::{GcKind, GcStatus, Registry, RegistryView};
 use crate::{Capability, Error, Result};
 
@@ -17,6 +19,9 @@ pub struct ApplyOptions {
     /// After every deletion succeeded, run this garbage collection through
     /// this waiter.
     pub gc: Option<(GcKind, GcWaiter)>,
+    /// Where the plan read the image graph: the reader that checks each
+    /// manifest against the graph as it is now, right before deleting it.
+    pub graph: Option<GraphReader>,
 }
 
 impl ApplyOptions {
@@ -29,6 +34,13 @@ impl ApplyOptions {
     /// deletions.
     pub fn gc(mut self, kind: GcKind, waiter: GcWaiter) -> Self {
         self.gc = Some((kind, waiter));
+        self
+    }
+
+    /// Checks manifest deletions against the image graph through `reader`
+    /// (needed for a plan that read the graph).
+    pub fn graph(mut self, reader: GraphReader) -> Self {
+        self.graph = Some(reader);
         self
     }
 }
@@ -54,6 +66,12 @@ pub enum Change {
     },
     /// The manifest no longer exists.
     ManifestGone,
+    /// A kept tag reaches the manifest now (an index started to list it,
+    /// or it refers to a subject that is kept now).
+    ReferencedNow {
+        /// The kept tag that reaches it.
+        by: String,
+    },
 }
 
 impl fmt::Display for Change {
@@ -65,6 +83,9 @@ impl fmt::Display for Change {
                 write!(f, "the manifest is tagged now ({})", tags.join(", "))
             }
             Change::ManifestGone => f.write_str("the manifest is gone"),
+            Change::ReferencedNow { by } => {
+                write!(f, "the kept tag {by} reaches the manifest now")
+            }
         }
     }
 }
@@ -165,7 +186,11 @@ impl fmt::Display for ApplyReport {
 /// Each deletion first re-reads what it would delete through the
 /// provider's API, right before deleting it: a tag must still name the
 /// planned digest, a manifest must still exist with no tag (its planned
-/// tags were deleted before it). What changed is skipped and reported in
+/// tags were deleted before it). Where the plan read the image graph
+/// (`options.graph`), the repository's tags are re-read through the
+/// registry before its first manifest deletion, and a manifest that a tag
+/// reaches now (an index that lists it, a subject it refers to) is
+/// skipped as [`Change::ReferencedNow`]. What changed is skipped and reported in
 /// [`ApplyReport::changed`], and the run goes on; so is a deletion the
 /// provider answers with 404 (it went between the check and the delete).
 /// The window that remains is the one request between the check and the
@@ -205,12 +230,51 @@ pub async fn apply(
             });
         }
     }
+    let checks_graph = plan
+        .deletions
+        .iter()
+        .any(|d| d.tag.is_none() && plan.kept.contains_key(&d.repository));
+    if checks_graph && options.graph.is_none() {
+        return Err(Error::InvalidInput(
+            "the plan read the image graph: apply needs a graph reader (ApplyOptions::graph) to check its manifest deletions against the graph as it is now".into(),
+        ));
+    }
     let mut report = ApplyReport {
         gc_requested: options.gc.is_some(),
         ..ApplyReport::default()
     };
+    // Per repository, what kept tags reach now that the plan did not see.
+    let mut now_reached: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut rest = plan.deletions.iter();
     for d in rest.by_ref() {
+        if d.tag.is_none()
+            && let (Some(kept), Some(reader)) = (plan.kept.get(&d.repository), &options.graph)
+        {
+            if !now_reached.contains_key(&d.repository) {
+                match reached_since(reader, kept).await {
+                    Ok(reached) => {
+                        now_reached.insert(d.repository.clone(), reached);
+                    }
+                    Err(e) => {
+                        tracing::warn!(deletion = %d, error = %e, "retention: the graph check failed; stopping");
+                        report.failed = Some((d.clone(), e));
+                        break;
+                    }
+                }
+            }
+            if let Some(by) = now_reached
+                .get(&d.repository)
+                .and_then(|r| r.get(&d.digest))
+            {
+                let change = Change::ReferencedNow { by: by.clone() };
+                tracing::info!(deletion = %d, %change, "retention: changed since the plan; skipped");
+                report.changed.push(Skipped {
+                    deletion: d.clone(),
+                    change,
+                });
+                continue;
+            }
+        }
         match delete_checked(view, &plan.registry, d).await {
             Ok(None) => report.done.push(d.clone()),
             Ok(Some(change)) => {
@@ -285,4 +349,43 @@ async fn delete_checked(
         Err(e) if e.is_not_found() => Ok(Some(gone)),
         Err(e) => Err(e),
     }
+}
+
+/// What the repository's tags reach now that the plan's kept graph did
+/// not: each such digest → a tag that reaches it. Re-reads every tag the
+/// registry has (a `HEAD` each), and the graph of each tag that names a
+/// digest the plan did not keep.
+async fn reached_since(reader: &GraphReader, kept: &KeptGraph) -> Result<BTreeMap<String, String>> {
+    let graph_failed = |reason: String| {
+        Error::Unexpected(format!(
+            "the image graph of {} could not be re-read: {reason}",
+            kept.name
+        ))
+    };
+    let client = reader.client();
+    let tags = client
+        .tags(&kept.name)
+        .await
+        .map_err(|e| graph_failed(e.to_string()))?;
+    let mut reached = BTreeMap::new();
+    for tag in tags {
+        let Some(digest) = client
+            .manifest_digest(&kept.name, &tag)
+            .await
+            .map_err(|e| graph_failed(format!("tag {tag}: {e}")))?
+        else {
+            continue;
+        };
+        if kept.reachable.contains(&digest) {
+            continue;
+        }
+        let nodes = reader
+            .closure(&kept.name, BTreeSet::from([digest]))
+            .await
+            .map_err(graph_failed)?;
+        for d in nodes.into_keys() {
+            reached.entry(d).or_insert_with(|| tag.clone());
+        }
+    }
+    Ok(reached)
 }

@@ -98,5 +98,8 @@ pub mod rules;
 mod text;
 
 pub use apply::{ApplyOptions, ApplyReport, Change, Skipped, apply};
-pub use plan::{Deletion, Listing, ManifestFate, Plan, Totals, plan, plan_listing};
+pub use plan::{
+    Deletion, KeptGraph, Listing, ManifestFate, PLAN_FORMAT, Plan, Totals, plan, plan_listing,
+    plan_with_graph,
+};
 pub use rules::{PROTECT_LATEST, PROTECT_SEMVER, Rule, Rules};

@@ -7,24 +7,30 @@
 //!    manifests that were untagged already;
 //! 2. `rank`: the candidate tags, newest first;
 //! 3. `decide`: which candidates the rules delete, which manifests that
-//!    leaves without tags, and what each deletion frees.
+//!    leaves without tags, and what each deletion frees; where the image
+//!    graph was read, what no kept root reaches (`judge_graph`).
 //!
-//! Nothing here calls a provider but [`plan`]'s listing.
+//! Nothing here calls a provider but [`plan`]'s and [`plan_with_graph`]'s
+//! reads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::rules::{Rule, Rules};
 use super::text::when;
+use crate::graph::{GraphError, GraphReader, RepoGraph, tag_subject};
 use crate::view::{Image, Registry, RegistryView, TagDeletion};
-use crate::{Capability, Result};
+use crate::{Capability, Error, Result};
+
+/// The version of the plan file format ([`Plan::to_json`]).
+pub const PLAN_FORMAT: u32 = 1;
 
 /// One deletion: a tag (`tag: Some`) or a manifest (`tag: None`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deletion {
     /// The repository.
     pub repository: String,
@@ -34,6 +40,10 @@ pub struct Deletion {
     pub digest: String,
     /// The rule that chose it.
     pub rule: Rule,
+    /// The deleted index or subject it goes with
+    /// ([`Rule::ChildOfDeleted`], [`Rule::OrphanedReferrer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
     /// Bytes it frees (after garbage collection), when known.
     pub freed_bytes: Option<u64>,
 }
@@ -45,6 +55,9 @@ impl fmt::Display for Deletion {
             None => write!(f, "manifest {}@{}", self.repository, self.digest)?,
         }
         write!(f, ": {}", self.rule)?;
+        if let Some(parent) = &self.parent {
+            write!(f, " ({parent})")?;
+        }
         match self.freed_bytes {
             Some(0) => Ok(()),
             Some(b) => write!(f, ", frees {b} bytes"),
@@ -54,7 +67,7 @@ impl fmt::Display for Deletion {
 }
 
 /// A plan's counts.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     /// Repositories planned.
     pub repositories: usize,
@@ -71,12 +84,33 @@ pub struct Totals {
     pub freed_bytes: u64,
     /// Deletions whose freed bytes are unknown.
     pub unknown_sizes: usize,
+    /// Repositories left alone because their image graph could not be
+    /// read ([`Plan::blocked`]).
+    #[serde(default)]
+    pub repositories_blocked: usize,
+}
+
+/// What a plan saw kept in one repository's graph: what
+/// [`apply`](super::apply) checks a manifest against right before deleting
+/// it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptGraph {
+    /// The repository's name on the data plane.
+    pub name: String,
+    /// Kept tags → the digest each named.
+    pub tags: BTreeMap<String, String>,
+    /// Every digest a kept root reached.
+    pub reachable: BTreeSet<String>,
 }
 
 /// What [`apply`](super::apply) would delete, and why. Deletes nothing by itself; holds
-/// no credentials (its JSON and text are safe to print).
-#[derive(Clone, Debug, Serialize)]
+/// no credentials (its JSON and text are safe to print). [`Plan::to_json`]
+/// and [`Plan::from_json`] make it a file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Plan {
+    /// The file format's version ([`PLAN_FORMAT`]).
+    #[serde(default)]
+    pub format: u32,
     /// The provider (`digitalocean`, …).
     pub provider: String,
     /// The registry.
@@ -87,9 +121,21 @@ pub struct Plan {
     pub cutoff: Option<DateTime<Utc>>,
     /// The rules.
     pub rules: Rules,
+    /// Whether the image graph was read (the provider has a data plane
+    /// and the plan was made with [`plan_with_graph`]).
+    #[serde(default)]
+    pub graph_read: bool,
     /// Tag deletions (by repository, then tag), then manifest deletions
-    /// (by repository, then digest).
+    /// (by repository, parents before children, subjects before their
+    /// referrers, then by digest).
     pub deletions: Vec<Deletion>,
+    /// Repositories whose graph could not be read, and why: the plan
+    /// deletes nothing there.
+    #[serde(default)]
+    pub blocked: Vec<GraphError>,
+    /// Per repository with manifest deletions, what the graph kept.
+    #[serde(default)]
+    pub kept: BTreeMap<String, KeptGraph>,
     /// Counts.
     pub totals: Totals,
 }
@@ -98,6 +144,62 @@ impl Plan {
     /// Whether there is nothing to delete.
     pub fn is_empty(&self) -> bool {
         self.deletions.is_empty()
+    }
+
+    /// The plan as a versioned JSON document (no credentials in it).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// A plan read back from [`to_json`](Self::to_json)'s document; a
+    /// document of another format version, or one that does not parse,
+    /// is an [`Error::InvalidInput`] naming what is wrong.
+    pub fn from_json(text: &str) -> Result<Plan> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::InvalidInput(format!("the plan file is not JSON: {e}")))?;
+        let format = value.get("format").and_then(|f| f.as_u64());
+        if format != Some(u64::from(PLAN_FORMAT)) {
+            return Err(Error::InvalidInput(format!(
+                "the plan file is of format {}, this regkit reads format {PLAN_FORMAT}",
+                format.map_or("(none)".to_string(), |f| f.to_string())
+            )));
+        }
+        serde_json::from_value(value)
+            .map_err(|e| Error::InvalidInput(format!("the plan file does not parse: {e}")))
+    }
+
+    /// Refuses a plan made for another provider or registry, or longer
+    /// than `max_age` before `now`.
+    pub fn check_applies(
+        &self,
+        provider: &str,
+        registry: &Registry,
+        now: DateTime<Utc>,
+        max_age: std::time::Duration,
+    ) -> Result<()> {
+        if self.provider != provider {
+            return Err(Error::InvalidInput(format!(
+                "the plan is for {}, not {provider}",
+                self.provider
+            )));
+        }
+        if self.registry.id != registry.id {
+            return Err(Error::InvalidInput(format!(
+                "the plan is for registry {}, not {}",
+                self.registry.id, registry.id
+            )));
+        }
+        let age = now.signed_duration_since(self.now);
+        let max = chrono::TimeDelta::from_std(max_age).unwrap_or(chrono::TimeDelta::MAX);
+        if age > max {
+            return Err(Error::InvalidInput(format!(
+                "the plan was made at {}, {} ago: older than the {} a plan may be (make a new one)",
+                when(&self.now),
+                super::text::age(age.to_std().unwrap_or_default()),
+                super::text::age(max_age)
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -126,6 +228,15 @@ impl fmt::Display for Plan {
             write!(f, " (and {} of unknown size)", t.unknown_sizes)?;
         }
         writeln!(f)?;
+        if !self.graph_read {
+            writeln!(
+                f,
+                "the image graph was not read: untagged manifests may be parts of kept images"
+            )?;
+        }
+        for b in &self.blocked {
+            writeln!(f, "  nothing deleted in {}: {}", b.repository, b.reason)?;
+        }
         for d in &self.deletions {
             writeln!(f, "  delete {d}")?;
         }
@@ -134,13 +245,41 @@ impl fmt::Display for Plan {
 }
 
 /// Lists `registry`'s images through `view` and plans what `rules` delete
-/// at `now` ([`plan_listing`] on what was listed). Deletes nothing. The
-/// same images and rules give the same plan.
+/// at `now` ([`plan_listing`] on what was listed), from the management
+/// listing alone. Deletes nothing. The same images and rules give the
+/// same plan.
+///
+/// On a provider with a data plane, use [`plan_with_graph`]: a listing
+/// does not show which untagged manifests a kept image still needs.
 pub async fn plan(
     view: &dyn RegistryView,
     registry: &Registry,
     rules: &Rules,
     now: DateTime<Utc>,
+) -> Result<Plan> {
+    plan_inner(view, registry, rules, now, None).await
+}
+
+/// [`plan`], reading every planned repository's image graph through
+/// `graph` first: nothing a kept root reaches is deleted, and a
+/// repository whose graph cannot be read is left alone
+/// ([`Plan::blocked`]).
+pub async fn plan_with_graph(
+    view: &dyn RegistryView,
+    registry: &Registry,
+    rules: &Rules,
+    now: DateTime<Utc>,
+    graph: &GraphReader,
+) -> Result<Plan> {
+    plan_inner(view, registry, rules, now, Some(graph)).await
+}
+
+async fn plan_inner(
+    view: &dyn RegistryView,
+    registry: &Registry,
+    rules: &Rules,
+    now: DateTime<Utc>,
+    graph: Option<&GraphReader>,
 ) -> Result<Plan> {
     if rules.keep_newest.is_none() && rules.older_than.is_none() {
         tracing::info!(
@@ -156,8 +295,16 @@ pub async fn plan(
     names.sort();
     names.dedup();
     let mut repositories = Vec::with_capacity(names.len());
+    let mut graphs = BTreeMap::new();
     for name in names {
         let images: Vec<Image> = view.images(registry, &name).try_collect().await?;
+        if let Some(reader) = graph {
+            let read = reader.repository(view, registry, &name, &images).await;
+            if let Err(e) = &read {
+                tracing::warn!(error = %e, "retention: nothing is deleted in this repository");
+            }
+            graphs.insert(name.clone(), read);
+        }
         repositories.push((name, images));
     }
     Ok(plan_listing(
@@ -166,6 +313,7 @@ pub async fn plan(
             registry: registry.clone(),
             fate: ManifestFate::of(view),
             repositories,
+            graphs: graph.map(|_| graphs),
         },
         rules,
         now,
@@ -183,6 +331,10 @@ pub struct Listing {
     pub fate: ManifestFate,
     /// Each repository's name and images, as listed.
     pub repositories: Vec<(String, Vec<Image>)>,
+    /// Each repository's image graph, or why it could not be read; `None`
+    /// when no graph was read (a provider without a data plane). A
+    /// repository missing from a `Some` map is planned as blocked.
+    pub graphs: Option<BTreeMap<String, std::result::Result<RepoGraph, GraphError>>>,
 }
 
 /// Plans what `rules` delete at `now` from what `listing` holds: a pure
@@ -205,15 +357,50 @@ pub fn plan_listing(listing: Listing, rules: &Rules, now: DateTime<Utc>) -> Plan
     };
     let mut tags = Vec::new();
     let mut manifests = Vec::new();
+    let mut blocked = Vec::new();
+    let mut kept = BTreeMap::new();
+    let graph_read = listing.graphs.is_some();
+    let mut graphs = listing.graphs.unwrap_or_default();
     for (name, images) in repositories {
+        let graph = match graphs.remove(&name) {
+            Some(Ok(g)) => Some(g),
+            Some(Err(e)) => {
+                blocked.push(e);
+                None
+            }
+            None if graph_read => {
+                blocked.push(GraphError {
+                    repository: name.clone(),
+                    reason: "its graph was not read".into(),
+                });
+                None
+            }
+            None => None,
+        };
         let index = index(images, rules);
-        let ranked = rank(&index, rules);
-        let decided = decide(&name, &index, &ranked, rules, cutoff, listing.fate);
         totals.tags_seen += index.tagged.len();
+        if graph_read && graph.is_none() {
+            // Fail closed: nothing in a repository whose graph is unknown.
+            totals.tags_kept += index.tagged.len();
+            continue;
+        }
+        let ranked = rank(&index, rules, graph.is_some());
+        let mut decided = decide(&name, &index, &ranked, rules, cutoff, listing.fate);
+        if let Some(graph) = &graph {
+            let judged = judge_graph(decided, &index, graph, rules, listing.fate);
+            if !judged.manifests.is_empty() {
+                kept.insert(name.clone(), judged.kept.clone());
+            }
+            decided = Decided {
+                tags: judged.tags,
+                manifests: judged.manifests,
+            };
+        }
         totals.tags_kept += index.tagged.len() - decided.tags.len();
         tags.extend(decided.tags);
         manifests.extend(decided.manifests);
     }
+    totals.repositories_blocked = blocked.len();
     totals.tags_deleted = tags.len();
     totals.manifests_deleted = manifests.len();
     let mut deletions = tags;
@@ -225,19 +412,23 @@ pub fn plan_listing(listing: Listing, rules: &Rules, now: DateTime<Utc>) -> Plan
         }
     }
     Plan {
+        format: PLAN_FORMAT,
         provider: listing.provider,
         registry: listing.registry,
         now,
         cutoff,
         rules: rules.clone(),
+        graph_read,
         deletions,
+        blocked,
+        kept,
         totals,
     }
 }
 
 /// What becomes of a manifest whose every tag a plan deletes, on one
 /// provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ManifestFate {
     /// The plan deletes it by digest after its tags.
@@ -332,12 +523,13 @@ fn index(images: Vec<Image>, rules: &Rules) -> Index {
 }
 
 /// Step 2: the candidate tags, newest first (unknown times first, then by
-/// time descending, ties by tag ascending).
-fn rank<'i>(index: &'i Index, rules: &Rules) -> Vec<&'i Tagged> {
+/// time descending, ties by tag ascending). Where the graph is read, a
+/// cosign-style tag is never a candidate: it belongs to its subject.
+fn rank<'i>(index: &'i Index, rules: &Rules, graph: bool) -> Vec<&'i Tagged> {
     let mut candidates: Vec<&Tagged> = index
         .tagged
         .values()
-        .filter(|t| rules.is_candidate(&t.tag))
+        .filter(|t| rules.is_candidate(&t.tag) && !(graph && tag_subject(&t.tag).is_some()))
         .collect();
     candidates.sort_by(|a, b| {
         let newest = match (a.updated_at, b.updated_at) {
@@ -417,6 +609,7 @@ fn decide(
                 tag: Some(t.tag.clone()),
                 digest: t.digest.clone(),
                 rule: *rule,
+                parent: None,
                 freed_bytes: freed,
             })
         })
@@ -429,6 +622,7 @@ fn decide(
             tag: None,
             digest: digest.to_string(),
             rule: Rule::Untagged,
+            parent: None,
             freed_bytes: size(digest),
         }));
     }
@@ -446,10 +640,266 @@ fn decide(
                 tag: None,
                 digest: digest.clone(),
                 rule: Rule::UntaggedOlderThan { cutoff },
+                parent: None,
                 freed_bytes: size(digest),
             });
         }
     }
     manifests.sort_by(|a, b| a.digest.cmp(&b.digest));
     Decided { tags, manifests }
+}
+
+/// Step 4's result: the deletions that survive the graph, and what it
+/// kept.
+struct Judged {
+    tags: Vec<Deletion>,
+    manifests: Vec<Deletion>,
+    kept: KeptGraph,
+}
+
+/// Step 4, where the image graph was read: keeps whatever a kept root
+/// reaches, and adds what goes with a deleted manifest.
+///
+/// - Roots: every tag the plan does not delete (the registry's own tags
+///   included) other than cosign-style ones, and the pinned digests; with
+///   [`Rules::orphaned_referrers`] off, cosign-style tags too.
+/// - A cosign-style tag whose subject no root reaches is deleted with it
+///   ([`Rule::OrphanedReferrer`]); one whose subject is kept stays.
+/// - No manifest a root reaches is deleted. Where deleting a tag would
+///   take such a manifest with it (its last tag, on a provider whose tag
+///   is the image), the tag stays too.
+/// - A deleted manifest takes along what it alone reached: an index's
+///   children ([`Rule::ChildOfDeleted`]) and, with
+///   [`Rules::orphaned_referrers`], a subject's referrers
+///   ([`Rule::OrphanedReferrer`]), where manifests are deleted by digest.
+/// - Manifests are ordered parents before children and subjects before
+///   their referrers.
+fn judge_graph(
+    decided: Decided,
+    index: &Index,
+    graph: &RepoGraph,
+    rules: &Rules,
+    fate: ManifestFate,
+) -> Judged {
+    let deleted_tags: BTreeSet<String> =
+        decided.tags.iter().filter_map(|d| d.tag.clone()).collect();
+    let mut all_tags: BTreeMap<&str, &str> = graph
+        .tags
+        .iter()
+        .map(|(t, d)| (t.as_str(), d.as_str()))
+        .collect();
+    for t in index.tagged.values() {
+        all_tags.entry(t.tag.as_str()).or_insert(t.digest.as_str());
+    }
+    let is_root = |tag: &str| {
+        !deleted_tags.contains(tag) && (!rules.orphaned_referrers || tag_subject(tag).is_none())
+    };
+    let kept_tags: BTreeMap<String, String> = all_tags
+        .iter()
+        .filter(|(t, _)| is_root(t))
+        .map(|(t, d)| (t.to_string(), d.to_string()))
+        .collect();
+    let roots = kept_tags
+        .values()
+        .map(String::as_str)
+        .chain(rules.pins.iter().map(String::as_str));
+    let reachable = graph.reachable(roots);
+
+    let repository = graph.repository.as_str();
+    let mut tags = decided.tags;
+    // Cosign-style tags of subjects no root reaches.
+    if rules.orphaned_referrers {
+        for t in index.tagged.values() {
+            let Some(subject) = tag_subject(&t.tag) else {
+                continue;
+            };
+            if !reachable.contains(&subject) && !deleted_tags.contains(&t.tag) {
+                tags.push(Deletion {
+                    repository: repository.to_string(),
+                    tag: Some(t.tag.clone()),
+                    digest: t.digest.clone(),
+                    rule: Rule::OrphanedReferrer,
+                    parent: Some(subject),
+                    freed_bytes: Some(0),
+                });
+            }
+        }
+        tags.sort_by(|a, b| a.tag.cmp(&b.tag));
+    }
+    // A tag whose deletion takes a reachable manifest along stays.
+    if fate == ManifestFate::GoesWithLastTag {
+        let gone: BTreeSet<&str> = tags.iter().filter_map(|d| d.tag.as_deref()).collect();
+        let emptied_reachable: BTreeSet<String> = index
+            .tags_of
+            .iter()
+            .filter(|(d, ts)| {
+                reachable.contains(*d) && ts.iter().all(|t| gone.contains(t.as_str()))
+            })
+            .map(|(d, _)| d.clone())
+            .collect();
+        tags.retain(|d| !emptied_reachable.contains(&d.digest));
+    }
+    let tag_deleted: BTreeSet<String> = tags.iter().filter_map(|d| d.tag.clone()).collect();
+    // The credit of bytes to a tag assumed its manifest goes; keep it true.
+    for d in &mut tags {
+        if reachable.contains(&d.digest) {
+            d.freed_bytes = Some(0);
+        }
+    }
+
+    let mut manifests: BTreeMap<String, Deletion> = decided
+        .manifests
+        .into_iter()
+        .filter(|d| !reachable.contains(&d.digest))
+        .map(|d| (d.digest.clone(), d))
+        .collect();
+    // A manifest emptied only by the orphaned cosign tags.
+    if fate == ManifestFate::DeletedByPlan {
+        for (digest, ts) in &index.tags_of {
+            if !manifests.contains_key(digest)
+                && !reachable.contains(digest)
+                && !index.protected.contains(digest)
+                && ts.iter().all(|t| tag_deleted.contains(t))
+            {
+                // Emptied by orphaned cosign-style tags: it goes with
+                // their subject.
+                let subject = ts.iter().find_map(|t| tag_subject(t));
+                manifests.insert(
+                    digest.clone(),
+                    Deletion {
+                        repository: repository.to_string(),
+                        tag: None,
+                        digest: digest.clone(),
+                        rule: if subject.is_some() {
+                            Rule::OrphanedReferrer
+                        } else {
+                            Rule::Untagged
+                        },
+                        parent: subject,
+                        freed_bytes: index.sizes.get(digest).copied().flatten(),
+                    },
+                );
+            }
+        }
+    }
+    // What a deleted manifest alone reached goes with it.
+    if fate == ManifestFate::DeletedByPlan {
+        let mut stack: Vec<String> = manifests.keys().cloned().collect();
+        while let Some(parent) = stack.pop() {
+            let Some(node) = graph.nodes.get(&parent) else {
+                continue;
+            };
+            let children = node
+                .children
+                .iter()
+                .map(|c| (c.digest.clone(), Rule::ChildOfDeleted));
+            let referrers = node
+                .referrers
+                .iter()
+                .filter(|_| rules.orphaned_referrers)
+                .map(|r| (r.clone(), Rule::OrphanedReferrer));
+            for (digest, rule) in children.chain(referrers).collect::<Vec<_>>() {
+                let tagged_kept = index
+                    .tags_of
+                    .get(&digest)
+                    .is_some_and(|ts| ts.iter().any(|t| !tag_deleted.contains(t)));
+                if reachable.contains(&digest) || tagged_kept || manifests.contains_key(&digest) {
+                    continue;
+                }
+                let freed = index
+                    .sizes
+                    .get(&digest)
+                    .copied()
+                    .flatten()
+                    .or_else(|| graph.nodes.get(&digest).map(|n| n.size + n.blob_bytes));
+                manifests.insert(
+                    digest.clone(),
+                    Deletion {
+                        repository: repository.to_string(),
+                        tag: None,
+                        digest: digest.clone(),
+                        rule,
+                        parent: Some(parent.clone()),
+                        freed_bytes: freed,
+                    },
+                );
+                stack.push(digest);
+            }
+        }
+    }
+    let ordered = order_parents_first(manifests, graph);
+    Judged {
+        tags,
+        manifests: ordered,
+        kept: KeptGraph {
+            name: graph.name.clone(),
+            tags: kept_tags,
+            reachable,
+        },
+    }
+}
+
+/// Deletions ordered so that no deleted manifest lists (or is the subject
+/// of) one deleted before it: by depth among the deleted, then digest.
+fn order_parents_first(manifests: BTreeMap<String, Deletion>, graph: &RepoGraph) -> Vec<Deletion> {
+    // Parents of each deleted manifest, among the deleted.
+    let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for digest in manifests.keys() {
+        if let Some(node) = graph.nodes.get(digest) {
+            for c in &node.children {
+                if manifests.contains_key(&c.digest) {
+                    parents.entry(c.digest.as_str()).or_default().push(digest);
+                }
+            }
+            for r in &node.referrers {
+                if manifests.contains_key(r) {
+                    parents.entry(r.as_str()).or_default().push(digest);
+                }
+            }
+        }
+    }
+    fn depth<'a>(
+        d: &'a str,
+        parents: &BTreeMap<&'a str, Vec<&'a str>>,
+        memo: &mut BTreeMap<&'a str, usize>,
+        on_path: &mut BTreeSet<&'a str>,
+    ) -> usize {
+        if let Some(&v) = memo.get(d) {
+            return v;
+        }
+        if !on_path.insert(d) {
+            return 0;
+        }
+        let v = parents
+            .get(d)
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| depth(p, parents, memo, on_path) + 1)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        on_path.remove(d);
+        memo.insert(d, v);
+        v
+    }
+    let mut memo = BTreeMap::new();
+    let mut keyed: Vec<(usize, Deletion)> = Vec::with_capacity(manifests.len());
+    let depths: Vec<(String, usize)> = manifests
+        .keys()
+        .map(|d| {
+            (
+                d.clone(),
+                depth(d, &parents, &mut memo, &mut BTreeSet::new()),
+            )
+        })
+        .collect();
+    let mut manifests = manifests;
+    for (d, level) in depths {
+        if let Some(del) = manifests.remove(&d) {
+            keyed.push((level, del));
+        }
+    }
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.digest.cmp(&b.1.digest)));
+    keyed.into_iter().map(|(_, d)| d).collect()
 }

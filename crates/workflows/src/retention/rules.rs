@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use regex::Regex;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::text::{age, when};
 use crate::{Error, Result};
@@ -43,6 +43,59 @@ pub struct Rules {
     /// Also delete manifests that were untagged already and are older than
     /// the `older_than` cutoff (needs `older_than`).
     pub delete_untagged: bool,
+    /// Manifests kept whatever the other rules say, with everything they
+    /// reach (digests the user pins).
+    pub pins: Vec<String>,
+    /// Where the image graph is read: a referrer (signature, SBOM,
+    /// attestation) whose subject this plan deletes goes with it, as
+    /// ECR's lifecycle does (on by default).
+    pub orphaned_referrers: bool,
+}
+
+/// [`Rules`] as a plan file keeps them (patterns as text).
+#[derive(Deserialize)]
+struct RulesFile {
+    keep_newest: Option<usize>,
+    older_than: Option<u64>,
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    protect: Vec<String>,
+    #[serde(default)]
+    repositories: Vec<String>,
+    delete_untagged: bool,
+    #[serde(default)]
+    pins: Vec<String>,
+    #[serde(default = "yes")]
+    orphaned_referrers: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl<'de> Deserialize<'de> for Rules {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let f = RulesFile::deserialize(d)?;
+        let patterns = |ps: Vec<String>| -> std::result::Result<Vec<Regex>, D::Error> {
+            ps.iter()
+                .map(|p| pattern(p).map_err(serde::de::Error::custom))
+                .collect()
+        };
+        Ok(Rules {
+            keep_newest: f.keep_newest,
+            older_than: f.older_than.map(Duration::from_secs),
+            include: patterns(f.include)?,
+            exclude: patterns(f.exclude)?,
+            protect: patterns(f.protect)?,
+            repositories: patterns(f.repositories)?,
+            delete_untagged: f.delete_untagged,
+            pins: f.pins,
+            orphaned_referrers: f.orphaned_referrers,
+        })
+    }
 }
 
 fn ser_patterns<S: Serializer>(patterns: &[Regex], s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -89,6 +142,8 @@ impl Rules {
             protect: Vec::new(),
             repositories: Vec::new(),
             delete_untagged: true,
+            pins: Vec::new(),
+            orphaned_referrers: true,
         }
     }
 
@@ -139,6 +194,27 @@ impl Rules {
     /// Sets [`delete_untagged`](Self::delete_untagged).
     pub fn delete_untagged(mut self, on: bool) -> Self {
         self.delete_untagged = on;
+        self
+    }
+
+    /// Pins manifest `digest` (`sha256:…`): it, and everything it reaches,
+    /// is kept.
+    pub fn pin(mut self, digest: &str) -> Result<Self> {
+        let valid = digest.split_once(':').is_some_and(|(a, h)| {
+            !a.is_empty() && !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+        if !valid {
+            return Err(Error::InvalidInput(format!(
+                "{digest:?} is not a digest (sha256:<hex>)"
+            )));
+        }
+        self.pins.push(digest.to_string());
+        Ok(self)
+    }
+
+    /// Sets [`orphaned_referrers`](Self::orphaned_referrers).
+    pub fn orphaned_referrers(mut self, on: bool) -> Self {
+        self.orphaned_referrers = on;
         self
     }
 
@@ -193,6 +269,12 @@ impl fmt::Display for Rules {
         if self.delete_untagged && self.older_than.is_some() {
             parts.push("untagged manifests older than the cutoff".into());
         }
+        if !self.pins.is_empty() {
+            parts.push(format!("pin {}", self.pins.join(" ")));
+        }
+        if !self.orphaned_referrers {
+            parts.push("keep orphaned referrers".into());
+        }
         if parts.is_empty() {
             f.write_str("(no rules)")
         } else {
@@ -202,7 +284,7 @@ impl fmt::Display for Rules {
 }
 
 /// Which rule chose a deletion.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "rule")]
 #[non_exhaustive]
 pub enum Rule {
@@ -230,6 +312,12 @@ pub enum Rule {
         /// `now - older_than`.
         cutoff: DateTime<Utc>,
     },
+    /// The manifest is listed by an index this plan deletes
+    /// ([`Deletion::parent`]), and no kept root reaches it.
+    ChildOfDeleted,
+    /// The manifest (or cosign-style tag) refers to a subject this plan
+    /// deletes ([`Deletion::parent`]), and no kept root reaches it.
+    OrphanedReferrer,
 }
 
 impl fmt::Display for Rule {
@@ -244,6 +332,8 @@ impl fmt::Display for Rule {
             Rule::UntaggedOlderThan { cutoff } => {
                 write!(f, "untagged, older than {}", when(cutoff))
             }
+            Rule::ChildOfDeleted => f.write_str("listed only by a deleted index"),
+            Rule::OrphanedReferrer => f.write_str("refers to a deleted subject"),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The emulator's data plane (the OCI Distribution API), for every
 //! provider that hosts images: every endpoint, the auth matrix, one store
 //! behind both APIs, garbage collection freeing exact bytes, faults,
-//! snapshots and the data directory.
+//! snapshots and the data directory; and, in `image_graph`, retention
+//! and the garbage-collection preflight reading the graph through it.
 
 use regkit_emulator::{Emulator, FaultRule, Provider, UntaggedCollection};
 use regkit_tests::emulator::raw;
@@ -10,6 +11,8 @@ use regkit_tests::registry::{
 };
 use reqwest::Method;
 use serde_json::{Value, json};
+
+mod image_graph;
 
 async fn emulator() -> Emulator {
     regkit_tests::registry::emulator().await
