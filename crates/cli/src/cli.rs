@@ -124,6 +124,11 @@ pub enum Command {
     Tags {
         /// The repository (may hold `/`).
         repository: String,
+        /// Show each tag's image graph, read through the registry: index →
+        /// platforms → referrers (signatures, SBOMs, attestations), with
+        /// sizes.
+        #[arg(long)]
+        tree: bool,
     },
     /// Mint a short-lived Docker credential for the registry.
     Login(LoginArgs),
@@ -231,8 +236,34 @@ pub struct PruneArgs {
     pub repositories: Vec<String>,
     /// Delete (asks first on a terminal unless --yes; needs --yes when
     /// stdin is not a terminal). Without it, only the plan is shown.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "out")]
     pub apply: bool,
+    /// Keep this manifest (sha256:…) and everything it reaches, whatever
+    /// the other rules say (repeatable).
+    #[arg(long, value_name = "DIGEST")]
+    pub pin: Vec<String>,
+    /// Keep referrers (signatures, SBOMs, cosign-style tags) of deleted
+    /// images; by default they go with their subject.
+    #[arg(long)]
+    pub keep_orphaned_referrers: bool,
+    /// Plan from the management listing alone, without reading the image
+    /// graph through the registry. Unsafe where the provider has a data
+    /// plane: an untagged manifest may be a platform or a signature a
+    /// kept image still needs.
+    #[arg(long)]
+    pub no_graph: bool,
+    /// Write the plan to this file (versioned JSON) instead of showing it;
+    /// `--apply-plan FILE` carries it out later.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+    /// Carry out a plan written by `--out` (after the same confirmation as
+    /// --apply). Refused when it was made for another provider or
+    /// registry, or longer ago than --max-plan-age.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["keep", "older_than", "protect", "repositories", "pin", "keep_orphaned_referrers", "apply", "out", "no_graph"])]
+    pub apply_plan: Option<std::path::PathBuf>,
+    /// The oldest plan --apply-plan carries out (default 24h).
+    #[arg(long, value_name = "AGE", value_parser = parse_duration, requires = "apply_plan")]
+    pub max_plan_age: Option<Duration>,
 }
 
 /// `gc`.
@@ -244,6 +275,11 @@ pub struct GcArgs {
     /// Follow the collection to its end.
     #[arg(long)]
     pub wait: bool,
+    /// Start a collection of untagged manifests even though kept images
+    /// still reference some (platforms of tagged indexes, referrers of
+    /// tagged images), which the provider may delete.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `gc --type`.

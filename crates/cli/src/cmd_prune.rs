@@ -1,13 +1,21 @@
 //! `regkit <provider> prune --keep N --older-than AGE [--protect REGEX]…
-//! [--apply]`: a retention plan, and with `--apply` (confirmed) its
-//! deletions.
+//! [--apply | --out FILE]`: a retention plan, and with `--apply`
+//! (confirmed) its deletions; `--out` writes the plan to a file that
+//! `prune --apply-plan FILE` carries out later. Where the provider has a
+//! data plane, the plan reads the image graph through a pull credential
+//! minted for it (and revoked at the end).
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
+use std::path::Path;
+use std::time::Duration;
+
 use regkit_workflows::Capability;
+use regkit_workflows::graph::GraphSession;
 use regkit_workflows::retention::{
     self, ApplyOptions, ApplyReport, Deletion, Plan, Rules, Skipped,
 };
+use regkit_workflows::view::Registry;
 use serde::Serialize;
 
 use crate::cli::PruneArgs;
@@ -35,8 +43,18 @@ fn rules(args: &PruneArgs) -> Result<Rules> {
     for p in &args.repositories {
         rules = rules.repository(p).map_err(Fail::usage)?;
     }
-    Ok(rules)
+    for d in &args.pin {
+        rules = rules
+            .pin(d)
+            .map_err(|e| Fail::usage(format!("--pin: {e}")))?;
+    }
+    Ok(rules.orphaned_referrers(!args.keep_orphaned_referrers))
 }
+
+/// How old a plan `--apply-plan` carries out by default: a day, long
+/// enough to review a plan, short enough that the registry has not moved
+/// far from it (each deletion is checked again anyway).
+pub const MAX_PLAN_AGE: Duration = Duration::from_secs(24 * 3600);
 
 fn plan_table(plan: &Plan) -> String {
     let t = &plan.totals;
@@ -103,17 +121,89 @@ struct FailedJson<'a> {
 }
 
 pub async fn prune(ctx: &Context, args: PruneArgs, opts: Options) -> Result<()> {
-    let rules = rules(&args)?;
-    ctx.require(Capability::ListImages)?;
-    let registry = ctx.pick_registry(None).await?;
-    let progress = Progress::spinner(
-        opts.progress(),
-        &format!("planning retention for {}", registry.name),
-    );
-    let plan = retention::plan(ctx.view.as_ref(), &registry, &rules, ctx.clock.now()).await;
-    progress.finish();
-    let plan = plan?;
-    if !args.apply {
+    let (plan, registry) = match &args.apply_plan {
+        Some(path) => {
+            let plan = read_plan(path)?;
+            let registry = ctx.pick_registry(Some(&plan.registry.id)).await?;
+            plan.check_applies(
+                ctx.provider.name(),
+                &registry,
+                ctx.clock.now(),
+                args.max_plan_age.unwrap_or(MAX_PLAN_AGE),
+            )
+            .map_err(|e| Fail::error(format!("--apply-plan {}: {e}", path.display())))?;
+            (Some(plan), registry)
+        }
+        None => {
+            ctx.require(Capability::ListImages)?;
+            (None, ctx.pick_registry(None).await?)
+        }
+    };
+    let rules = match plan {
+        Some(_) => None,
+        None => Some(rules(&args)?),
+    };
+    // A plan from a file is checked against the graph when it read one.
+    let graph = match &plan {
+        Some(p) => p.graph_read,
+        None => !args.no_graph,
+    };
+    let session = if graph {
+        ctx.graph(&registry).await?
+    } else {
+        None
+    };
+    let result = run(ctx, &registry, plan, rules, &args, session.as_ref(), opts).await;
+    crate::context::close_graph(session, result).await
+}
+
+async fn run(
+    ctx: &Context,
+    registry: &Registry,
+    plan: Option<Plan>,
+    rules: Option<Rules>,
+    args: &PruneArgs,
+    session: Option<&GraphSession>,
+    opts: Options,
+) -> Result<()> {
+    let plan = match (plan, rules) {
+        (Some(plan), _) => plan,
+        (None, rules) => {
+            let rules = rules.unwrap_or_default();
+            let progress = Progress::spinner(
+                opts.progress(),
+                &format!("planning retention for {}", registry.name),
+            );
+            let now = ctx.clock.now();
+            let planned = match session {
+                Some(s) => {
+                    retention::plan_with_graph(ctx.view.as_ref(), registry, &rules, now, s.reader())
+                        .await
+                }
+                None => retention::plan(ctx.view.as_ref(), registry, &rules, now).await,
+            };
+            progress.finish();
+            planned?
+        }
+    };
+    for b in &plan.blocked {
+        output::note(&format!(
+            "warning: nothing is deleted in {}: {}",
+            b.repository, b.reason
+        ));
+    }
+    if let Some(path) = &args.out {
+        write_plan(path, &plan)?;
+        output::note(&format!(
+            "Plan written to {}: {} and {} to delete; carry it out with `prune --apply-plan {}`",
+            path.display(),
+            output::plural(plan.totals.tags_deleted, "tag"),
+            output::plural(plan.totals.manifests_deleted, "manifest"),
+            path.display()
+        ));
+        return Ok(());
+    }
+    if !args.apply && args.apply_plan.is_none() {
         return match opts.format {
             Format::Json => output::print_json(&plan),
             Format::Table => output::print(&plan_table(&plan)),
@@ -150,7 +240,11 @@ pub async fn prune(ctx: &Context, args: PruneArgs, opts: Options) -> Result<()> 
             )
         ),
     );
-    let report = retention::apply(ctx.view.as_ref(), &plan, ApplyOptions::new()).await;
+    let mut options = ApplyOptions::new();
+    if let Some(s) = session {
+        options = options.graph(s.reader().clone());
+    }
+    let report = retention::apply(ctx.view.as_ref(), &plan, options).await;
     progress.finish();
     let report = report?;
     // A closed stdout does not hide a partial failure: the exit code 3
@@ -165,6 +259,26 @@ pub async fn prune(ctx: &Context, args: PruneArgs, opts: Options) -> Result<()> 
             output::plural(plan.deletions.len(), "deletion")
         )))
     }
+}
+
+fn read_plan(path: &Path) -> Result<Plan> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Fail::error(format!("--apply-plan {}: {e}", path.display())))?;
+    Plan::from_json(&text).map_err(|e| Fail::error(format!("--apply-plan {}: {e}", path.display())))
+}
+
+/// Writes the plan through a temporary file beside it, renamed into
+/// place: a reader never sees half a plan.
+fn write_plan(path: &Path, plan: &Plan) -> Result<()> {
+    let fail = |e: std::io::Error| Fail::error(format!("--out {}: {e}", path.display()));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, plan.to_json() + "\n").map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
 }
 
 fn empty_report() -> ApplyReport {

@@ -17,7 +17,7 @@ pub async fn run(ctx: &Context, command: Command, opts: Options) -> Result<()> {
         Command::Ls {
             registry: Some(name),
         } => cmd_ls::ls_repositories(ctx, &name, opts).await,
-        Command::Tags { repository } => cmd_tags::tags(ctx, &repository, opts).await,
+        Command::Tags { repository, tree } => cmd_tags::tags(ctx, &repository, tree, opts).await,
         Command::Login(args) => cmd_login::login(ctx, args, opts).await,
         Command::K8sSecret(args) => cmd_k8s_secret::k8s_secret(ctx, args).await,
         Command::Prune(args) => cmd_prune::prune(ctx, args, opts).await,

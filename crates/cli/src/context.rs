@@ -9,6 +9,7 @@ use regkit_core::{ClientBuilder, GeneratedClient};
 #[cfg(feature = "emulator")]
 use regkit_emulator::Emulator;
 use regkit_workflows::clock::{Clock, SystemClock};
+use regkit_workflows::graph::GraphSession;
 use regkit_workflows::lease::CredentialSource;
 use regkit_workflows::providers::{self, Account};
 use regkit_workflows::view::{Registry, RegistryView};
@@ -160,6 +161,19 @@ impl Context {
         )
     }
 
+    /// A session on `registry`'s data plane (the image graph), logged in
+    /// with a pull credential minted for it; `None` where the provider
+    /// has no data plane, and under `--emulator`, whose registries are
+    /// not served (its content has no bytes). Close it when done: it
+    /// revokes what it minted.
+    pub async fn graph(&self, registry: &Registry) -> Result<Option<GraphSession>> {
+        if self.emulated {
+            return Ok(None);
+        }
+        let source = self.account.credentials(registry, self.clock.clone());
+        Ok(GraphSession::open(self.view.as_ref(), registry, source).await?)
+    }
+
     /// The credential source for `registry`; a provider that mints none
     /// says so (`abeja cannot mint Docker credentials`).
     pub fn source(&self, registry: &Registry) -> Result<Box<dyn CredentialSource>> {
@@ -245,5 +259,26 @@ pub fn choose(
             .into_iter()
             .next()
             .ok_or_else(|| Fail::error(format!("{provider} has no registry"))),
+    }
+}
+
+/// Ends a graph session after `result`: what it minted is revoked
+/// whether the run succeeded or not, and a failed revoke is reported.
+pub async fn close_graph(session: Option<GraphSession>, result: Result<()>) -> Result<()> {
+    let Some(session) = session else {
+        return result;
+    };
+    let revoked = session.close().await;
+    match (result, revoked) {
+        (Ok(()), Err(e)) => Err(Fail::error(format!(
+            "the pull credential minted to read the image graph could not be revoked: {e}"
+        ))),
+        (Err(f), Err(e)) => {
+            crate::output::note(&format!(
+                "warning: the pull credential minted to read the image graph could not be revoked: {e}"
+            ));
+            Err(f)
+        }
+        (result, Ok(())) => result,
     }
 }

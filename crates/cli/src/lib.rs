@@ -18,6 +18,7 @@ mod context;
 pub mod credential_helper;
 mod fail;
 mod generated_calls;
+mod image_tree;
 mod mint;
 mod options;
 mod output;

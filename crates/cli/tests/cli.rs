@@ -53,6 +53,21 @@ impl Env {
         cmd
     }
 
+    /// [`Env::run`] with the registry hosts the emulator serves (what
+    /// reads the image graph must never reach the documented hosts).
+    fn run_served(&self, p: Provider, args: &[&str]) -> Result<Output, Box<dyn std::error::Error>> {
+        let mut cmd = self.regkit(p, args);
+        if let Some(host) = self.emu.registry_host(p) {
+            cmd.env(
+                format!("REGKIT_{}_REGISTRY_HOST", p.name().to_ascii_uppercase()),
+                host,
+            );
+        }
+        let out = cmd.output()?;
+        self.assert_no_token(&out);
+        Ok(out)
+    }
+
     fn run(&self, p: Provider, args: &[&str]) -> Result<Output, Box<dyn std::error::Error>> {
         let out = self.regkit(p, args).output()?;
         self.assert_no_token(&out);
@@ -251,10 +266,38 @@ fn exit_codes_missing_credentials_and_usage() -> TestResult {
     Ok(())
 }
 
+/// Seeded content has no bytes: the registry cannot show its graph, so
+/// the default plan deletes nothing and says why; `--no-graph` plans from
+/// the listing (the tests below).
+#[test]
+fn prune_fails_closed_where_the_image_graph_cannot_be_read() -> TestResult {
+    let env = start()?;
+    let out = env.run_served(
+        Provider::DigitalOcean,
+        &["prune", "--keep", "3", "--apply", "--yes"],
+    )?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Nothing to delete"),
+        "{}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning: nothing is deleted in web")
+            && err.contains("seeded without content"),
+        "{err}"
+    );
+    Ok(())
+}
+
 #[test]
 fn prune_plans_by_default_and_deletes_with_apply() -> TestResult {
     let env = start()?;
-    let out = env.run(Provider::DigitalOcean, &["prune", "--keep", "3"])?;
+    let out = env.run(
+        Provider::DigitalOcean,
+        &["prune", "--no-graph", "--keep", "3"],
+    )?;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let table = text(&out.stdout);
     assert!(
@@ -273,6 +316,7 @@ fn prune_plans_by_default_and_deletes_with_apply() -> TestResult {
         Provider::DigitalOcean,
         &[
             "prune",
+            "--no-graph",
             "--keep",
             "3",
             "--output",
@@ -292,7 +336,10 @@ fn prune_plans_by_default_and_deletes_with_apply() -> TestResult {
     assert_eq!(env.tags("web")?.len(), 13);
 
     // Without --yes and without a terminal: refused, nothing deleted.
-    let out = env.run(Provider::DigitalOcean, &["prune", "--keep", "3", "--apply"])?;
+    let out = env.run(
+        Provider::DigitalOcean,
+        &["prune", "--no-graph", "--keep", "3", "--apply"],
+    )?;
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
     assert_eq!(env.tags("web")?.len(), 13);
@@ -300,7 +347,14 @@ fn prune_plans_by_default_and_deletes_with_apply() -> TestResult {
     let out = env.run(
         Provider::DigitalOcean,
         &[
-            "prune", "--keep", "3", "--apply", "--yes", "--output", "json",
+            "prune",
+            "--no-graph",
+            "--keep",
+            "3",
+            "--apply",
+            "--yes",
+            "--output",
+            "json",
         ],
     )?;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -310,7 +364,10 @@ fn prune_plans_by_default_and_deletes_with_apply() -> TestResult {
     let mut web = env.tags("web")?;
     web.sort();
     assert_eq!(web, ["latest", "v10", "v11", "v12"]);
-    let out = env.run(Provider::DigitalOcean, &["prune", "--keep", "3"])?;
+    let out = env.run(
+        Provider::DigitalOcean,
+        &["prune", "--no-graph", "--keep", "3"],
+    )?;
     assert!(
         text(&out.stdout).contains("Nothing to delete"),
         "{}",
@@ -333,7 +390,16 @@ fn prune_apply_on_buildkite_deletes_package_versions_to_completion() -> TestResu
     let out = env.run(
         Provider::Buildkite,
         &[
-            "--org", "demo", "prune", "--keep", "2", "--apply", "--yes", "--output", "json",
+            "--org",
+            "demo",
+            "prune",
+            "--no-graph",
+            "--keep",
+            "2",
+            "--apply",
+            "--yes",
+            "--output",
+            "json",
         ],
     )?;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -374,7 +440,7 @@ fn prune_apply_partial_failure_exits_3_with_the_report() -> TestResult {
     );
     let out = env.run(
         Provider::DigitalOcean,
-        &["prune", "--keep", "3", "--apply", "--yes"],
+        &["prune", "--no-graph", "--keep", "3", "--apply", "--yes"],
     )?;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let report = text(&out.stdout);
@@ -497,7 +563,7 @@ fn k8s_secret_and_gc() -> TestResult {
     assert_eq!(secret["metadata"]["name"], "pull");
     assert_eq!(secret["metadata"]["namespace"], "apps");
 
-    let out = env.run(Provider::DigitalOcean, &["gc", "--output", "json"])?;
+    let out = env.run_served(Provider::DigitalOcean, &["gc", "--output", "json"])?;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let status: Value = serde_json::from_slice(&out.stdout)?;
     assert!(status["id"].is_string());

@@ -707,3 +707,258 @@ fn skopeo_sees_the_emulator_as_it_sees_docker_registry() -> TestResult {
     );
     Ok(())
 }
+
+/// `regkit digitalocean …` against the world's emulator.
+fn digitalocean(w: &World, args: &[&str]) -> Output {
+    let url = w.emu.url(Provider::DigitalOcean);
+    let mut all = vec![
+        "digitalocean",
+        "--base-url",
+        url.as_str(),
+        "--registry",
+        "reg",
+    ];
+    all.extend(args);
+    w.run(env!("CARGO_BIN_EXE_regkit"), &all)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// skopeo pushes a two-platform index (`v1`) and one of its platforms
+/// again under a tag of its own (`zz-old`); regkit-oci adds a signature
+/// with `subject` and a cosign-style SBOM tag. A listing-only plan would
+/// delete the platform with its last tag; the graph keeps it. Then the
+/// plan goes through a file, kept tags pull completely with skopeo, the
+/// tree shows the graph, and the GC preflight refuses until forced.
+#[test]
+fn retention_over_what_skopeo_pushed_keeps_every_platform_and_referrer() -> TestResult {
+    if !have("skopeo") {
+        return Ok(());
+    }
+    let w = World::start()?;
+    let src = w.home.path().join("src");
+    let index_digest = layout(&src, 4096)?;
+    let image = w.image(Provider::DigitalOcean, "app");
+    w.login_helper(Provider::DigitalOcean, true);
+    for (from, to) in [("v1", "v1"), ("amd64", "zz-old")] {
+        let mut args = vec!["copy", "--dest-tls-verify=false", "--preserve-digests"];
+        if from == "v1" {
+            args.push("--all");
+        }
+        let (s, d) = (
+            format!("oci:{}:{from}", src.display()),
+            format!("docker://{image}:{to}"),
+        );
+        args.extend([s.as_str(), d.as_str()]);
+        w.ok("skopeo", &args);
+    }
+    let host = w.emu.registry_host(Provider::DigitalOcean).unwrap();
+    let token = w
+        .emu
+        .token(Provider::DigitalOcean)
+        .expose_secret()
+        .to_string();
+    let oci = regkit_oci::Client::builder(host)
+        .login(Some(regkit_oci::Login::new(token.clone(), token.clone())))
+        .build()?;
+    let (signature, sbom) = w.rt.block_on(async {
+        let index = oci.manifest("reg/app", &index_digest).await?;
+        let referrer = |kind: &str, subject: Option<(&str, usize)>| {
+            let payload = format!("{{\"kind\":\"{kind}\"}}").into_bytes();
+            let empty = b"{}".to_vec();
+            let mut m = json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "artifactType": format!("application/vnd.example.{kind}"),
+                "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(&empty), "size": 2},
+                "layers": [{"mediaType": "application/json", "digest": sha256(&payload), "size": payload.len()}],
+            });
+            if let Some((d, size)) = subject {
+                m["subject"] = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": size});
+            }
+            (empty, payload, m.to_string().into_bytes())
+        };
+        let mut pushed = Vec::new();
+        for (kind, reference) in [
+            ("signature", None),
+            ("sbom", Some(format!("sha256-{}.sbom", index_digest.trim_start_matches("sha256:")))),
+        ] {
+            let subject = reference.is_none().then_some((index_digest.as_str(), index.bytes.len()));
+            let (config, layer, manifest) = referrer(kind, subject);
+            oci.push_blob("reg/app", bytes::Bytes::from(config)).await?;
+            oci.push_blob("reg/app", bytes::Bytes::from(layer)).await?;
+            let digest = sha256(&manifest);
+            oci.put_manifest(
+                "reg/app",
+                reference.as_deref().unwrap_or(&digest),
+                "application/vnd.oci.image.manifest.v1+json",
+                bytes::Bytes::from(manifest),
+            )
+            .await?;
+            pushed.push(digest);
+        }
+        Ok::<_, regkit_oci::Error>((pushed[0].clone(), pushed[1].clone()))
+    })?;
+
+    // The tree, as text and JSON.
+    let tree = digitalocean(&w, &["tags", "app", "--tree"]);
+    assert!(tree.status.success(), "{}", stderr(&tree));
+    let text = stdout(&tree);
+    for needle in [
+        "v1 index",
+        "linux/amd64 image",
+        "linux/arm64 image",
+        "referrer application/vnd.example.signature",
+        "zz-old image",
+    ] {
+        assert!(text.contains(needle), "{needle} in\n{text}");
+    }
+    let json_tree = digitalocean(&w, &["tags", "app", "--tree", "--output", "json"]);
+    let lines: Vec<Value> = stdout(&json_tree)
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let v1 = lines.iter().find(|l| l["tag"] == "v1").expect("v1");
+    assert_eq!(v1["digest"], index_digest.as_str());
+    assert_eq!(v1["manifests"].as_array().map(Vec::len), Some(2));
+    let referrers = v1["referrers"].as_array().expect("referrers");
+    let sig = referrers
+        .iter()
+        .find(|r| r["digest"] == signature.as_str())
+        .expect("the signature");
+    assert_eq!(sig["artifact_type"], "application/vnd.example.signature");
+    assert!(
+        referrers.iter().any(|r| r["digest"] == sbom.as_str()),
+        "the cosign-style SBOM belongs to its subject"
+    );
+
+    // The plan, through a file: only the tag goes; the platform it named
+    // is v1's and stays, and so do the referrers.
+    let plan_path = w.home.path().join("plan.json");
+    let out = digitalocean(
+        &w,
+        &["prune", "--keep", "1", "--out", plan_path.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path)?)?;
+    let deletions: Vec<(String, String)> = plan["deletions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["tag"].as_str().unwrap_or("<manifest>").to_string(),
+                d["digest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let amd64 = lines.iter().find(|l| l["tag"] == "zz-old").unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(deletions, [("zz-old".to_string(), amd64.clone())], "{plan}");
+    assert_eq!(plan["graph_read"], true);
+    let file_text = std::fs::read_to_string(&plan_path)?;
+    assert!(!file_text.contains(&token), "no secret in the plan file");
+    // A foreign or stale plan is refused.
+    let ionos_url = w.emu.url(Provider::Ionos);
+    let foreign = w.run(
+        env!("CARGO_BIN_EXE_regkit"),
+        &[
+            "ionos",
+            "--base-url",
+            ionos_url.as_str(),
+            "prune",
+            "--apply-plan",
+            plan_path.to_str().unwrap(),
+            "--yes",
+        ],
+    );
+    assert_eq!(foreign.status.code(), Some(1), "{}", stderr(&foreign));
+    let mut stale = plan.clone();
+    stale["now"] = json!("2020-01-01T00:00:00Z");
+    let stale_path = w.home.path().join("stale.json");
+    std::fs::write(&stale_path, stale.to_string())?;
+    let refused = digitalocean(
+        &w,
+        &[
+            "prune",
+            "--apply-plan",
+            stale_path.to_str().unwrap(),
+            "--yes",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("older than"),
+        "{}",
+        stderr(&refused)
+    );
+    let applied = digitalocean(
+        &w,
+        &[
+            "prune",
+            "--apply-plan",
+            plan_path.to_str().unwrap(),
+            "--yes",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let report: Value = serde_json::from_str(&stdout(&applied))?;
+    assert_eq!(report["complete"], true, "{report}");
+
+    // Every kept tag pulls completely: every platform, every blob.
+    for tag in [
+        "v1".to_string(),
+        format!("sha256-{}.sbom", index_digest.trim_start_matches("sha256:")),
+    ] {
+        let dir = w.home.path().join(format!("pulled-{}", tag.len()));
+        w.ok(
+            "skopeo",
+            &[
+                "copy",
+                "--all",
+                "--src-tls-verify=false",
+                &format!("docker://{image}:{tag}"),
+                &format!("dir:{}", dir.display()),
+            ],
+        );
+    }
+    let sig = w.ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!("docker://{image}@{signature}"),
+        ],
+    );
+    assert_eq!(sha256(sig.as_bytes()), signature);
+    assert!(!sbom.is_empty());
+
+    // The GC preflight: v1's platforms and its signature are untagged.
+    let refused = digitalocean(&w, &["gc"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("2 untagged platforms"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused).contains("1 untagged referrers"),
+        "{}",
+        stderr(&refused)
+    );
+    let forced = digitalocean(&w, &["gc", "--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(stderr(&forced).contains("--force"), "{}", stderr(&forced));
+    Ok(())
+}

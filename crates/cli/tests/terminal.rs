@@ -61,7 +61,7 @@ fn prune_apply_asks_on_a_terminal() -> TestResult {
     let mut session = Session::spawn(regkit(
         &emu,
         home.path(),
-        &["prune", "--keep", "3", "--apply"],
+        &["prune", "--no-graph", "--keep", "3", "--apply"],
     ))?;
     session.set_expect_timeout(Some(Duration::from_secs(60)));
     session.expect("Retention plan for digitalocean registry demo")?;

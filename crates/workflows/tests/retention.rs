@@ -435,6 +435,7 @@ async fn untagged_manifests_already_there_go_when_older_than_the_cutoff() {
             tag: None,
             digest: "d-old".into(),
             rule: Rule::UntaggedOlderThan { cutoff },
+            parent: None,
             freed_bytes: Some(100),
         }]
     );
