@@ -38,7 +38,28 @@ pub(crate) struct CallLayer {
     pub(crate) auth: Auth,
     /// The largest response body accepted.
     pub(crate) body_limit: usize,
+    /// No attempt leaves before this: the server said its rate limit is
+    /// spent (`ratelimit-remaining: 0`) until its reset.
+    pub(crate) paused_until: std::sync::Mutex<Option<Instant>>,
+    /// The header that says how many requests are left: the reset
+    /// header's name with `reset` read as `remaining` (`ratelimit-reset` →
+    /// `ratelimit-remaining`, the naming DigitalOcean and Buildkite use).
+    pub(crate) remaining_header: Option<reqwest::header::HeaderName>,
 }
+
+impl CallLayer {
+    /// [`CallLayer::remaining_header`] for `reset`.
+    pub(crate) fn remaining_header(
+        reset: Option<&RateLimitReset>,
+    ) -> Option<reqwest::header::HeaderName> {
+        reset.and_then(|r| r.header.replace("reset", "remaining").parse().ok())
+    }
+}
+
+/// The longest pause a spent rate limit imposes before an attempt (a
+/// hostile reset header must not stall a client for ever; a longer wait
+/// is the retry budget's to refuse).
+const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 /// Where an attempt's request goes: straight to reqwest when the caller
 /// added no layers (no boxed future, no extension map), or down the
@@ -101,6 +122,7 @@ impl CallLayer {
         let mut attempt = 1;
         let mut pending = request;
         loop {
+            self.pace().await;
             counter.0.store(attempt, Ordering::Relaxed);
             // Only when the budget binds does the attempt get a timeout of
             // its own; otherwise the client's applies, with no extra timer.
@@ -114,6 +136,9 @@ impl CallLayer {
             // sent once and redirects are not followed.
             let copy = pending.try_clone();
             let result = self.attempt(pending, copy.as_ref(), extensions, next).await;
+            if let Ok(r) = &result {
+                self.note_rate_limit(r.headers());
+            }
             let Some(copy) = copy.filter(|_| attempt < self.policy.max_attempts) else {
                 return result;
             };
@@ -138,6 +163,46 @@ impl CallLayer {
             tokio::time::sleep(wait).await;
             attempt += 1;
             pending = copy;
+        }
+    }
+
+    /// Waits while the server's rate limit is spent.
+    async fn pace(&self) {
+        let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = until {
+            let now = Instant::now();
+            if until > now {
+                tracing::debug!(wait = ?(until - now), "pacing: the rate limit is spent until its reset");
+                tokio::time::sleep(until - now).await;
+            }
+        }
+    }
+
+    /// Notes a spent rate limit: [`CallLayer::remaining_header`] at 0
+    /// beside the provider's reset header.
+    fn note_rate_limit(&self, headers: &reqwest::header::HeaderMap) {
+        let (Some(reset), Some(remaining)) = (&self.rate_limit_reset, &self.remaining_header)
+        else {
+            return;
+        };
+        let spent = headers
+            .get(remaining)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0");
+        if !spent {
+            return;
+        }
+        let Some(wait) = headers
+            .get(reset.header)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::retry::parse_reset(v, reset.kind, std::time::SystemTime::now()))
+        else {
+            return;
+        };
+        let until = Instant::now() + wait.min(MAX_PAUSE);
+        let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
         }
     }
 

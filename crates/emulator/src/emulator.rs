@@ -367,6 +367,16 @@ impl Emulator {
         self.shared.faults().add(rule);
     }
 
+    /// Enforces `quota` on `provider`'s API, per token (`None` lifts it).
+    pub fn quota(&self, provider: Provider, quota: Option<crate::Quota>) {
+        self.shared.quotas().set(provider, quota);
+    }
+
+    /// Requests the quotas refused (answered 429) so far.
+    pub fn quota_refusals(&self) -> u64 {
+        self.shared.quotas().refused()
+    }
+
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.shared.faults().clear();

@@ -48,6 +48,10 @@ struct Args {
     /// spares what a tag still needs).
     #[arg(long)]
     collect_referenced: bool,
+    /// Enforce a provider's documented request quota on its API, per
+    /// token (`digitalocean`: 250 requests a minute and 5 000 an hour).
+    #[arg(long, value_name = "PROVIDER", value_parser = ["digitalocean"])]
+    quota: Vec<String>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -103,6 +107,14 @@ async fn run(args: Args) -> Result<(), String> {
         .start()
         .await
         .map_err(|e| format!("cannot start on {}:{}: {e}", args.host, args.port))?;
+    for q in &args.quota {
+        if q == "digitalocean" {
+            emu.quota(
+                regkit_emulator::Provider::DigitalOcean,
+                Some(regkit_emulator::Quota::digitalocean()),
+            );
+        }
+    }
     // Listen for the stop signals before saying we are up: whoever waits
     // for the banner and then stops us must find the state written.
     let stop = Stop::listen().map_err(|e| format!("cannot wait for stop signals: {e}"))?;

@@ -60,13 +60,44 @@ async fn operation(State(ctx): State<OpCtx>, mut req: Request, next: Next) -> Re
     if !allowed {
         return op.api.unauthorized();
     }
+    let counted = {
+        let credential = req
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .map_or(&b""[..], |v| v.as_bytes());
+        shared.quotas().count(op.api.provider, credential)
+    };
+    if let Some(c) = &counted
+        && let Err(wait) = c.allowed
+    {
+        // Quotas count real time: their resets are real times too.
+        return op
+            .api
+            .rate_limited(wait.as_secs_f64().ceil() as u64, chrono::Utc::now());
+    }
     let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
     if changes {
         shared.touch();
     }
-    let response = op.api.render(next.run(req).await);
+    let mut response = op.api.render(next.run(req).await);
     if changes {
         shared.touch();
+    }
+    if let (Some(c), Some(reset)) = (&counted, op.api.info.rate_limit_reset) {
+        let h = response.headers_mut();
+        h.insert("ratelimit-limit", c.limit.into());
+        h.insert("ratelimit-remaining", c.remaining.into());
+        // Rounded up, so a client that waits for it never comes early.
+        let value = match reset.kind {
+            regkit_core::ResetKind::EpochSeconds => {
+                let at = chrono::Utc::now() + c.reset;
+                at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0)
+            }
+            regkit_core::ResetKind::DeltaSeconds => {
+                i64::try_from(c.reset.as_secs_f64().ceil() as u64).unwrap_or(i64::MAX)
+            }
+        };
+        h.insert(reset.header, value.into());
     }
     if truncate {
         return truncated(response).await;

@@ -40,6 +40,8 @@ struct Inner {
     cache: Mutex<HashMap<String, Cached>>,
     /// The data plane's bytes, uploads, bearer grants and hosts.
     data: DataPlane,
+    /// Request quotas per provider and token.
+    quotas: Mutex<crate::quota::Quotas>,
 }
 
 /// A host the data plane serves: a provider's shared registry host, or one
@@ -160,6 +162,7 @@ impl Shared {
             generation: AtomicU64::new(0),
             cache: Mutex::new(HashMap::new()),
             data,
+            quotas: Mutex::new(Default::default()),
         }))
     }
 
@@ -233,6 +236,11 @@ impl Shared {
     /// The fault rules and their seeded chances, locked.
     pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
         lock(&self.0.faults)
+    }
+
+    /// The request quotas, locked.
+    pub(crate) fn quotas(&self) -> MutexGuard<'_, crate::quota::Quotas> {
+        lock(&self.0.quotas)
     }
 
     /// The credentials the emulator accepts, locked.

@@ -670,3 +670,68 @@ async fn the_gc_preflight_counts_referenced_untagged_manifests_and_force_goes_ah
     assert!(forced.succeeded, "{forced:?}");
     session.close().await.unwrap();
 }
+
+/// 2 000 tags deleted under DigitalOcean's documented quota (250 a minute,
+/// 5 000 an hour, per token; here 120 times faster): the client pauses
+/// when `ratelimit-remaining` reaches 0 until `ratelimit-reset`, so every
+/// deletion is done and the quota refuses nothing.
+#[tokio::test]
+async fn a_two_thousand_tag_prune_under_the_quota_finishes_without_a_refusal() {
+    let emu = regkit_tests::registry::emulator().await;
+    let s = site(&emu, Provider::DigitalOcean).await;
+    let name = s.name("many");
+    let w = writer(&s);
+    let image = Image::new("amd64", 1, 500, None);
+    push(&w, &name, Some("latest"), &image).await;
+    let tags: Vec<String> = (0..2000).map(|i| format!("build-{i:04}")).collect();
+    futures::stream::iter(&tags)
+        .for_each_concurrent(16, |t| {
+            let w = &w;
+            let name = &name;
+            let manifest = Bytes::from(image.manifest.clone());
+            async move {
+                w.put_manifest(name, t, OCI_MANIFEST, manifest)
+                    .await
+                    .unwrap();
+            }
+        })
+        .await;
+    emu.quota(
+        Provider::DigitalOcean,
+        Some(regkit_emulator::Quota::digitalocean().faster(120)),
+    );
+    let account = account(&emu, Provider::DigitalOcean);
+    let view = account.view();
+    let registry = registry_of(view.as_ref()).await;
+    let session = session(&emu, account.as_ref(), &registry).await;
+    let plan = retention::plan_with_graph(
+        view.as_ref(),
+        &registry,
+        &Rules::new().keep_newest(0),
+        emu.clock().now(),
+        session.reader(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        plan.totals.tags_deleted, 2000,
+        "{}",
+        plan.totals.tags_deleted
+    );
+    assert_eq!(
+        plan.totals.manifests_deleted, 0,
+        "latest keeps the manifest"
+    );
+    let report = retention::apply(
+        view.as_ref(),
+        &plan,
+        ApplyOptions::new().graph(session.reader().clone()),
+    )
+    .await
+    .unwrap();
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.done.len(), 2000);
+    assert_eq!(emu.quota_refusals(), 0, "no request was refused");
+    emu.quota(Provider::DigitalOcean, None);
+    session.close().await.unwrap();
+}

@@ -275,7 +275,8 @@ pub async fn apply(
                 continue;
             }
         }
-        match delete_checked(view, &plan.registry, d).await {
+        let served = plan.kept.get(&d.repository).zip(options.graph.as_ref());
+        match delete_checked(view, &plan.registry, d, served).await {
             Ok(None) => report.done.push(d.clone()),
             Ok(Some(change)) => {
                 tracing::info!(deletion = %d, %change, "retention: changed since the plan; skipped");
@@ -305,14 +306,28 @@ pub async fn apply(
 
 /// Re-reads what `d` would delete, then deletes it when it is as planned:
 /// `Ok(None)` when deleted, `Ok(Some(change))` when skipped.
+///
+/// Where the plan read the graph, a tag is re-read through the registry
+/// itself (one `HEAD`, where a management API may list every tag).
 async fn delete_checked(
     view: &dyn RegistryView,
     registry: &Registry,
     d: &Deletion,
+    served: Option<(&KeptGraph, &GraphReader)>,
 ) -> Result<Option<Change>> {
     let (deleted, gone) = match &d.tag {
         Some(tag) => {
-            match view.tag_digest(registry, &d.repository, tag).await? {
+            let now = match served {
+                Some((kept, reader)) => reader
+                    .client()
+                    .manifest_digest(&kept.name, tag)
+                    .await
+                    .map_err(|e| {
+                        Error::Unexpected(format!("re-reading tag {tag} of {}: {e}", kept.name))
+                    })?,
+                None => view.tag_digest(registry, &d.repository, tag).await?,
+            };
+            match now {
                 None => return Ok(Some(Change::TagGone)),
                 Some(digest) if digest != d.digest => {
                     return Ok(Some(Change::TagMoved { digest }));

@@ -133,7 +133,7 @@ pub struct Plan {
     /// deletes nothing there.
     #[serde(default)]
     pub blocked: Vec<GraphError>,
-    /// Per repository with manifest deletions, what the graph kept.
+    /// Per repository with deletions, what the graph kept.
     #[serde(default)]
     pub kept: BTreeMap<String, KeptGraph>,
     /// Counts.
@@ -388,7 +388,7 @@ pub fn plan_listing(listing: Listing, rules: &Rules, now: DateTime<Utc>) -> Plan
         let mut decided = decide(&name, &index, &ranked, rules, cutoff, listing.fate);
         if let Some(graph) = &graph {
             let judged = judge_graph(decided, &index, graph, rules, listing.fate);
-            if !judged.manifests.is_empty() {
+            if !judged.manifests.is_empty() || !judged.tags.is_empty() {
                 kept.insert(name.clone(), judged.kept.clone());
             }
             decided = Decided {
