@@ -43,10 +43,11 @@ async fn run(
         let found = preflight(ctx.view.as_ref(), registry, s.reader()).await?;
         if found.referenced() > 0 {
             if !args.force {
-                return Err(Fail::from(regkit_workflows::Error::GcWouldTakeReferenced {
+                let refused = regkit_workflows::Error::GcWouldTakeReferenced {
                     index_children: found.index_children,
                     referrers: found.referrers,
-                }));
+                };
+                return Err(Fail::error(format!("{refused} with --force")));
             }
             output::note(&format!("warning: --force: {found}"));
         }

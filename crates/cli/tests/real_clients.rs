@@ -810,6 +810,7 @@ fn retention_over_what_skopeo_pushed_keeps_every_platform_and_referrer() -> Test
     let tree = digitalocean(&w, &["tags", "app", "--tree"]);
     assert!(tree.status.success(), "{}", stderr(&tree));
     let text = stdout(&tree);
+    println!("$ regkit digitalocean tags app --tree\n{text}");
     for needle in [
         "v1 index",
         "linux/amd64 image",
@@ -946,6 +947,7 @@ fn retention_over_what_skopeo_pushed_keeps_every_platform_and_referrer() -> Test
 
     // The GC preflight: v1's platforms and its signature are untagged.
     let refused = digitalocean(&w, &["gc"]);
+    println!("$ regkit digitalocean gc\n{}", stderr(&refused));
     assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
     assert!(
         stderr(&refused).contains("2 untagged platforms"),

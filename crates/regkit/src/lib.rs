@@ -36,6 +36,8 @@ pub use regkit_buildkite as buildkite;
 #[cfg(feature = "abeja")]
 pub use regkit_abeja as abeja;
 
+#[cfg(feature = "oci")]
+pub use regkit_oci as oci;
 /// Workflows across providers: one registry view, Docker credential
 /// leases, the garbage-collection waiter and the retention planner.
 #[cfg(feature = "workflows")]
