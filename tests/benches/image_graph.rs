@@ -20,39 +20,14 @@ use futures::StreamExt as _;
 use peak_alloc::PeakAlloc;
 use regkit_emulator::{ClockMode, Emulator, Provider};
 use regkit_oci::manifest::{OCI_INDEX, OCI_MANIFEST};
+use regkit_tests::registry::OnEmulator;
 use regkit_workflows::graph::GraphReader;
-use regkit_workflows::providers::{self, Connect};
+use regkit_workflows::providers;
 use regkit_workflows::retention::{self, Rules};
 use serde_json::json;
 
 #[global_allocator]
 static HEAP: PeakAlloc = PeakAlloc;
-
-struct OnEmulator<'a>(&'a Emulator);
-
-impl Connect for OnEmulator<'_> {
-    type Error = regkit_workflows::Error;
-
-    fn client<C>(&self) -> Result<C, Self::Error>
-    where
-        C: regkit_core::GeneratedClient
-            + regkit_core::runtime::ClientInfo<regkit_core::Inner>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-    {
-        regkit_core::ClientBuilder::<C>::new()
-            .base_url(self.0.url(Provider::DigitalOcean))
-            .bearer_token(self.0.token(Provider::DigitalOcean))
-            .build()
-            .map_err(|e| regkit_workflows::Error::InvalidInput(e.to_string()))
-    }
-
-    fn registry_host(&self, _: regkit_core::Provider) -> Option<String> {
-        self.0.registry_host(Provider::DigitalOcean)
-    }
-}
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -556,3 +556,36 @@ pub async fn site(emu: &Emulator, provider: Provider) -> Site {
         other => panic!("{other} has no data plane"),
     }
 }
+
+/// Opens the emulator's accounts through the workflows' provider table,
+/// with the registry hosts it serves.
+#[derive(Debug)]
+pub struct OnEmulator<'a>(pub &'a Emulator);
+
+impl regkit_workflows::providers::Connect for OnEmulator<'_> {
+    type Error = regkit_workflows::Error;
+
+    fn client<C>(&self) -> Result<C, Self::Error>
+    where
+        C: regkit_core::GeneratedClient
+            + regkit_core::runtime::ClientInfo<regkit_core::Inner>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        let p: Provider = C::PROVIDER
+            .name
+            .parse()
+            .map_err(|_| regkit_workflows::Error::InvalidInput(C::PROVIDER.name.into()))?;
+        regkit_core::ClientBuilder::<C>::new()
+            .base_url(self.0.url(p))
+            .bearer_token(self.0.token(p))
+            .build()
+            .map_err(|e| regkit_workflows::Error::InvalidInput(e.to_string()))
+    }
+
+    fn registry_host(&self, provider: regkit_core::Provider) -> Option<String> {
+        self.0.registry_host(provider.name().parse().ok()?)
+    }
+}

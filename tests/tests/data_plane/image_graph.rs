@@ -14,40 +14,12 @@ use bytes::Bytes;
 use futures::StreamExt as _;
 use regkit_emulator::{Emulator, FaultRule, Provider};
 use regkit_oci::manifest::{OCI_INDEX, OCI_MANIFEST};
+use regkit_tests::registry::OnEmulator;
 use regkit_tests::registry::{HOSTING, Image, Site, index, site};
 use regkit_workflows::graph::{GraphReader, GraphSession};
-use regkit_workflows::providers::{self, Account, Connect};
+use regkit_workflows::providers::{self, Account};
 use regkit_workflows::retention::{self, ApplyOptions, Change, Plan, Rule, Rules};
 use regkit_workflows::view::{GcKind, Registry, RegistryView};
-
-/// Opens the emulator's accounts, with its registry hosts.
-struct OnEmulator<'a>(&'a Emulator);
-
-impl Connect for OnEmulator<'_> {
-    type Error = regkit_workflows::Error;
-
-    fn client<C>(&self) -> Result<C, Self::Error>
-    where
-        C: regkit_core::GeneratedClient
-            + regkit_core::runtime::ClientInfo<regkit_core::Inner>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-    {
-        let p: regkit_core::Provider = C::PROVIDER.name.parse().unwrap();
-        regkit_core::ClientBuilder::<C>::new()
-            .base_url(self.0.url(p))
-            .bearer_token(self.0.token(p))
-            .build()
-            .map_err(|e| regkit_workflows::Error::InvalidInput(e.to_string()))
-    }
-
-    fn registry_host(&self, provider: regkit_core::Provider) -> Option<String> {
-        let p: Provider = provider.name().parse().ok()?;
-        self.0.registry_host(p)
-    }
-}
 
 fn account(emu: &Emulator, p: Provider) -> Box<dyn Account> {
     let core: regkit_core::Provider = p.name().parse().unwrap();
@@ -219,10 +191,10 @@ async fn pull_all(c: &regkit_oci::Client, name: &str, reference: &str) {
         .await
         .unwrap_or_else(|e| panic!("{name}@{reference}: {e}"));
     for child in m.children() {
-        Box::pin(pull_all(c, name, &child.digest().to_string())).await;
+        Box::pin(pull_all(c, name, child.digest().as_ref())).await;
     }
     for blob in m.blobs() {
-        let mut b = c.blob(name, &blob.digest().to_string()).await.unwrap();
+        let mut b = c.blob(name, blob.digest().as_ref()).await.unwrap();
         let mut n = 0;
         while let Some(chunk) = b.stream.next().await {
             n += chunk.unwrap().len() as u64;
