@@ -27,6 +27,7 @@ use regkit_oci::{Client, Manifest};
 use serde::{Deserialize, Serialize};
 
 use crate::credential::{CredentialSource, DockerCredential, Lifetime};
+pub use crate::view::DataPlaneName;
 use crate::view::{Image, Registry, RegistryView};
 
 /// Graph reads in flight at once, per repository.
@@ -140,16 +141,6 @@ impl RepoGraph {
     pub fn tag(&self, tag: &str) -> Option<&str> {
         self.tags.get(tag).map(String::as_str)
     }
-}
-
-/// Where a registry's images are served and how a repository is named
-/// there: what a view says through [`RegistryView::data_plane`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DataPlaneName {
-    /// The host (`registry.digitalocean.com`, `127.0.0.1:5000`).
-    pub host: String,
-    /// The repository's name on it.
-    pub name: String,
 }
 
 /// How long the pull credential a [`GraphSession`] mints lasts (it is

@@ -35,6 +35,16 @@ pub struct Registry {
     pub storage_bytes: Option<u64>,
 }
 
+/// Where a registry's images are served and how a repository is named
+/// there: what a view says through [`RegistryView::data_plane`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataPlaneName {
+    /// The host (`registry.digitalocean.com`, `127.0.0.1:5000`).
+    pub host: String,
+    /// The repository's name on it.
+    pub name: String,
+}
+
 /// A repository of a registry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Repository {
@@ -144,13 +154,9 @@ pub trait RegistryView: Send + Sync + fmt::Debug {
 
     /// Where `registry`'s images are served (the OCI Distribution API)
     /// and the name `repository` has there, where the provider has a data
-    /// plane (DigitalOcean, IONOS, Buildkite); `None` elsewhere. What
-    /// [`crate::graph`] reads through.
-    fn data_plane(
-        &self,
-        registry: &Registry,
-        repository: &str,
-    ) -> Option<crate::graph::DataPlaneName> {
+    /// plane (DigitalOcean, IONOS, Buildkite); `None` elsewhere. What the
+    /// image graph is read through.
+    fn data_plane(&self, registry: &Registry, repository: &str) -> Option<DataPlaneName> {
         let _ = (registry, repository);
         None
     }

@@ -11,9 +11,9 @@ use regkit_buildkite::{Client, types};
 use crate::account::{Opened, ProviderKit};
 use crate::clock::Clock;
 use crate::credential::{self, CredentialSource, DockerCredential, Lifetime};
-use crate::graph::DataPlaneName;
 use crate::view::{
-    DeleteImages, Image, ListContents, Registry, RegistryView, Repository, TagDeletion,
+    DataPlaneName, DeleteImages, Image, ListContents, Registry, RegistryView, Repository,
+    TagDeletion,
 };
 use crate::{Capability, Error, Result};
 

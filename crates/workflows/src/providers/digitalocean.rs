@@ -18,10 +18,9 @@ use regkit_digitalocean::{Client, types};
 use crate::account::{Opened, ProviderKit};
 use crate::clock::{Clock, SystemClock};
 use crate::credential::{CredentialSource, DockerCredential, Lifetime, expiry_after, ttl_secs};
-use crate::graph::DataPlaneName;
 use crate::view::{
-    CollectGarbage, DeleteImages, GcKind, GcStatus, Image, ListContents, Registry, RegistryView,
-    Repository,
+    CollectGarbage, DataPlaneName, DeleteImages, GcKind, GcStatus, Image, ListContents, Registry,
+    RegistryView, Repository,
 };
 use crate::{Error, Result};
 

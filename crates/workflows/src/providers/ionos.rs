@@ -11,8 +11,7 @@ use regkit_ionos::{Client, types};
 use crate::account::{Opened, ProviderKit};
 use crate::clock::{Clock, SystemClock};
 use crate::credential::{self, CredentialSource, DockerCredential, Lifetime, expiry_after};
-use crate::graph::DataPlaneName;
-use crate::view::{Image, ListContents, Registry, RegistryView, Repository};
+use crate::view::{DataPlaneName, Image, ListContents, Registry, RegistryView, Repository};
 use crate::{Error, Result};
 
 const PROVIDER: &str = regkit_ionos::PROVIDER.name;
