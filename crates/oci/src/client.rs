@@ -470,6 +470,47 @@ impl Client {
         Ok(digest)
     }
 
+    /// Uploads a blob of `name` from `stream` (a session, then one `PUT`
+    /// streaming the bytes; nothing is held whole), checked by the
+    /// registry against `digest`. A stream that ends in an error (a source
+    /// whose bytes do not match their digest) aborts the upload: the blob
+    /// is never committed.
+    pub async fn push_blob_stream(
+        &self,
+        name: &str,
+        digest: &str,
+        size: Option<u64>,
+        stream: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
+    ) -> Result<()> {
+        const OP: &str = "blob_upload";
+        let scope = [Access::Push.scope(name)];
+        let url = self.repo_url(name, "blobs/uploads/")?;
+        let started = self.send(OP, &scope, Method::POST, url, |r| r).await?;
+        let started = self.ok(OP, started).await?;
+        let mut put = self.location(OP, started.headers())?;
+        put.query_pairs_mut().append_pair("digest", digest);
+        // A stream is sent once: the session's login is the POST's.
+        self.pace().await;
+        let mut request = self
+            .inner
+            .http
+            .put(put)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .body(reqwest::Body::wrap_stream(stream));
+        if let Some(size) = size {
+            request = request.header(reqwest::header::CONTENT_LENGTH, size);
+        }
+        if let Some(auth) = self.auth_for(&scope.join(" ")).await {
+            request = request.header(AUTHORIZATION, auth);
+        }
+        let done = request.send().await.map_err(|source| Error::Transport {
+            operation: OP,
+            source,
+        })?;
+        self.note_rate_limit(done.headers());
+        self.ok(OP, done).await.map(|_| ())
+    }
+
     /// Mounts blob `digest` from repository `from` into `name` (one
     /// registry, no bytes moved): `true` when mounted, `false` when the
     /// registry could not (the session it opened instead is cancelled).

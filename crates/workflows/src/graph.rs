@@ -174,13 +174,24 @@ impl GraphSession {
         registry: &Registry,
         source: Option<Box<dyn CredentialSource>>,
     ) -> crate::Result<Option<GraphSession>> {
+        Self::open_with(view, registry, source, false).await
+    }
+
+    /// [`open`](Self::open), with a credential that pushes as well when
+    /// `push` (the destination of a copy).
+    pub async fn open_with(
+        view: &dyn RegistryView,
+        registry: &Registry,
+        source: Option<Box<dyn CredentialSource>>,
+        push: bool,
+    ) -> crate::Result<Option<GraphSession>> {
         let Some(place) = view.data_plane(registry, "_") else {
             return Ok(None);
         };
         let (login, minted) = match source {
             Some(source) => {
                 let credential = source
-                    .mint(Lifetime::Ttl(SESSION_CREDENTIAL_TTL), false)
+                    .mint(Lifetime::Ttl(SESSION_CREDENTIAL_TTL), push)
                     .await?;
                 let login = regkit_oci::Login::new(
                     credential.username.clone(),

@@ -16,6 +16,8 @@
 //!   Kubernetes `dockerconfigjson` Secret.
 //! - [`gc`]: start a garbage collection or join the one running, wait for
 //!   it with backoff within a budget, report progress, detect a stall.
+//! - [`copy`]: images copied between registries byte for byte, with their
+//!   platforms and referrers, tags written last, safe to repeat.
 //! - [`graph`]: one repository's image graph (tags, index children,
 //!   referrers) read through the registry itself, whole or not at all.
 //! - [`retention`]: rules (keep the newest N, delete older than, include or
@@ -31,6 +33,7 @@
 
 mod account;
 pub mod clock;
+pub mod copy;
 pub mod credential;
 pub mod docker_config;
 mod error;

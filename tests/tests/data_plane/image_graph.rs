@@ -21,14 +21,14 @@ use regkit_workflows::providers::{self, Account};
 use regkit_workflows::retention::{self, ApplyOptions, Change, Plan, Rule, Rules};
 use regkit_workflows::view::{GcKind, Registry, RegistryView};
 
-fn account(emu: &Emulator, p: Provider) -> Box<dyn Account> {
+pub(crate) fn account(emu: &Emulator, p: Provider) -> Box<dyn Account> {
     let core: regkit_core::Provider = p.name().parse().unwrap();
     let org = (p == Provider::Buildkite).then_some("org");
     providers::account(core, org, &OnEmulator(emu)).unwrap()
 }
 
 /// A regkit-oci client logged in with the site's writer.
-fn writer(s: &Site) -> regkit_oci::Client {
+pub(crate) fn writer(s: &Site) -> regkit_oci::Client {
     regkit_oci::Client::builder(s.host.clone())
         .login(Some(regkit_oci::Login::new(
             s.write.user.clone(),
@@ -69,33 +69,33 @@ async fn push_index(
     (digest, bytes.len())
 }
 
-fn hex(digest: &str) -> &str {
+pub(crate) fn hex(digest: &str) -> &str {
     digest.trim_start_matches("sha256:")
 }
 
 /// What one repository holds, by role.
-struct Content {
+pub(crate) struct Content {
     /// The kept index (`a-keep`) and its platforms.
-    kept_index: String,
-    kept_platforms: [String; 2],
+    pub(crate) kept_index: String,
+    pub(crate) kept_platforms: [String; 2],
     /// The kept index's signature (`subject`) and cosign-style SBOM.
-    kept_signature: String,
-    kept_sbom: String,
+    pub(crate) kept_signature: String,
+    pub(crate) kept_sbom: String,
     /// The index the plan deletes (`b-old`); its own platform; the
     /// platform it shares with the kept index is `kept_platforms[1]`.
-    old_index: String,
-    old_platform: String,
+    pub(crate) old_index: String,
+    pub(crate) old_platform: String,
     /// Its signature, a referrer of that signature, its cosign `.sig`.
-    old_signature: String,
-    old_signature_referrer: String,
-    old_cosign: String,
+    pub(crate) old_signature: String,
+    pub(crate) old_signature_referrer: String,
+    pub(crate) old_cosign: String,
     /// A plain image (`c-plain`) and an untagged manifest nothing needs.
-    plain: String,
-    garbage: String,
+    pub(crate) plain: String,
+    pub(crate) garbage: String,
 }
 
 /// Pushes the scenario into `name`.
-async fn scenario(c: &regkit_oci::Client, name: &str) -> Content {
+pub(crate) async fn scenario(c: &regkit_oci::Client, name: &str) -> Content {
     let pk1 = Image::new("amd64", 1, 2000, None);
     let pk2 = Image::new("arm64", 1, 2000, None);
     let po1 = Image::new("amd64", 1, 2000, None);
@@ -133,7 +133,7 @@ async fn scenario(c: &regkit_oci::Client, name: &str) -> Content {
     }
 }
 
-async fn registry_of(view: &dyn RegistryView) -> Registry {
+pub(crate) async fn registry_of(view: &dyn RegistryView) -> Registry {
     let mut rs = view.registries().await.unwrap();
     rs.sort_by(|a, b| a.name.cmp(&b.name));
     rs.into_iter().find(|r| r.name == "reg").unwrap()
@@ -185,7 +185,7 @@ fn sorted_by_digest_within(v: &mut [(String, String, Option<String>)]) {
 
 /// Pulls `reference` of `name` completely: the manifest, every child of
 /// an index, every blob (streamed, digest-checked).
-async fn pull_all(c: &regkit_oci::Client, name: &str, reference: &str) {
+pub(crate) async fn pull_all(c: &regkit_oci::Client, name: &str, reference: &str) {
     let m = c
         .manifest(name, reference)
         .await

@@ -12,6 +12,7 @@ use regkit_tests::registry::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
+mod copy;
 mod image_graph;
 
 async fn emulator() -> Emulator {
