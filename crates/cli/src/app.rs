@@ -9,12 +9,12 @@ use regkit_core::Provider;
 use regkit_emulator::Emulator;
 
 use crate::cli::{Cli, Command, ProviderArgs, ProviderCommand};
-use crate::cmd_call;
 use crate::commands;
 use crate::context::{Context, Endpoint};
 use crate::fail::{Fail, Result};
 use crate::options::Options;
 use crate::output::Format;
+use crate::{cmd_call, cmd_copy};
 
 /// Runs `regkit` with this process's arguments.
 pub fn main() -> ExitCode {
@@ -82,7 +82,39 @@ fn take_globals(cli_global: &mut crate::cli::Global, args: Vec<String>) -> Resul
 }
 
 async fn run(mut cli: Cli) -> Result<()> {
+    let opts = Options {
+        format: cli.global.output,
+        yes: cli.global.yes,
+    };
+    let copies = matches!(
+        cli.provider,
+        ProviderCommand::Copy { .. } | ProviderCommand::Mirror { .. }
+    );
+    if copies && cli.global.emulator {
+        return Err(Fail::usage(
+            "copy and mirror need registries that serve content: run regkit-emulator and export what it prints",
+        ));
+    }
+    if copies && cli.global.base_url.is_some() {
+        return Err(Fail::usage(
+            "--base-url cannot name the APIs of both ends: set REGKIT_<PROVIDER>_BASE_URL for each",
+        ));
+    }
     let (provider, args) = match cli.provider {
+        ProviderCommand::Copy {
+            src,
+            dst,
+            no_referrers,
+        } => return cmd_copy::copy(&src, &dst, !no_referrers, opts).await,
+        ProviderCommand::Mirror {
+            src,
+            dst,
+            tags,
+            since,
+            no_referrers,
+        } => {
+            return cmd_copy::mirror(&src, &dst, tags.as_deref(), since, !no_referrers, opts).await;
+        }
         ProviderCommand::DigitalOcean(a) => (Provider::DigitalOcean, a),
         ProviderCommand::Ionos(a) => (Provider::Ionos, a),
         ProviderCommand::Humanitec(a) => (Provider::Humanitec, a),
@@ -137,10 +169,6 @@ async fn run(mut cli: Cli) -> Result<()> {
         return cmd_call::run(provider, endpoint, args, cli.global.output).await;
     }
     let ctx = Context::new(provider, endpoint, org, registry)?;
-    let opts = Options {
-        format: cli.global.output,
-        yes: cli.global.yes,
-    };
     commands::run(&ctx, command, opts).await
 }
 

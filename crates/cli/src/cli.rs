@@ -88,6 +88,37 @@ pub enum ProviderCommand {
     /// ABEJA Platform container registry (needs --org, the organization id).
     #[command(after_help = after_help())]
     Abeja(ProviderArgs),
+    /// Copy one image between registries (any providers with a data
+    /// plane), with every platform and its referrers, credentials minted at
+    /// both ends: `regkit copy digitalocean:demo/web:v1 ionos:prod/web`.
+    Copy {
+        /// PROVIDER:REGISTRY/REPOSITORY:TAG or …@DIGEST (Buildkite:
+        /// buildkite:ORG/REGISTRY/REPOSITORY:TAG).
+        src: String,
+        /// PROVIDER:REGISTRY/REPOSITORY[:TAG] (the source's tag by default).
+        dst: String,
+        /// Leave referrers (signatures, SBOMs) and cosign-style tags behind.
+        #[arg(long)]
+        no_referrers: bool,
+    },
+    /// Copy a repository's tags between registries; a second run copies
+    /// nothing.
+    Mirror {
+        /// PROVIDER:REGISTRY/REPOSITORY.
+        src: String,
+        /// PROVIDER:REGISTRY/REPOSITORY.
+        dst: String,
+        /// Only tags matching this regular expression.
+        #[arg(long, value_name = "REGEX")]
+        tags: Option<String>,
+        /// Only tags updated within this long (30d, 12h), as the source's
+        /// API lists them.
+        #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+        since: Option<Duration>,
+        /// Leave referrers (signatures, SBOMs) and cosign-style tags behind.
+        #[arg(long)]
+        no_referrers: bool,
+    },
 }
 
 /// What a provider command needs besides the command.

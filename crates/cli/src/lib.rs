@@ -7,6 +7,7 @@ pub mod call;
 pub mod call_table;
 mod cli;
 mod cmd_call;
+mod cmd_copy;
 mod cmd_gc;
 mod cmd_k8s_secret;
 mod cmd_login;

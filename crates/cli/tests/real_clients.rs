@@ -964,3 +964,157 @@ fn retention_over_what_skopeo_pushed_keeps_every_platform_and_referrer() -> Test
     assert!(stderr(&forced).contains("--force"), "{}", stderr(&forced));
     Ok(())
 }
+
+/// `regkit copy` and `regkit mirror` between providers, with skopeo
+/// pushing the source and pulling the copy: DigitalOcean → IONOS and
+/// Buildkite → DigitalOcean, digests kept, every platform there, and a
+/// second mirror copying nothing.
+#[test]
+fn regkit_copy_and_mirror_move_what_skopeo_pushed_between_providers() -> TestResult {
+    if !have("skopeo") {
+        return Ok(());
+    }
+    let w = World::start()?;
+    let src = w.home.path().join("src");
+    let index_digest = layout(&src, 4096)?;
+    let src_ref = format!("oci:{}:v1", src.display());
+    w.login_helper(Provider::DigitalOcean, true);
+    w.login_helper(Provider::Ionos, false);
+    let do_image = w.image(Provider::DigitalOcean, "app");
+    w.ok(
+        "skopeo",
+        &[
+            "copy",
+            "--all",
+            "--dest-tls-verify=false",
+            "--preserve-digests",
+            &src_ref,
+            &format!("docker://{do_image}:v1"),
+        ],
+    );
+    let bk_image = w.image(Provider::Buildkite, "web");
+    let bk = buildkite_creds(&w);
+    w.ok(
+        "skopeo",
+        &[
+            "copy",
+            "--all",
+            "--dest-tls-verify=false",
+            "--preserve-digests",
+            "--dest-creds",
+            &bk,
+            &src_ref,
+            &format!("docker://{bk_image}:v1"),
+        ],
+    );
+    let regkit = env!("CARGO_BIN_EXE_regkit");
+    let tokens: Vec<String> = Provider::ALL
+        .iter()
+        .map(|p| w.emu.token(*p).expose_secret().to_string())
+        .collect();
+    let no_secret = |o: &Output| {
+        for t in &tokens {
+            assert!(
+                !stdout(o).contains(t) && !stderr(o).contains(t),
+                "a token in the output"
+            );
+        }
+    };
+
+    let out = w.run(
+        regkit,
+        &[
+            "copy",
+            "digitalocean:reg/app:v1",
+            "ionos:reg-id/prod/app",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    no_secret(&out);
+    let report: Value = serde_json::from_str(&stdout(&out))?;
+    assert_eq!(report["tags_written"], json!(["v1"]), "{report}");
+    assert_eq!(
+        report["manifests_copied"].as_array().map(Vec::len),
+        Some(3),
+        "{report}"
+    );
+    let ionos_image = w.image(Provider::Ionos, "prod/app");
+    let raw = w.ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!("docker://{ionos_image}:v1"),
+        ],
+    );
+    assert_eq!(
+        sha256(raw.as_bytes()),
+        index_digest,
+        "the index, byte for byte"
+    );
+    let pulled = w.home.path().join("pulled");
+    w.ok(
+        "skopeo",
+        &[
+            "copy",
+            "--all",
+            "--src-tls-verify=false",
+            &format!("docker://{ionos_image}:v1"),
+            &format!("oci:{}:v1", pulled.display()),
+        ],
+    );
+
+    let out = w.run(
+        regkit,
+        &[
+            "copy",
+            "buildkite:org/reg/web:v1",
+            "digitalocean:reg/promoted:stable",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    no_secret(&out);
+    let raw = w.ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!(
+                "docker://{}:stable",
+                w.image(Provider::DigitalOcean, "promoted")
+            ),
+        ],
+    );
+    assert_eq!(sha256(raw.as_bytes()), index_digest);
+
+    for round in 0..2 {
+        let out = w.run(
+            regkit,
+            &[
+                "mirror",
+                "digitalocean:reg/app",
+                "ionos:reg-id/mirror/app",
+                "--output",
+                "json",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: Value = serde_json::from_str(&stdout(&out))?;
+        let copied = report["manifests_copied"].as_array().map_or(0, Vec::len);
+        if round == 0 {
+            assert_eq!(copied, 3, "{report}");
+        } else {
+            assert_eq!(copied, 0, "a second run copies nothing: {report}");
+            assert_eq!(report["blobs_copied"], 0);
+            assert_eq!(report["tags_skipped"], json!(["v1"]));
+        }
+    }
+    let bad = w.run(regkit, &["copy", "digitalocean:reg/app", "ionos:reg-id/x"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("SRC"), "{}", stderr(&bad));
+    Ok(())
+}

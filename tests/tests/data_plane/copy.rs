@@ -38,7 +38,10 @@ async fn ionos_tokens(emu: &Emulator) -> usize {
         Provider::Ionos,
         reqwest::Method::GET,
         "/registries/reg-id/tokens",
-        Some(format!("Bearer {}", emu.token(Provider::Ionos).expose_secret())),
+        Some(format!(
+            "Bearer {}",
+            emu.token(Provider::Ionos).expose_secret()
+        )),
         None,
     )
     .await;
@@ -47,7 +50,8 @@ async fn ionos_tokens(emu: &Emulator) -> usize {
 }
 
 #[tokio::test]
-async fn digitalocean_to_ionos_copies_every_platform_and_referrer_and_a_second_run_copies_nothing() {
+async fn digitalocean_to_ionos_copies_every_platform_and_referrer_and_a_second_run_copies_nothing()
+{
     let emu = regkit_tests::registry::emulator().await;
     let from = site(&emu, Provider::DigitalOcean).await;
     let to = site(&emu, Provider::Ionos).await;
@@ -55,7 +59,11 @@ async fn digitalocean_to_ionos_copies_every_platform_and_referrer_and_a_second_r
     let tokens_before = ionos_tokens(&emu).await;
     let (src, _) = session(&emu, Provider::DigitalOcean, false).await;
     let (dst, _) = session(&emu, Provider::Ionos, true).await;
-    assert_eq!(ionos_tokens(&emu).await, tokens_before + 1, "a token minted");
+    assert_eq!(
+        ionos_tokens(&emu).await,
+        tokens_before + 1,
+        "a token minted"
+    );
     let mut report = CopyReport::default();
     let digest = copy::copy(
         &side(&src, &from.name("app")),
@@ -73,7 +81,11 @@ async fn digitalocean_to_ionos_copies_every_platform_and_referrer_and_a_second_r
     assert_eq!(report.manifests_copied.len(), 5, "{report}");
     let sbom_tag = format!("sha256-{}.sbom", hex(&c.kept_index));
     // The SBOM's tag with the graph, the image's own tag last.
-    assert_eq!(report.tags_written, [sbom_tag.clone(), "a-keep".to_string()], "{report}");
+    assert_eq!(
+        report.tags_written,
+        [sbom_tag.clone(), "a-keep".to_string()],
+        "{report}"
+    );
     let check = writer(&to);
     pull_all(&check, "prod/app", "a-keep").await;
     pull_all(&check, "prod/app", &sbom_tag).await;
@@ -84,7 +96,10 @@ async fn digitalocean_to_ionos_copies_every_platform_and_referrer_and_a_second_r
             .iter()
             .any(|d| d.digest().to_string() == c.kept_signature)
     );
-    assert_eq!(check.manifest_digest("prod/app", "b-old").await.unwrap(), None);
+    assert_eq!(
+        check.manifest_digest("prod/app", "b-old").await.unwrap(),
+        None
+    );
 
     // Again: nothing is copied, nothing written.
     let mut again = CopyReport::default();
@@ -102,12 +117,7 @@ async fn digitalocean_to_ionos_copies_every_platform_and_referrer_and_a_second_r
     assert_eq!(again.tags_skipped.len(), 2, "{again}");
 
     // A mirror of every tag (cosign-style tags travel with their subject).
-    let tags: Vec<String> = src
-        .reader()
-        .client()
-        .tags(&from.name("app"))
-        .await
-        .unwrap();
+    let tags: Vec<String> = src.reader().client().tags(&from.name("app")).await.unwrap();
     let mirrored = copy::mirror(
         &side(&src, &from.name("app")),
         &side(&dst, "mirror/app"),
@@ -127,7 +137,11 @@ async fn digitalocean_to_ionos_copies_every_platform_and_referrer_and_a_second_r
     }
     src.close().await.unwrap();
     dst.close().await.unwrap();
-    assert_eq!(ionos_tokens(&emu).await, tokens_before, "the minted token is revoked");
+    assert_eq!(
+        ionos_tokens(&emu).await,
+        tokens_before,
+        "the minted token is revoked"
+    );
 }
 
 #[tokio::test]
@@ -138,7 +152,9 @@ async fn buildkite_to_digitalocean_and_within_one_registry_blobs_are_mounted() {
     let image = Image::new("amd64", 2, 5000, None);
     let w = writer(&bk);
     for blob in image.blobs() {
-        w.push_blob(&bk.name("web"), Bytes::from(blob.clone())).await.unwrap();
+        w.push_blob(&bk.name("web"), Bytes::from(blob.clone()))
+            .await
+            .unwrap();
     }
     w.put_manifest(
         &bk.name("web"),
@@ -161,11 +177,18 @@ async fn buildkite_to_digitalocean_and_within_one_registry_blobs_are_mounted() {
     )
     .await
     .unwrap();
-    assert_eq!((report.blobs_copied, report.blobs_mounted), (3, 0), "{report}");
+    assert_eq!(
+        (report.blobs_copied, report.blobs_mounted),
+        (3, 0),
+        "{report}"
+    );
     assert_eq!(report.bytes_copied, image.blob_bytes());
     let check = writer(&d);
     assert_eq!(
-        check.manifest_digest(&d.name("web"), "promoted").await.unwrap(),
+        check
+            .manifest_digest(&d.name("web"), "promoted")
+            .await
+            .unwrap(),
         Some(image.digest.clone())
     );
     pull_all(&check, &d.name("web"), "promoted").await;
@@ -182,7 +205,11 @@ async fn buildkite_to_digitalocean_and_within_one_registry_blobs_are_mounted() {
     )
     .await
     .unwrap();
-    assert_eq!((within.blobs_copied, within.blobs_mounted), (0, 3), "{within}");
+    assert_eq!(
+        (within.blobs_copied, within.blobs_mounted),
+        (0, 3),
+        "{within}"
+    );
     pull_all(&check, &d.name("web-copy"), "promoted").await;
     src.close().await.unwrap();
     dst.close().await.unwrap();
@@ -196,7 +223,9 @@ async fn a_source_that_serves_bad_bytes_fails_the_copy_and_tags_nothing() {
     let image = Image::new("amd64", 1, 300_000, None);
     let w = writer(&from);
     for blob in image.blobs() {
-        w.push_blob(&from.name("app"), Bytes::from(blob.clone())).await.unwrap();
+        w.push_blob(&from.name("app"), Bytes::from(blob.clone()))
+            .await
+            .unwrap();
     }
     w.put_manifest(
         &from.name("app"),
@@ -224,7 +253,11 @@ async fn a_source_that_serves_bad_bytes_fails_the_copy_and_tags_nothing() {
     assert!(failed.is_err(), "{report}");
     emu.clear_faults();
     let check = writer(&to);
-    assert_eq!(check.manifest_digest("app", "v1").await.unwrap(), None, "nothing tagged");
+    assert_eq!(
+        check.manifest_digest("app", "v1").await.unwrap(),
+        None,
+        "nothing tagged"
+    );
     assert!(report.tags_written.is_empty());
     // Even after a failure, the minted token is revoked.
     src.close().await.unwrap();
