@@ -288,7 +288,11 @@ mod tests {
             "digitalocean:demo/web:",
         ] {
             let e = parse_ref("SRC", bad, false).unwrap_err();
-            assert!(e.to_string().contains("SRC"), "{bad}: {e}");
+            assert!(
+                e.message.contains("SRC") && e.code == 2,
+                "{bad}: {}",
+                e.message
+            );
         }
         assert!(parse_ref("SRC-REPO", "digitalocean:demo/web:v1", true).is_err());
     }
