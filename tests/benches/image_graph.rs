@@ -18,7 +18,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::StreamExt as _;
 use peak_alloc::PeakAlloc;
-use regkit_emulator::{ClockMode, Emulator, Provider};
+use regkit_emulator::Provider;
 use regkit_oci::manifest::{OCI_INDEX, OCI_MANIFEST};
 use regkit_tests::registry::OnEmulator;
 use regkit_workflows::graph::GraphReader;
@@ -101,23 +101,13 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let emu = Emulator::builder().clock(ClockMode::Frozen).start().await.unwrap();
-        emu.seed(|w, _, now| {
-            w.digitalocean
-                .create_registry(
-                    "reg",
-                    None,
-                    Some(regkit_emulator::providers::digitalocean::Tier::Professional),
-                    now,
-                )
-                .map(|_| ())
-                .unwrap();
-        });
-        let host = emu.registry_host(Provider::DigitalOcean).unwrap();
-        let token = emu.token(Provider::DigitalOcean).expose_secret().to_string();
-        let login = regkit_oci::Login::new(token.clone(), token);
-        let client = regkit_oci::Client::builder(host)
-            .login(Some(login))
+        let emu = regkit_tests::registry::emulator().await;
+        let site = regkit_tests::registry::site(&emu, Provider::DigitalOcean).await;
+        let client = regkit_oci::Client::builder(site.host.clone())
+            .login(Some(regkit_oci::Login::new(
+                site.write.user.clone(),
+                site.write.password.clone(),
+            )))
             .build()
             .unwrap();
         let started = Instant::now();

@@ -256,7 +256,6 @@ impl<C: GeneratedClient> ClientBuilder<C> {
             },
             body_limit: self.max_response_bytes,
             paused_until: std::sync::Mutex::new(None),
-            remaining_header: CallLayer::remaining_header(provider.rate_limit_reset.as_ref()),
         });
         // Without caller layers, the call layer drives reqwest directly:
         // layers cost only when present.

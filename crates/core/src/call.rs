@@ -41,19 +41,6 @@ pub(crate) struct CallLayer {
     /// No attempt leaves before this: the server said its rate limit is
     /// spent (`ratelimit-remaining: 0`) until its reset.
     pub(crate) paused_until: std::sync::Mutex<Option<Instant>>,
-    /// The header that says how many requests are left: the reset
-    /// header's name with `reset` read as `remaining` (`ratelimit-reset` →
-    /// `ratelimit-remaining`, the naming DigitalOcean and Buildkite use).
-    pub(crate) remaining_header: Option<reqwest::header::HeaderName>,
-}
-
-impl CallLayer {
-    /// [`CallLayer::remaining_header`] for `reset`.
-    pub(crate) fn remaining_header(
-        reset: Option<&RateLimitReset>,
-    ) -> Option<reqwest::header::HeaderName> {
-        reset.and_then(|r| r.header.replace("reset", "remaining").parse().ok())
-    }
 }
 
 /// The longest pause a spent rate limit imposes before an attempt (a
@@ -178,28 +165,19 @@ impl CallLayer {
         }
     }
 
-    /// Notes a spent rate limit: [`CallLayer::remaining_header`] at 0
-    /// beside the provider's reset header.
+    /// Notes a spent rate limit ([`crate::wire::spent_rate_limit`]).
     fn note_rate_limit(&self, headers: &reqwest::header::HeaderMap) {
-        let (Some(reset), Some(remaining)) = (&self.rate_limit_reset, &self.remaining_header)
-        else {
+        let Some(reset) = &self.rate_limit_reset else {
             return;
         };
-        let spent = headers
-            .get(remaining)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() == "0");
-        if !spent {
+        // Most answers carry no reset header: nothing to look at.
+        if !headers.contains_key(reset.header) {
             return;
         }
-        let Some(wait) = headers
-            .get(reset.header)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| crate::retry::parse_reset(v, reset.kind, std::time::SystemTime::now()))
-        else {
+        let Some(wait) = crate::wire::spent_rate_limit(headers, reset, MAX_PAUSE) else {
             return;
         };
-        let until = Instant::now() + wait.min(MAX_PAUSE);
+        let until = Instant::now() + wait;
         let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
         if paused.is_none_or(|p| p < until) {
             *paused = Some(until);

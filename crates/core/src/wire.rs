@@ -51,6 +51,27 @@ pub fn reset_wait(value: &str, reset: &RateLimitReset) -> Option<Duration> {
     crate::retry::parse_reset(value, reset.kind, std::time::SystemTime::now())
 }
 
+/// How long to pause before the next request when `headers` say the
+/// rate limit is spent: the `-remaining` header beside the provider's
+/// reset header (`ratelimit-reset` → `ratelimit-remaining`) at 0, and the
+/// reset's wait, at most `max`. `None` when the limit is not spent.
+pub fn spent_rate_limit(
+    headers: &HeaderMap,
+    reset: &RateLimitReset,
+    max: Duration,
+) -> Option<Duration> {
+    let remaining = reset.header.replace("reset", "remaining");
+    let spent = headers
+        .get(remaining.as_str())
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0");
+    if !spent {
+        return None;
+    }
+    let value = headers.get(reset.header)?.to_str().ok()?;
+    reset_wait(value, reset).map(|w| w.min(max))
+}
+
 impl RetryPolicy {
     /// Attempts in all, including the first.
     pub fn attempts(&self) -> u32 {

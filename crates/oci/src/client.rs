@@ -38,14 +38,6 @@ pub struct ClientBuilder {
     rate_limit_reset: Option<RateLimitReset>,
 }
 
-/// The rate-limit reset header most registries and the emulator send
-/// (`ratelimit-reset`, seconds from now), read when the builder is given
-/// no provider's own.
-const DEFAULT_RESET: RateLimitReset = RateLimitReset {
-    header: "ratelimit-reset",
-    kind: regkit_core::ResetKind::DeltaSeconds,
-};
-
 impl ClientBuilder {
     /// The login (`None`: anonymous).
     pub fn login(mut self, login: Option<Login>) -> Self {
@@ -79,7 +71,8 @@ impl ClientBuilder {
     }
 
     /// The header that says when a spent rate limit resets, as the
-    /// provider's manifest names it.
+    /// provider's manifest names it (`ProviderInfo::rate_limit_reset`);
+    /// without it, only `Retry-After` is read.
     pub fn rate_limit_reset(mut self, reset: Option<RateLimitReset>) -> Self {
         self.rate_limit_reset = reset;
         self
@@ -126,7 +119,7 @@ impl ClientBuilder {
                 basic: AtomicBool::new(false),
                 policy: self.policy,
                 max_manifest_bytes: self.max_manifest_bytes,
-                reset: self.rate_limit_reset.unwrap_or(DEFAULT_RESET),
+                reset: self.rate_limit_reset,
                 paused_until: std::sync::Mutex::new(None),
             }),
         })
@@ -149,7 +142,7 @@ struct Inner {
     basic: AtomicBool,
     policy: RetryPolicy,
     max_manifest_bytes: usize,
-    reset: RateLimitReset,
+    reset: Option<RateLimitReset>,
     /// No request leaves before this (the server's rate limit is spent).
     paused_until: std::sync::Mutex<Option<Instant>>,
 }
@@ -622,7 +615,7 @@ impl Client {
 
     async fn status_error(&self, operation: &'static str, response: Response) -> Error {
         let status = response.status();
-        let retry_after = wire::server_wait(status, response.headers(), Some(&self.inner.reset));
+        let retry_after = wire::server_wait(status, response.headers(), self.inner.reset.as_ref());
         let body = read_bounded(operation, response, 64 * 1024)
             .await
             .unwrap_or_default();
@@ -635,11 +628,15 @@ impl Client {
         let message = first
             .as_ref()
             .and_then(|e| e.get("message")?.as_str().map(|m| self.scrub(m)));
+        let message = match message {
+            Some(m) => Some(self.scrub_tokens(m).await),
+            None => None,
+        };
         Error::Status {
             operation,
             status,
             code,
-            message: message.map(|m| self.scrub_tokens_sync(m)),
+            message,
             retry_after,
         }
     }
@@ -657,13 +654,11 @@ impl Client {
     }
 
     /// `text` without any bearer token this client holds.
-    fn scrub_tokens_sync(&self, mut text: String) -> String {
-        if let Ok(tokens) = self.inner.tokens.try_lock() {
-            for t in tokens.values() {
-                let secret = t.value.expose_secret();
-                if !secret.is_empty() {
-                    text = text.replace(secret, "[REDACTED]");
-                }
+    async fn scrub_tokens(&self, mut text: String) -> String {
+        for t in self.inner.tokens.lock().await.values() {
+            let secret = t.value.expose_secret();
+            if !secret.is_empty() {
+                text = text.replace(secret, "[REDACTED]");
             }
         }
         text
@@ -714,10 +709,9 @@ impl Client {
             if !retry {
                 return result.map_err(|source| Error::Transport { operation, source });
             }
-            let hint = result
-                .as_ref()
-                .ok()
-                .and_then(|r| wire::server_wait(r.status(), r.headers(), Some(&self.inner.reset)));
+            let hint = result.as_ref().ok().and_then(|r| {
+                wire::server_wait(r.status(), r.headers(), self.inner.reset.as_ref())
+            });
             let wait = hint.unwrap_or_else(|| policy.backoff_before(attempt));
             if !policy.fits(started.elapsed(), wait) {
                 return result.map_err(|source| Error::Transport { operation, source });
@@ -886,20 +880,19 @@ impl Client {
         }
     }
 
-    /// Notes `ratelimit-remaining: 0` with its reset: no request leaves
-    /// before then (at most a minute: a hostile header must not stall the
-    /// client for ever).
+    /// Notes a spent rate limit ([`wire::spent_rate_limit`]): no request
+    /// leaves before its reset (at most a minute: a hostile header must
+    /// not stall the client for ever).
     fn note_rate_limit(&self, headers: &HeaderMap) {
-        let spent = header(headers, "ratelimit-remaining").is_some_and(|r| r.trim() == "0");
-        if !spent {
-            return;
-        }
-        let Some(wait) = header(headers, self.inner.reset.header)
-            .and_then(|v| wire::reset_wait(&v, &self.inner.reset))
+        let Some(wait) = self
+            .inner
+            .reset
+            .as_ref()
+            .and_then(|r| wire::spent_rate_limit(headers, r, Duration::from_secs(60)))
         else {
             return;
         };
-        let until = Instant::now() + wait.min(Duration::from_secs(60));
+        let until = Instant::now() + wait;
         let mut paused = self
             .inner
             .paused_until

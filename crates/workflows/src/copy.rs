@@ -210,13 +210,17 @@ impl Run<'_> {
         self.report.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn image(&self, reference: &str, tag: Option<&str>) -> Result<String> {
-        let top = self
-            .src
+    /// The source's manifest `reference`.
+    async fn source(&self, reference: &str) -> Result<Manifest> {
+        self.src
             .client
             .manifest(&self.src.name, reference)
             .await
-            .map_err(oci)?;
+            .map_err(oci)
+    }
+
+    async fn image(&self, reference: &str, tag: Option<&str>) -> Result<String> {
+        let top = self.source(reference).await?;
         self.manifest(&top).await?;
         let tag = tag.or((!reference.contains(':')).then_some(reference));
         if let Some(tag) = tag {
@@ -272,12 +276,7 @@ impl Run<'_> {
                 self.lock().manifests_skipped += 1;
             } else {
                 for child in m.children() {
-                    let child = self
-                        .src
-                        .client
-                        .manifest(&self.src.name, child.digest().as_ref())
-                        .await
-                        .map_err(oci)?;
+                    let child = self.source(child.digest().as_ref()).await?;
                     self.manifest(&child).await?;
                 }
                 let blobs: Vec<(String, u64)> = m
@@ -312,23 +311,13 @@ impl Run<'_> {
             .await
             .map_err(oci)?;
         for d in &found.descriptors {
-            let r = self
-                .src
-                .client
-                .manifest(&self.src.name, d.digest().as_ref())
-                .await
-                .map_err(oci)?;
+            let r = self.source(d.digest().as_ref()).await?;
             self.manifest(&r).await?;
         }
         // Cosign-style tags of this manifest, with their content.
         for tag in self.source_tags {
             if tag_subject(tag).as_deref() == Some(m.digest.as_str()) {
-                let owned = self
-                    .src
-                    .client
-                    .manifest(&self.src.name, tag)
-                    .await
-                    .map_err(oci)?;
+                let owned = self.source(tag).await?;
                 self.manifest(&owned).await?;
                 self.tag(tag, &owned).await?;
             }

@@ -201,8 +201,14 @@ impl GraphSession {
             }
             None => (None, None),
         };
+        let reset = view
+            .provider()
+            .parse::<regkit_core::Provider>()
+            .ok()
+            .and_then(|p| p.info().rate_limit_reset);
         let client = Client::builder(place.host)
             .login(login)
+            .rate_limit_reset(reset)
             .build()
             .map_err(|e| crate::Error::InvalidInput(e.to_string()))?;
         Ok(Some(GraphSession {

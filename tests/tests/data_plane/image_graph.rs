@@ -178,11 +178,6 @@ fn entry(what: &str, rule: &str, parent: Option<&str>) -> (String, String, Optio
     )
 }
 
-/// The manifests in plan order must put parents before children.
-fn sorted_by_digest_within(v: &mut [(String, String, Option<String>)]) {
-    v.sort();
-}
-
 /// Pulls `reference` of `name` completely: the manifest, every child of
 /// an index, every blob (streamed, digest-checked).
 pub(crate) async fn pull_all(c: &regkit_oci::Client, name: &str, reference: &str) {
@@ -253,8 +248,8 @@ async fn a_plan_deletes_only_what_no_kept_tag_reaches_and_kept_tags_pull_complet
                     entry(&c.old_cosign, "orphaned_referrer", Some(&c.old_index)),
                 ];
                 let mut got_sorted = got_manifests.clone();
-                sorted_by_digest_within(&mut got_sorted);
-                sorted_by_digest_within(&mut expected);
+                got_sorted.sort();
+                expected.sort();
                 assert_eq!(got_sorted, expected, "{p}: {plan}");
                 // Parents before children, subjects before referrers.
                 let at = |d: &str| got_manifests.iter().position(|(w, _, _)| w == d).unwrap();
