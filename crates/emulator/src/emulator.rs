@@ -377,6 +377,14 @@ impl Emulator {
         self.shared.quotas().refused()
     }
 
+    /// Requests `provider`'s API and registry hosts received so far, by
+    /// operation (the spec's `operationId`, or a data-plane operation of
+    /// [`DATA_PLANE_OPERATIONS`](crate::DATA_PLANE_OPERATIONS)): what a test counts
+    /// to show a second run sends nothing it need not.
+    pub fn requests(&self, provider: Provider) -> std::collections::BTreeMap<&'static str, u64> {
+        self.shared.arrived(provider)
+    }
+
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.shared.faults().clear();

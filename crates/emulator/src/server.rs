@@ -38,7 +38,7 @@ async fn operation(State(ctx): State<OpCtx>, mut req: Request, next: Next) -> Re
     let OpCtx { shared, op } = ctx;
     req.extensions_mut().insert(op);
     let allowed = shared.auth().allows(op.api.provider, req.headers());
-    let faults = shared.faults().draw(op.api.provider, op.operation);
+    let faults = shared.arrive(op.api.provider, op.operation);
     let mut truncate = false;
     for fault in &faults {
         match fault {

@@ -42,6 +42,8 @@ struct Inner {
     data: DataPlane,
     /// Request quotas per provider and token.
     quotas: Mutex<crate::quota::Quotas>,
+    /// Requests that arrived, by provider and operation.
+    arrived: Mutex<HashMap<(Provider, &'static str), u64>>,
 }
 
 /// A host the data plane serves: a provider's shared registry host, or one
@@ -163,6 +165,7 @@ impl Shared {
             cache: Mutex::new(HashMap::new()),
             data,
             quotas: Mutex::new(Default::default()),
+            arrived: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -236,6 +239,31 @@ impl Shared {
     /// The fault rules and their seeded chances, locked.
     pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
         lock(&self.0.faults)
+    }
+
+    /// Counts a request of `operation` to `provider`, then draws the
+    /// faults that hit it: every request passes here once.
+    pub(crate) fn arrive(
+        &self,
+        provider: Provider,
+        operation: &'static str,
+    ) -> Vec<crate::faults::Fault> {
+        *lock(&self.0.arrived)
+            .entry((provider, operation))
+            .or_default() += 1;
+        self.faults().draw(provider, operation)
+    }
+
+    /// Requests that arrived for `provider` so far, by operation.
+    pub(crate) fn arrived(
+        &self,
+        provider: Provider,
+    ) -> std::collections::BTreeMap<&'static str, u64> {
+        lock(&self.0.arrived)
+            .iter()
+            .filter(|((p, _), _)| *p == provider)
+            .map(|((_, op), n)| (*op, *n))
+            .collect()
     }
 
     /// The request quotas, locked.

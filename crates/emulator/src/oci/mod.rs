@@ -79,7 +79,7 @@ pub(crate) fn api_routes(shared: Shared) -> Router {
 
 async fn token(State(shared): State<Shared>, req: Request) -> Response {
     let query = req.uri().query().unwrap_or_default().to_string();
-    for fault in shared.faults().draw(Provider::DigitalOcean, "oci_token") {
+    for fault in shared.arrive(Provider::DigitalOcean, "oci_token") {
         if let Some(r) = fault_response(&fault) {
             return r;
         }
@@ -162,7 +162,7 @@ async fn handle(State(plane): State<Plane>, req: Request) -> Response {
         return error_response(&e, head);
     };
     let op = paths::operation(req.method(), &parsed.endpoint);
-    let faults = plane.shared.faults().draw(plane.provider, op);
+    let faults = plane.shared.arrive(plane.provider, op);
     let mut truncate = false;
     for fault in &faults {
         match fault {
