@@ -17,7 +17,9 @@ use bytes::{Bytes, BytesMut};
 use futures::Stream;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use regkit_core::{Outcome, RateLimitReset, RetryAction, RetryPolicy, classify, wire};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, LOCATION};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_RANGE, CONTENT_TYPE, HeaderMap, LOCATION, RANGE,
+};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use tokio::sync::Mutex;
 
@@ -25,6 +27,9 @@ use crate::auth::{Access, Challenge, Login, Token};
 use crate::digest::Hasher;
 use crate::manifest::{ACCEPTED, DEFAULT_MAX_MANIFEST_BYTES, Manifest};
 use crate::{Error, Result};
+
+/// The blob read's operation name.
+const BLOB_GET: &str = "blob_get";
 
 /// Builds a [`Client`].
 #[derive(Debug)]
@@ -382,48 +387,119 @@ impl Client {
     }
 
     /// Reads blob `digest` of `name` as a stream checked against the
-    /// digest.
+    /// digest. A connection that breaks partway is picked up where it
+    /// broke (`Range: bytes=<received>-`, up to the retry policy's attempts,
+    /// with its backoff between): a registry that answers the range (206)
+    /// sends only the rest; one that ignores it (200) sends the whole blob
+    /// again and the bytes already given are dropped. Either way the
+    /// stream's bytes are the blob's once, and hashed as one.
     pub async fn blob(&self, name: &str, digest: &str) -> Result<Blob> {
-        const OP: &str = "blob_get";
-        let mut hasher = Some(Hasher::new(digest)?);
+        let mut hasher = Hasher::new(digest)?;
         let url = self.repo_url(name, &format!("blobs/{}", segment(digest)))?;
-        let response = self
-            .send(OP, &[Access::Pull.scope(name)], Method::GET, url, |r| r)
-            .await?;
-        let mut response = self.ok(OP, response).await?;
+        let response = self.blob_from(name, &url, 0).await?.0;
         let size = response.content_length();
+        let client = self.clone();
+        let name = name.to_string();
         let stream = async_stream(move |tx| async move {
+            let mut response = response;
+            let mut received: u64 = 0;
+            let mut drop_first: u64 = 0;
+            let mut resumed = 1;
             loop {
                 match response.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if let Some(h) = hasher.as_mut() {
-                            h.update(&chunk);
+                    Ok(Some(mut chunk)) => {
+                        if drop_first > 0 {
+                            let n = drop_first.min(chunk.len() as u64);
+                            drop_first -= n;
+                            chunk = chunk.slice(n as usize..);
+                            if chunk.is_empty() {
+                                continue;
+                            }
                         }
+                        hasher.update(&chunk);
+                        received += chunk.len() as u64;
                         if tx.send(Ok(chunk)).await.is_err() {
                             return;
                         }
                     }
                     Ok(None) => {
-                        if let Some(h) = hasher.take()
-                            && let Err(e) = h.verify()
-                        {
+                        if let Err(e) = hasher.verify() {
                             let _ = tx.send(Err(e)).await;
                         }
                         return;
                     }
                     Err(source) => {
-                        let _ = tx
-                            .send(Err(Error::Transport {
-                                operation: OP,
-                                source,
-                            }))
-                            .await;
-                        return;
+                        let policy = &client.inner.policy;
+                        let resume = if resumed < policy.attempts() {
+                            tokio::time::sleep(policy.backoff_before(resumed)).await;
+                            resumed += 1;
+                            tracing::debug!(received, "regkit-oci: a blob broke off; resuming");
+                            Some(client.blob_from(&name, &url, received).await)
+                        } else {
+                            None
+                        };
+                        match resume {
+                            Some(Ok((next, skip))) => {
+                                response = next;
+                                drop_first = skip;
+                            }
+                            Some(Err(e)) => {
+                                let _ = tx.send(Err(e)).await;
+                                return;
+                            }
+                            None => {
+                                let _ = tx
+                                    .send(Err(Error::Transport {
+                                        operation: BLOB_GET,
+                                        source,
+                                    }))
+                                    .await;
+                                return;
+                            }
+                        }
                     }
                 }
             }
         });
         Ok(Blob { size, stream })
+    }
+
+    /// The answer to a blob `GET` of `url` from byte `from` on, and how
+    /// many of its first bytes to drop (a registry that ignored the range
+    /// sends the blob from its start).
+    async fn blob_from(&self, name: &str, url: &Url, from: u64) -> Result<(Response, u64)> {
+        let range = format!("bytes={from}-");
+        let response = self
+            .send(
+                BLOB_GET,
+                &[Access::Pull.scope(name)],
+                Method::GET,
+                url.clone(),
+                |r| {
+                    if from > 0 {
+                        r.header(RANGE, range.as_str())
+                    } else {
+                        r
+                    }
+                },
+            )
+            .await?;
+        let response = self.ok(BLOB_GET, response).await?;
+        if from == 0 || response.status() != StatusCode::PARTIAL_CONTENT {
+            return Ok((response, from));
+        }
+        let starts = header(response.headers(), CONTENT_RANGE.as_str()).and_then(|v| {
+            let v = v.trim().strip_prefix("bytes")?.trim_start();
+            v.split('-').next()?.trim().parse::<u64>().ok()
+        });
+        if starts != Some(from) {
+            return Err(Error::Invalid(format!(
+                "{BLOB_GET}: asked for the blob from byte {from}, the registry answered {}",
+                header(response.headers(), CONTENT_RANGE.as_str())
+                    .unwrap_or_else(|| "a range without Content-Range".into())
+            )));
+        }
+        Ok((response, 0))
     }
 
     /// Whether blob `digest` is in `name` (a `HEAD`), with its size.
