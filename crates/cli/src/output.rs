@@ -152,6 +152,27 @@ impl Progress {
         Self::with_template(enabled, what, "{spinner} {msg} [{elapsed}]")
     }
 
+    /// A count of bytes moved, with their rate, for `what` (`copying
+    /// …`): feed it with [`add_bytes`](Self::add_bytes).
+    pub fn bytes(enabled: bool, what: &str) -> Self {
+        Self::with_template(
+            enabled,
+            what,
+            "{spinner} {msg}: {binary_bytes} at {binary_bytes_per_sec} [{elapsed}]",
+        )
+    }
+
+    /// A handle that adds bytes to a [`bytes`](Self::bytes) indicator
+    /// from any thread (a no-op when it is off).
+    pub fn byte_feed(&self) -> impl Fn(u64) + Send + Sync + 'static {
+        let bar = self.bar.clone();
+        move |n| {
+            if let Some(bar) = &bar {
+                bar.inc(n);
+            }
+        }
+    }
+
     fn with_template(enabled: bool, what: &str, template: &str) -> Self {
         if !enabled {
             return Progress {

@@ -61,6 +61,9 @@ pub struct CopyOptions {
     pub referrers: bool,
     /// Blob copies in flight at once (4 by default).
     pub concurrency: usize,
+    /// Told of blob bytes as they reach the destination (a progress bar's
+    /// feed); nothing by default.
+    pub on_bytes: Option<OnBytes>,
 }
 
 impl Default for CopyOptions {
@@ -68,7 +71,27 @@ impl Default for CopyOptions {
         CopyOptions {
             referrers: true,
             concurrency: 4,
+            on_bytes: None,
         }
+    }
+}
+
+/// A callback given the length of each chunk of blob bytes streamed to
+/// the destination (from every blob copy in flight, so it must be cheap
+/// and thread-safe: a progress bar's `inc`, an atomic add).
+#[derive(Clone)]
+pub struct OnBytes(Arc<dyn Fn(u64) + Send + Sync>);
+
+impl OnBytes {
+    /// Calls `f` with each chunk's length.
+    pub fn new(f: impl Fn(u64) + Send + Sync + 'static) -> Self {
+        OnBytes(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for OnBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnBytes(..)")
     }
 }
 
@@ -359,8 +382,14 @@ impl Run<'_> {
         // report, not the upload it aborted.
         let seen: Arc<Mutex<Option<regkit_oci::Error>>> = Arc::default();
         let keep = seen.clone();
+        let on_bytes = self.options.on_bytes.clone();
         let stream = blob.stream.map(move |item| {
-            item.inspect_err(|e| {
+            item.inspect(|chunk| {
+                if let Some(f) = &on_bytes {
+                    (f.0)(chunk.len() as u64);
+                }
+            })
+            .inspect_err(|e| {
                 *keep.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some(regkit_oci::Error::Invalid(e.to_string()));
             })
