@@ -4,6 +4,10 @@
 //! destination) and revoked when the command ends, whatever its outcome.
 //! Never written to disk.
 //!
+//! Buildkite as a destination: its registry tokens only read, so pushes
+//! there use the API access token the command runs with
+//! ([`buildkite_push_login`]).
+//!
 //! References: `PROVIDER:REGISTRY/REPOSITORY[:TAG|@DIGEST]`, where
 //! REGISTRY is DigitalOcean's registry name, IONOS's registry id or name,
 //! or Buildkite's `ORG/REGISTRY` (`buildkite:acme/images/web:v1`).
@@ -13,7 +17,7 @@ use std::time::Duration;
 use futures::TryStreamExt as _;
 use regex::Regex;
 use regkit_core::Provider;
-use regkit_workflows::copy::{self, CopyOptions, CopyReport, Side};
+use regkit_workflows::copy::{self, CopyOptions, CopyReport, OnBytes, Side};
 use regkit_workflows::graph::GraphSession;
 use regkit_workflows::view::Image;
 
@@ -122,16 +126,41 @@ async fn open(r: &ImageRef, push: bool) -> Result<End> {
         .data_plane(&registry, &r.repository)
         .ok_or_else(|| Fail::error(format!("{} has no registry to copy with", r.provider)))?
         .name;
-    let source = ctx.account.credentials(&registry, ctx.clock.clone());
-    let session = GraphSession::open_with(ctx.view.as_ref(), &registry, source, push)
-        .await?
-        .ok_or_else(|| Fail::error(format!("{} has no registry to copy with", r.provider)))?;
+    let mut source = ctx.account.credentials(&registry, ctx.clock.clone());
+    if let Some(s) = source.as_mut() {
+        s.narrow_to_repository(&name);
+    }
+    let session = if push && r.provider == Provider::Buildkite {
+        GraphSession::with_login(ctx.view.as_ref(), &registry, Some(buildkite_push_login()?))?
+    } else {
+        GraphSession::open_with(ctx.view.as_ref(), &registry, source, push).await?
+    }
+    .ok_or_else(|| Fail::error(format!("{} has no registry to copy with", r.provider)))?;
     let side = Side::new(session.reader().client().clone(), name);
     Ok(End {
         ctx,
         session: Some(session),
         side,
     })
+}
+
+/// Buildkite's registry tokens only read, so a copy pushes there with the
+/// API access token the command runs with (it needs Write Packages): the
+/// user's own, so nothing is minted there and nothing revoked.
+fn buildkite_push_login() -> Result<regkit_workflows::graph::Login> {
+    let env = Provider::Buildkite.token_env();
+    let token = std::env::var(env)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            Fail::usage(format!(
+                "pushing to Buildkite needs an API access token with Write Packages in {env} (its registry tokens only read)"
+            ))
+        })?;
+    Ok(regkit_workflows::graph::Login::new(
+        regkit_workflows::providers::buildkite_username(),
+        token.trim(),
+    ))
 }
 
 /// Opens both ends, runs `work`, and closes both (revoking what they
@@ -149,6 +178,15 @@ where
     let result = work(source.side.clone(), dest.side.clone(), source.ctx).await;
     let result = close_graph(dest.session.take(), result).await;
     close_graph(source.session.take(), result).await
+}
+
+/// The copy's options: referrers or not, and bytes fed to `progress`.
+fn options(referrers: bool, progress: &Progress) -> CopyOptions {
+    CopyOptions {
+        referrers,
+        on_bytes: Some(OnBytes::new(progress.byte_feed())),
+        ..CopyOptions::default()
+    }
 }
 
 fn print(report: &CopyReport, opts: Options) -> Result<()> {
@@ -182,12 +220,9 @@ pub async fn copy(src: &str, dst: &str, referrers: bool, opts: Options) -> Resul
         .take()
         .or_else(|| (!reference.contains(':')).then(|| reference.clone()));
     with_ends(&from, &to, |s, d, _| async move {
-        let progress = Progress::spinner(opts.progress(), &format!("copying {src}"));
+        let progress = Progress::bytes(opts.progress(), &format!("copying {src}"));
         let mut report = CopyReport::default();
-        let options = CopyOptions {
-            referrers,
-            ..CopyOptions::default()
-        };
+        let options = options(referrers, &progress);
         let done = copy::copy(&s, &d, &reference, tag.as_deref(), &options, &mut report).await;
         progress.finish();
         if let Err(e) = done {
@@ -217,7 +252,7 @@ pub async fn mirror(
         .map_err(|e| Fail::usage(format!("--tags: {e}")))?;
     let repository = from.repository.clone();
     with_ends(&from, &to, |s, d, ctx| async move {
-        let progress = Progress::spinner(opts.progress(), &format!("mirroring {src}"));
+        let progress = Progress::bytes(opts.progress(), &format!("mirroring {src}"));
         let mut names = s
             .client
             .tags(&s.name)
@@ -241,10 +276,7 @@ pub async fn mirror(
         if let Some(f) = &filter {
             names.retain(|t| f.is_match(t));
         }
-        let options = CopyOptions {
-            referrers,
-            ..CopyOptions::default()
-        };
+        let options = options(referrers, &progress);
         let report = copy::mirror(&s, &d, &names, &options).await;
         progress.finish();
         print(&report?, opts)

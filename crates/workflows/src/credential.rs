@@ -213,6 +213,16 @@ pub trait CredentialSource: Send + Sync {
     /// and nothing is sent.
     async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential>;
 
+    /// Narrows what later mints reach to the one repository `repository`
+    /// (its name on the registry host), where the provider scopes
+    /// credentials by repository (IONOS); answers whether it could. Where
+    /// it cannot (a DigitalOcean or Buildkite credential reaches the whole
+    /// registry), nothing changes.
+    fn narrow_to_repository(&mut self, repository: &str) -> bool {
+        let _ = repository;
+        false
+    }
+
     /// Revokes `credential` (which this source minted). A credential the
     /// provider no longer knows counts as revoked.
     async fn revoke(&self, credential: &DockerCredential) -> Result<()> {
@@ -235,6 +245,9 @@ impl<S: CredentialSource + ?Sized> CredentialSource for Box<S> {
     async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential> {
         (**self).mint(lifetime, write).await
     }
+    fn narrow_to_repository(&mut self, repository: &str) -> bool {
+        (**self).narrow_to_repository(repository)
+    }
     async fn revoke(&self, credential: &DockerCredential) -> Result<()> {
         (**self).revoke(credential).await
     }
@@ -250,6 +263,11 @@ impl<S: CredentialSource + ?Sized> CredentialSource for Arc<S> {
     }
     async fn mint(&self, lifetime: Lifetime, write: bool) -> Result<DockerCredential> {
         (**self).mint(lifetime, write).await
+    }
+    /// Narrows only a source this `Arc` alone holds (a shared one is
+    /// others' too).
+    fn narrow_to_repository(&mut self, repository: &str) -> bool {
+        Arc::get_mut(self).is_some_and(|s| s.narrow_to_repository(repository))
     }
     async fn revoke(&self, credential: &DockerCredential) -> Result<()> {
         (**self).revoke(credential).await

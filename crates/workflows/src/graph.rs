@@ -23,6 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use futures::StreamExt as _;
+/// The login a [`GraphSession::with_login`] holds (regkit-oci's).
+pub use regkit_oci::Login;
 use regkit_oci::{Client, Manifest};
 use serde::{Deserialize, Serialize};
 
@@ -201,20 +203,45 @@ impl GraphSession {
             }
             None => (None, None),
         };
+        Self::build(view, place.host, login, minted).map(Some)
+    }
+
+    /// A session on `registry`'s data plane logged in with `login`, a
+    /// credential the caller holds (nothing is minted, and
+    /// [`close`](Self::close) revokes nothing): Buildkite's API access
+    /// token where a copy pushes, since its registry tokens only read.
+    /// `Ok(None)` where the registry has no data plane.
+    pub fn with_login(
+        view: &dyn RegistryView,
+        registry: &Registry,
+        login: Option<Login>,
+    ) -> crate::Result<Option<GraphSession>> {
+        let Some(place) = view.data_plane(registry, "_") else {
+            return Ok(None);
+        };
+        Self::build(view, place.host, login, None).map(Some)
+    }
+
+    fn build(
+        view: &dyn RegistryView,
+        host: String,
+        login: Option<Login>,
+        minted: Option<(Box<dyn CredentialSource>, DockerCredential)>,
+    ) -> crate::Result<GraphSession> {
         let reset = view
             .provider()
             .parse::<regkit_core::Provider>()
             .ok()
             .and_then(|p| p.info().rate_limit_reset);
-        let client = Client::builder(place.host)
+        let client = Client::builder(host)
             .login(login)
             .rate_limit_reset(reset)
             .build()
             .map_err(|e| crate::Error::InvalidInput(e.to_string()))?;
-        Ok(Some(GraphSession {
+        Ok(GraphSession {
             reader: GraphReader::new(client),
             minted,
-        }))
+        })
     }
 
     /// The reader.

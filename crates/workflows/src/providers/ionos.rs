@@ -353,6 +353,11 @@ impl CredentialSource for IonosSource {
         })
     }
 
+    fn narrow_to_repository(&mut self, repository: &str) -> bool {
+        self.scope = repository.to_string();
+        true
+    }
+
     async fn revoke(&self, credential: &DockerCredential) -> Result<()> {
         let id = credential::token_id(credential, "IONOS")?;
         credential::revoked(
