@@ -1,8 +1,10 @@
 //! The emulator's data plane (the OCI Distribution API), for every
 //! provider that hosts images: every endpoint, the auth matrix, one store
 //! behind both APIs, garbage collection freeing exact bytes, faults,
-//! snapshots and the data directory; and, in `image_graph`, retention
-//! and the garbage-collection preflight reading the graph through it.
+//! snapshots and the data directory; in `image_graph`, retention and the
+//! garbage-collection preflight reading the graph through it; in `copy`,
+//! images copied between providers; in `blob_resume`, regkit-oci's blob
+//! reads resumed against a hostile registry.
 
 use regkit_emulator::{Emulator, FaultRule, Provider, UntaggedCollection};
 use regkit_tests::emulator::raw;
@@ -12,6 +14,7 @@ use regkit_tests::registry::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
+mod blob_resume;
 mod copy;
 mod image_graph;
 
