@@ -74,6 +74,13 @@ fn child_merges_one_host() {
     merge_credential(Path::new(&path), &cred(&host)).unwrap();
 }
 
+/// The child's name as libtest knows it: its module path without the
+/// binary's name (`docker_config_concurrency::child_merges_one_host`).
+fn child_test_name() -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    format!("{module}::child_merges_one_host")
+}
+
 /// Starts one child per host at once, then waits for them all.
 fn merge_in_processes(path: &Path) {
     let exe = std::env::current_exe().unwrap();
@@ -81,7 +88,7 @@ fn merge_in_processes(path: &Path) {
         .into_iter()
         .map(|h| {
             Command::new(&exe)
-                .args(["--exact", "child_merges_one_host", "--test-threads", "1"])
+                .args(["--exact", &child_test_name(), "--test-threads", "1"])
                 .env(CHILD_PATH, path)
                 .env(CHILD_HOST, h)
                 .stdout(std::process::Stdio::null())
