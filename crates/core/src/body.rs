@@ -4,10 +4,13 @@
 //! classifies like any other transport failure.
 
 use bytes::{Bytes, BytesMut};
+use reqwest::Response;
+#[cfg(feature = "layers")]
+use reqwest::ResponseBuilderExt as _;
 use reqwest::header::CONTENT_LENGTH;
-use reqwest::{Response, ResponseBuilderExt as _};
 
 use crate::RequestError;
+use crate::sent::{Failure, Sent};
 
 /// A response's whole body, read by [`buffer`]. It rides in the
 /// response's extensions (the response itself keeps its spent body), so
@@ -21,12 +24,9 @@ pub(crate) struct Buffered(pub(crate) Bytes);
 /// the response with the body in memory (a [`Buffered`] extension), so
 /// errors can keep it. A transport failure stays a reqwest error, for the
 /// retry loop to classify.
-pub(crate) async fn buffer(
-    mut response: Response,
-    limit: usize,
-) -> reqwest_middleware::Result<Response> {
+pub(crate) async fn buffer(mut response: Response, limit: usize) -> Sent {
     let too_large = || {
-        reqwest_middleware::Error::middleware(RequestError::ResponseTooLarge {
+        Failure::Refused(RequestError::ResponseTooLarge {
             limit,
             origin: None,
         })
@@ -41,7 +41,7 @@ pub(crate) async fn buffer(
     // Small bodies arrive in one chunk: keep it as it came, no copy.
     let mut first: Option<Bytes> = None;
     let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
         let held = first.as_ref().map_or(0, Bytes::len) + body.len();
         if held.saturating_add(chunk.len()) > limit {
             return Err(too_large());
@@ -64,6 +64,7 @@ pub(crate) async fn buffer(
 
 /// The buffered body back in place as the response's own body, for code
 /// that reads responses the ordinary way (callers' middleware layers).
+#[cfg(feature = "layers")]
 pub(crate) fn rebuild(mut response: Response) -> Response {
     let Some(Buffered(body)) = response.extensions_mut().remove::<Buffered>() else {
         return response;

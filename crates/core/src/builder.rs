@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, USER_AGENT};
-use reqwest_middleware::Middleware;
 
 use crate::auth::Auth;
 use crate::call::CallLayer;
@@ -48,15 +47,16 @@ pub struct ClientBuilder<C> {
     user_agent: Option<String>,
     allow_insecure_http: bool,
     max_response_bytes: usize,
-    layers: Vec<Arc<dyn Middleware>>,
+    #[cfg(feature = "layers")]
+    layers: Vec<Arc<dyn reqwest_middleware::Middleware>>,
     reqwest: Option<reqwest::Client>,
     _client: PhantomData<fn() -> C>,
 }
 
 impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url.as_deref().map(without_user_info))
+        let mut f = f.debug_struct("ClientBuilder");
+        f.field("base_url", &self.base_url.as_deref().map(without_user_info))
             .field(
                 "credentials",
                 &self.credentials.as_ref().map(|c| c.as_ref().ok()),
@@ -65,9 +65,10 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("allow_insecure_http", &self.allow_insecure_http)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .field("layers", &self.layers.len())
-            .finish()
+            .field("max_response_bytes", &self.max_response_bytes);
+        #[cfg(feature = "layers")]
+        f.field("layers", &self.layers.len());
+        f.finish()
     }
 }
 
@@ -90,6 +91,7 @@ impl<C: GeneratedClient> ClientBuilder<C> {
             user_agent: None,
             allow_insecure_http: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            #[cfg(feature = "layers")]
             layers: Vec::new(),
             reqwest: None,
             _client: PhantomData,
@@ -187,8 +189,10 @@ impl<C: GeneratedClient> ClientBuilder<C> {
 
     /// Adds a middleware layer of yours (tracing, caching, metrics…). Layers
     /// run in the order added, outside the retry loop: each sees one call
-    /// per operation, before credentials are added.
-    pub fn with<M: Middleware>(mut self, layer: M) -> Self {
+    /// per operation, before credentials are added. Needs the `layers`
+    /// feature.
+    #[cfg(feature = "layers")]
+    pub fn with<M: reqwest_middleware::Middleware>(mut self, layer: M) -> Self {
         self.layers.push(Arc::new(layer));
         self
     }
@@ -259,6 +263,7 @@ impl<C: GeneratedClient> ClientBuilder<C> {
         });
         // Without caller layers, the call layer drives reqwest directly:
         // layers cost only when present.
+        #[cfg(feature = "layers")]
         let transport = if self.layers.is_empty() {
             Transport::Direct(http.clone(), call)
         } else {
@@ -268,6 +273,8 @@ impl<C: GeneratedClient> ClientBuilder<C> {
             }
             Transport::Layered(stack.with_arc(call).build())
         };
+        #[cfg(not(feature = "layers"))]
+        let transport = Transport::Direct(http.clone(), call);
 
         let inner = Inner {
             transport,

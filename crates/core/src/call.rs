@@ -19,14 +19,14 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use http::Extensions;
-use reqwest::{Request, Response};
-use reqwest_middleware::{Middleware, Next};
+use reqwest::Request;
 
+use crate::RateLimitReset;
 use crate::auth::Auth;
 use crate::classify::RetryAction;
 use crate::redirect::{MAX_REDIRECTS, next_hop, same_origin};
 use crate::retry::{Attempts, RetryPolicy, action, fits_budget, server_hint};
-use crate::{RateLimitReset, RequestError};
+use crate::sent::{Failure, Sent};
 
 pub(crate) struct CallLayer {
     pub(crate) policy: RetryPolicy,
@@ -50,13 +50,13 @@ const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 /// Where an attempt's request goes: straight to reqwest when the caller
 /// added no layers (no boxed future, no extension map), or down the
-/// caller's middleware chain.
+/// caller's middleware chain (the `layers` feature).
 pub(crate) trait Sender: Sync {
     fn send<'a>(
         &'a self,
         request: Request,
         extensions: &'a mut Extensions,
-    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a;
+    ) -> impl Future<Output = Sent> + Send + 'a;
 }
 
 impl Sender for reqwest::Client {
@@ -64,35 +64,57 @@ impl Sender for reqwest::Client {
         &'a self,
         request: Request,
         _: &'a mut Extensions,
-    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
+    ) -> impl Future<Output = Sent> + Send + 'a {
         let sent = self.execute(request);
-        async move { sent.await.map_err(reqwest_middleware::Error::Reqwest) }
+        async move { sent.await.map_err(Failure::Transport) }
     }
 }
 
-impl Sender for Next<'_> {
-    fn send<'a>(
-        &'a self,
-        request: Request,
-        extensions: &'a mut Extensions,
-    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
-        self.clone().run(request, extensions)
-    }
-}
+#[cfg(feature = "layers")]
+mod layered {
+    use http::Extensions;
+    use reqwest::{Request, Response};
+    use reqwest_middleware::{Middleware, Next};
 
-#[async_trait::async_trait]
-impl Middleware for CallLayer {
-    async fn handle(
-        &self,
-        request: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        let counter = extensions.get::<Attempts>().cloned().unwrap_or_default();
-        // Layers above this one read responses the ordinary way.
-        self.call(request, &counter, extensions, &next)
-            .await
-            .map(crate::body::rebuild)
+    use super::{CallLayer, Sender};
+    use crate::RequestError;
+    use crate::retry::Attempts;
+    use crate::sent::{Failure, Sent};
+
+    impl Sender for Next<'_> {
+        fn send<'a>(
+            &'a self,
+            request: Request,
+            extensions: &'a mut Extensions,
+        ) -> impl Future<Output = Sent> + Send + 'a {
+            let sent = self.clone().run(request, extensions);
+            async move {
+                sent.await.map_err(|e| match e {
+                    reqwest_middleware::Error::Reqwest(e) => Failure::Transport(e),
+                    reqwest_middleware::Error::Middleware(e) => {
+                        Failure::Refused(RequestError::from_layer(e))
+                    }
+                })
+            }
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Middleware for CallLayer {
+        async fn handle(
+            &self,
+            request: Request,
+            extensions: &mut Extensions,
+            next: Next<'_>,
+        ) -> reqwest_middleware::Result<Response> {
+            let counter = extensions.get::<Attempts>().cloned().unwrap_or_default();
+            // Layers above this one read responses the ordinary way.
+            match self.call(request, &counter, extensions, &next).await {
+                Ok(response) => Ok(crate::body::rebuild(response)),
+                Err(Failure::Transport(e)) => Err(reqwest_middleware::Error::Reqwest(e)),
+                Err(Failure::Refused(e)) => Err(reqwest_middleware::Error::middleware(e)),
+            }
+        }
     }
 }
 
@@ -103,7 +125,7 @@ impl CallLayer {
         counter: &Attempts,
         extensions: &mut Extensions,
         next: &S,
-    ) -> reqwest_middleware::Result<Response> {
+    ) -> Sent {
         let started = Instant::now();
         let method = request.method().clone();
         let mut attempt = 1;
@@ -192,8 +214,8 @@ impl CallLayer {
         template: Option<&Request>,
         extensions: &mut Extensions,
         next: &S,
-    ) -> reqwest_middleware::Result<Response> {
-        let refused = |e: RequestError| reqwest_middleware::Error::middleware(e);
+    ) -> Sent {
+        let refused = Failure::Refused;
         self.auth.apply(&mut request).map_err(refused)?;
         let mut hops = 0;
         let mut as_get = false;

@@ -84,10 +84,10 @@ pub enum RequestError {
         /// The operation, once the pipeline knows it.
         origin: Option<Origin>,
     },
-    /// A middleware layer added by the caller failed.
+    /// A middleware layer added by the caller failed (the `layers` feature).
     Middleware {
         /// What the layer reported.
-        source: anyhow::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
         /// The operation, once the pipeline knows it.
         origin: Option<Origin>,
     },
@@ -134,15 +134,24 @@ impl RequestError {
         }
     }
 
+    /// What came back up a caller's middleware chain.
+    #[cfg(feature = "layers")]
     pub(crate) fn from_middleware(e: reqwest_middleware::Error, method: &Method) -> Self {
         match e {
             reqwest_middleware::Error::Reqwest(e) => Self::transport(e, Some(method.clone())),
-            reqwest_middleware::Error::Middleware(e) => match e.downcast::<RequestError>() {
-                Ok(ours) => ours,
-                Err(other) => Self::Middleware {
-                    source: other,
-                    origin: None,
-                },
+            reqwest_middleware::Error::Middleware(e) => Self::from_layer(e),
+        }
+    }
+
+    /// A layer's error: regkit's own refusal carried through the chain, or
+    /// the layer's.
+    #[cfg(feature = "layers")]
+    pub(crate) fn from_layer(e: anyhow::Error) -> Self {
+        match e.downcast::<RequestError>() {
+            Ok(ours) => ours,
+            Err(other) => Self::Middleware {
+                source: other.into(),
+                origin: None,
             },
         }
     }
@@ -186,7 +195,7 @@ impl std::error::Error for RequestError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Transport { source, .. } => Some(source),
-            Self::Middleware { source, .. } => Some(source.as_ref()),
+            Self::Middleware { source, .. } => Some(&**source),
             _ => None,
         }
     }

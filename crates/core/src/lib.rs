@@ -18,11 +18,13 @@
 //! - Redirects followed by regkit itself, dropping every credential header
 //!   on a hop to another origin; path parameters encoded as one segment.
 //! - [`pagination`]: the lazy stream behind every generated `stream()`.
-//! - [`ClientBuilder`]: timeouts, user agent, body bound, and your own
-//!   `reqwest-middleware` layers.
+//! - [`ClientBuilder`]: timeouts, user agent, body bound, and (with the
+//!   `layers` feature) your own `reqwest-middleware` layers.
 //!
 //! Cargo features choose the TLS backend: `rustls-ring` (default),
-//! `rustls-aws-lc` or `native-tls`.
+//! `rustls-aws-lc` or `native-tls`. `layers` adds the middleware
+//! interface (off by default: reqwest-middleware, async-trait, thiserror
+//! and anyhow are then not built).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // `Error<E>` keeps the whole response (status, headers, body) so callers can
@@ -55,6 +57,7 @@ mod response;
 mod retry;
 pub mod runtime;
 mod secret;
+mod sent;
 mod timestamp;
 mod tls;
 pub mod wire;
@@ -80,7 +83,9 @@ pub use secret::SecretString;
 pub use timestamp::TimestampMillis;
 
 /// Middleware interface for [`ClientBuilder::with`], re-exported so callers
-/// need not depend on `reqwest-middleware` themselves.
+/// need not depend on `reqwest-middleware` themselves (the `layers`
+/// feature).
+#[cfg(feature = "layers")]
 pub use reqwest_middleware as middleware;
 
 #[doc(hidden)]

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use reqwest_middleware::ClientWithMiddleware;
 use tracing::Instrument as _;
 
 use crate::ProviderInfo;
@@ -27,11 +26,13 @@ use progenitor_client::ByteStream;
 /// limits. Cheap to clone (shared). Codegen plumbing: generated clients hold
 /// one; callers never need to.
 /// How a request reaches the network: regkit's call layer straight onto
-/// reqwest, or the caller's middleware layers with the call layer last.
+/// reqwest, or the caller's middleware layers with the call layer last
+/// (the `layers` feature).
 #[derive(Clone)]
 pub(crate) enum Transport {
     Direct(reqwest::Client, Arc<CallLayer>),
-    Layered(ClientWithMiddleware),
+    #[cfg(feature = "layers")]
+    Layered(reqwest_middleware::ClientWithMiddleware),
 }
 
 #[doc(hidden)]
@@ -84,21 +85,24 @@ impl Inner {
             let attempts = Attempts::default();
             let mut extensions = http::Extensions::new();
             let sent = match &self.transport {
-                Transport::Direct(client, call) => {
-                    call.call(request, &attempts, &mut extensions, client).await
-                }
+                Transport::Direct(client, call) => call
+                    .call(request, &attempts, &mut extensions, client)
+                    .await
+                    .map_err(|e| e.into_request_error(&method)),
+                #[cfg(feature = "layers")]
                 Transport::Layered(stack) => {
                     extensions.insert(attempts.clone());
                     stack
                         .execute_with_extensions(request, &mut extensions)
                         .await
+                        .map_err(|e| RequestError::from_middleware(e, &method))
                 }
             };
             let origin = Origin {
                 provider: self.provider,
                 operation: operation_id,
             };
-            let mut result = sent.map_err(|e| RequestError::from_middleware(e, &method).at(origin));
+            let mut result = sent.map_err(|e| e.at(origin));
             if let Ok(response) = &mut result {
                 response.extensions_mut().insert(Context::new(
                     self.provider,

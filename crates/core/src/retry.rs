@@ -7,9 +7,10 @@ use std::sync::atomic::AtomicU32;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::{Method, Response, StatusCode};
+use reqwest::{Method, StatusCode};
 
 use crate::classify::{Outcome, RetryAction, classify};
+use crate::sent::{Failure, Sent};
 use crate::{RateLimitReset, ResetKind};
 
 /// When and how often a request is tried again.
@@ -94,16 +95,13 @@ impl RetryPolicy {
 pub(crate) struct Attempts(pub(crate) Arc<AtomicU32>);
 
 /// What the one classifier (`crate::classify`) says of this attempt.
-pub(crate) fn action(
-    method: &Method,
-    result: &reqwest_middleware::Result<Response>,
-) -> RetryAction {
+pub(crate) fn action(method: &Method, result: &Sent) -> RetryAction {
     let outcome = match result {
         Ok(response) => Outcome::Status(response.status()),
-        Err(reqwest_middleware::Error::Reqwest(e)) => Outcome::Transport(e),
+        Err(Failure::Transport(e)) => Outcome::Transport(e),
         // Our own refusals (insecure transport, body bound) and caller
         // layers' errors.
-        Err(reqwest_middleware::Error::Middleware(_)) => Outcome::Refused,
+        Err(Failure::Refused(_)) => Outcome::Refused,
     };
     classify(method, outcome)
 }
@@ -150,7 +148,7 @@ pub(crate) fn fits_budget(elapsed: Duration, wait: Duration, budget: Duration) -
 /// The server's own hint of how long to wait: `Retry-After`, or on a 429
 /// the provider's rate-limit reset header.
 pub(crate) fn server_hint(
-    result: &reqwest_middleware::Result<Response>,
+    result: &Sent,
     rate_limit_reset: Option<&RateLimitReset>,
 ) -> Option<Duration> {
     let response = result.as_ref().ok()?;

@@ -78,14 +78,22 @@ fn elapsed(since: Instant) -> chrono::Duration {
 /// workflow that waits on it (a lease's expiry, a garbage collection's
 /// polls) moves virtual time on instead of sleeping, then lets other tasks
 /// run.
-#[async_trait::async_trait]
 impl regkit_core::clock::Clock for Clock {
     fn now(&self) -> DateTime<Utc> {
         Clock::now(self)
     }
 
-    async fn sleep(&self, d: Duration) {
-        self.advance(d);
-        tokio::task::yield_now().await;
+    fn sleep<'life0, 'async_trait>(
+        &'life0 self,
+        d: Duration,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            self.advance(d);
+            tokio::task::yield_now().await;
+        })
     }
 }

@@ -2,7 +2,7 @@
 //! call and reports slow ones, added with `ClientBuilder::with`.
 //!
 //! ```sh
-//! DIGITALOCEAN_TOKEN=dop_v1_... cargo run -p regkit --example custom_layer
+//! DIGITALOCEAN_TOKEN=dop_v1_... cargo run -p regkit --features layers --example custom_layer
 //! ```
 //!
 //! Caller layers run outside the retry loop, so each sees one call per
