@@ -15,12 +15,12 @@ use tracing::Instrument as _;
 
 use crate::ProviderInfo;
 use crate::body::Buffered;
+use crate::byte_stream::ByteStream;
 use crate::call::CallLayer;
 use crate::error::{Error, RequestError};
 use crate::redact::Scrubber;
 use crate::response::{Context, Origin, RawResponse, ResponseValue};
 use crate::retry::Attempts;
-use progenitor_client::ByteStream;
 
 /// The regkit state inside every generated client: its middleware stack and
 /// limits. Cheap to clone (shared). Codegen plumbing: generated clients hold
@@ -294,7 +294,7 @@ impl ResponseValue<ByteStream> {
             Some(Buffered(body)) => ByteStream::new(Box::pin(futures::stream::once(
                 std::future::ready(Ok(body)),
             ))),
-            None => ByteStream::new(Box::pin(response.bytes_stream())),
+            None => ByteStream::of_response(response),
         };
         ResponseValue::new(bytes, status, headers).with_context(context)
     }

@@ -2,20 +2,29 @@
 //! not meant to be used by hand.
 //!
 //! Progenitor's output names `progenitor_client`; `cargo xtask codegen`
-//! points it here instead. This module keeps progenitor's whole interface
+//! points it here instead, and regkit-core does not depend on
+//! progenitor-client at all. This module keeps progenitor's whole interface
 //! (`ClientInfo`, `ClientHooks`, `OperationInfo`, `ResponseValue`, `Error`,
 //! `encode_path`, `RequestBuilderExt`, `QueryParam`, `ByteStream`) and
 //! routes it into regkit's pipeline (`pipeline.rs`): every request
 //! goes through the client's middleware stack, every response decodes by
 //! one set of rules, and path parameters are checked before a URL is built.
 
+pub use crate::byte_stream::{ByteStream, InnerByteStream};
 pub use crate::error::Error;
 use crate::error::RequestError;
 pub use crate::path::{InvalidPathParam, encode_path, encode_path_segment};
 pub use crate::pattern::{Pattern, UnsupportedPattern};
 pub use crate::pipeline::{send, unlisted};
+pub use crate::query_param::QueryParam;
 pub use crate::response::ResponseValue;
-pub use progenitor_client::{ByteStream, OperationInfo, QueryParam};
+
+/// The operation a request belongs to, as a hook sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct OperationInfo {
+    /// The spec's `operationId`.
+    pub operation_id: &'static str,
+}
 
 /// Request shapes progenitor builds with an extension method, returning
 /// regkit's [`Error`] (progenitor's own returns its own error type).
