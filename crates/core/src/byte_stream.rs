@@ -6,7 +6,7 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, StreamExt as _};
 
 /// The stream a [`ByteStream`] wraps.
 pub type InnerByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send + Sync>>;
@@ -27,19 +27,18 @@ impl ByteStream {
     }
 
     /// The body of `response`, read chunk by chunk as the caller polls.
-    /// Reading ends after the first error.
+    /// Reading ends after the first error; an ended stream stays ended
+    /// (polled again, it answers `None`).
     pub(crate) fn of_response(response: reqwest::Response) -> Self {
-        Self::new(Box::pin(futures::stream::unfold(
-            Some(response),
-            |response| async move {
-                let mut response = response?;
-                match response.chunk().await {
-                    Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
-                    Ok(None) => None,
-                    Err(e) => Some((Err(e), None)),
-                }
-            },
-        )))
+        let chunks = futures::stream::unfold(Some(response), |response| async move {
+            let mut response = response?;
+            match response.chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+        Self::new(Box::pin(chunks.fuse()))
     }
 }
 
@@ -60,5 +59,26 @@ impl Deref for ByteStream {
 impl DerefMut for ByteStream {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteStream;
+    use futures::StreamExt as _;
+
+    /// A body that was not buffered (a caller's layer rebuilt it) streams
+    /// whole, then ends.
+    #[tokio::test]
+    async fn an_unbuffered_body_streams_whole_then_ends() {
+        let body = vec![7u8; 100_000];
+        let response = reqwest::Response::from(http::Response::new(body.clone()));
+        let mut stream = ByteStream::of_response(response);
+        let mut got = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            got.extend_from_slice(&chunk.expect("an in-memory body reads"));
+        }
+        assert_eq!(got, body);
+        assert!(stream.next().await.is_none(), "ended streams stay ended");
     }
 }

@@ -207,39 +207,20 @@ mod tests {
     use proptest::prelude::*;
     use serde::Serialize;
 
-    /// The query string reqwest would send for these parameters.
-    fn encoded(params: &[&dyn erased::Param]) -> String {
+    /// The query string reqwest sends after `add` puts the parameters on.
+    fn encoded(add: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> String {
         static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
             crate::tls::prepare();
             reqwest::Client::new()
         });
-        let mut request = CLIENT.get("http://127.0.0.1/x");
-        for p in params {
-            request = p.add(request);
-        }
-        request
+        add(CLIENT.get("http://127.0.0.1/x"))
             .build()
             .map(|r| r.url().query().unwrap_or_default().to_owned())
             .unwrap_or_else(|e| format!("error: {e}"))
     }
 
-    mod erased {
-        pub trait Param {
-            fn add(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder;
-        }
-    }
-
-    struct Ours<T>(&'static str, T);
-    impl<T: Serialize> erased::Param for Ours<T> {
-        fn add(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-            r.query(&QueryParam::new(self.0, &self.1))
-        }
-    }
-    struct Theirs<T>(&'static str, T);
-    impl<T: Serialize> erased::Param for Theirs<T> {
-        fn add(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-            r.query(&progenitor_client::QueryParam::new(self.0, &self.1))
-        }
+    fn ours<T: Serialize>(name: &'static str, value: T) -> String {
+        encoded(|r| r.query(&QueryParam::new(name, &value)))
     }
 
     #[derive(Serialize, Clone, Copy, Debug)]
@@ -251,18 +232,12 @@ mod tests {
 
     #[test]
     fn scalars_options_enums_and_lists_read_as_documented() {
-        assert_eq!(encoded(&[&Ours("per_page", 50u64)]), "per_page=50");
-        assert_eq!(encoded(&[&Ours("page", Some(2u32))]), "page=2");
-        assert_eq!(encoded(&[&Ours("page", None::<u32>)]), "");
-        assert_eq!(
-            encoded(&[&Ours("sort", Sort::CreatedAt)]),
-            "sort=created_at"
-        );
-        assert_eq!(
-            encoded(&[&Ours("tag", vec!["a b", "c&d"])]),
-            "tag=a+b&tag=c%26d"
-        );
-        assert_eq!(encoded(&[&Ours("deleted", Some(true))]), "deleted=true");
+        assert_eq!(ours("per_page", 50u64), "per_page=50");
+        assert_eq!(ours("page", Some(2u32)), "page=2");
+        assert_eq!(ours("page", None::<u32>), "");
+        assert_eq!(ours("sort", Sort::CreatedAt), "sort=created_at");
+        assert_eq!(ours("tag", vec!["a b", "c&d"]), "tag=a+b&tag=c%26d");
+        assert_eq!(ours("deleted", Some(true)), "deleted=true");
     }
 
     proptest! {
@@ -278,15 +253,26 @@ mod tests {
             sort in proptest::option::of(prop_oneof![Just(Sort::Name), Just(Sort::CreatedAt)]),
             f in any::<f64>(),
         ) {
-            let ours = encoded(&[
-                &Ours("n", n), &Ours("u", u), &Ours("s", s.clone()), &Ours("b", b),
-                &Ours("list", list.clone()), &Ours("sort", sort), &Ours("f", f),
-            ]);
-            let theirs = encoded(&[
-                &Theirs("n", n), &Theirs("u", u), &Theirs("s", s), &Theirs("b", b),
-                &Theirs("list", list), &Theirs("sort", sort), &Theirs("f", f),
-            ]);
-            prop_assert_eq!(ours, theirs);
+            let mine = encoded(|r| {
+                r.query(&QueryParam::new("n", &n))
+                    .query(&QueryParam::new("u", &u))
+                    .query(&QueryParam::new("s", &s))
+                    .query(&QueryParam::new("b", &b))
+                    .query(&QueryParam::new("list", &list))
+                    .query(&QueryParam::new("sort", &sort))
+                    .query(&QueryParam::new("f", &f))
+            });
+            let theirs = encoded(|r| {
+                use progenitor_client::QueryParam;
+                r.query(&QueryParam::new("n", &n))
+                    .query(&QueryParam::new("u", &u))
+                    .query(&QueryParam::new("s", &s))
+                    .query(&QueryParam::new("b", &b))
+                    .query(&QueryParam::new("list", &list))
+                    .query(&QueryParam::new("sort", &sort))
+                    .query(&QueryParam::new("f", &f))
+            });
+            prop_assert_eq!(mine, theirs);
         }
     }
 }
