@@ -23,9 +23,10 @@ pub(crate) struct Buffered(pub(crate) Bytes);
 /// Reads the whole body, refusing more than `limit` bytes, and hands back
 /// the response with the body in memory (a [`Buffered`] extension), so
 /// errors can keep it. A transport failure stays a reqwest error, for the
-/// retry loop to classify.
-pub(crate) async fn buffer(mut response: Response, limit: usize) -> Sent {
-    let too_large = || {
+/// retry loop to classify. (A function that returns its future, rather than
+/// an `async fn`, so the future holds the response once, not twice.)
+pub(crate) fn buffer(mut response: Response, limit: usize) -> impl Future<Output = Sent> + Send {
+    let too_large = move || {
         Failure::Refused(RequestError::ResponseTooLarge {
             limit,
             origin: None,
@@ -35,31 +36,33 @@ pub(crate) async fn buffer(mut response: Response, limit: usize) -> Sent {
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    // Small bodies arrive in one chunk: keep it as it came, no copy.
-    let mut first: Option<Bytes> = None;
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
-        let held = first.as_ref().map_or(0, Bytes::len) + body.len();
-        if held.saturating_add(chunk.len()) > limit {
+    async move {
+        if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        match first.take() {
-            None if body.is_empty() => first = Some(chunk),
-            earlier => {
-                if let Some(earlier) = earlier {
-                    body.reserve(declared.unwrap_or(0).min(1 << 20) as usize);
-                    body.extend_from_slice(&earlier);
+        // Small bodies arrive in one chunk: keep it as it came, no copy.
+        let mut first: Option<Bytes> = None;
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(Failure::Transport)? {
+            let held = first.as_ref().map_or(0, Bytes::len) + body.len();
+            if held.saturating_add(chunk.len()) > limit {
+                return Err(too_large());
+            }
+            match first.take() {
+                None if body.is_empty() => first = Some(chunk),
+                earlier => {
+                    if let Some(earlier) = earlier {
+                        body.reserve(declared.unwrap_or(0).min(1 << 20) as usize);
+                        body.extend_from_slice(&earlier);
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
             }
         }
+        let body = first.unwrap_or_else(|| body.freeze());
+        response.extensions_mut().insert(Buffered(body));
+        Ok(response)
     }
-    let body = first.unwrap_or_else(|| body.freeze());
-    response.extensions_mut().insert(Buffered(body));
-    Ok(response)
 }
 
 /// The buffered body back in place as the response's own body, for code
@@ -84,11 +87,19 @@ pub(crate) fn rebuild(mut response: Response) -> Response {
     Response::from(rebuilt)
 }
 
-/// Takes the whole body: the buffered one, or (for a response that did
-/// not come through [`buffer`]) what reqwest reads.
-pub(crate) async fn take(mut r: Response) -> reqwest::Result<Bytes> {
+/// Takes the whole body: the buffered one, at once, or (for a response
+/// that did not come through [`buffer`]) what reqwest reads, in a boxed
+/// future, since reqwest's reader is large and a regkit client's response
+/// never needs it.
+pub(crate) fn take(
+    mut r: Response,
+) -> futures::future::Either<
+    std::future::Ready<reqwest::Result<Bytes>>,
+    std::pin::Pin<Box<dyn Future<Output = reqwest::Result<Bytes>> + Send>>,
+> {
+    use futures::future::Either;
     match r.extensions_mut().remove::<Buffered>() {
-        Some(Buffered(body)) => Ok(body),
-        None => r.bytes().await,
+        Some(Buffered(body)) => Either::Left(std::future::ready(Ok(body))),
+        None => Either::Right(Box::pin(r.bytes())),
     }
 }

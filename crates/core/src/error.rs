@@ -134,15 +134,6 @@ impl RequestError {
         }
     }
 
-    /// What came back up a caller's middleware chain.
-    #[cfg(feature = "layers")]
-    pub(crate) fn from_middleware(e: reqwest_middleware::Error, method: &Method) -> Self {
-        match e {
-            reqwest_middleware::Error::Reqwest(e) => Self::transport(e, Some(method.clone())),
-            reqwest_middleware::Error::Middleware(e) => Self::from_layer(e),
-        }
-    }
-
     /// A layer's error: regkit's own refusal carried through the chain, or
     /// the layer's.
     #[cfg(feature = "layers")]

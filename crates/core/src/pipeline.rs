@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures::FutureExt as _;
 use tracing::Instrument as _;
 
 use crate::ProviderInfo;
@@ -21,6 +22,7 @@ use crate::error::{Error, RequestError};
 use crate::redact::Scrubber;
 use crate::response::{Context, Origin, RawResponse, ResponseValue};
 use crate::retry::Attempts;
+use crate::sent::Failure;
 
 /// The regkit state inside every generated client: its middleware stack and
 /// limits. Cheap to clone (shared). Codegen plumbing: generated clients hold
@@ -64,11 +66,15 @@ impl Inner {
     /// auth, redirects, bounded body) inside a tracing span for the
     /// operation. The response that comes back has its body in memory and
     /// carries what error text must hide.
-    pub async fn execute(
+    ///
+    /// The request goes to the call loop before the future is returned, so
+    /// the operation's future holds it once (a future of more than about a
+    /// kilobyte takes the allocator's slow path on every call).
+    pub fn execute(
         &self,
         request: reqwest::Request,
         operation_id: &'static str,
-    ) -> Result<reqwest::Response, RequestError> {
+    ) -> impl Future<Output = Result<reqwest::Response, RequestError>> + Send + '_ {
         let span = tracing::info_span!(
             "regkit.request",
             provider = self.provider.name,
@@ -80,55 +86,70 @@ impl Inner {
             latency_ms = tracing::field::Empty,
         );
         let method = request.method().clone();
-        async move {
-            let started = Instant::now();
-            let attempts = Attempts::default();
-            let mut extensions = http::Extensions::new();
-            let sent = match &self.transport {
-                Transport::Direct(client, call) => call
-                    .call(request, &attempts, &mut extensions, client)
-                    .await
-                    .map_err(|e| e.into_request_error(&method)),
+        let attempts = Attempts::default();
+        let sending = self.send(request, attempts.clone());
+        let started = Instant::now();
+        // `map`, not an `async` block around `sending.await`, which would
+        // hold the call's future twice.
+        sending
+            .map(move |sent| {
+                let sent = sent.map_err(|e| e.into_request_error(&method));
+                let origin = Origin {
+                    provider: self.provider,
+                    operation: operation_id,
+                };
+                let mut result = sent.map_err(|e| e.at(origin));
+                if let Ok(response) = &mut result {
+                    response.extensions_mut().insert(Context::new(
+                        self.provider,
+                        operation_id,
+                        method,
+                        self.scrubber.clone(),
+                        self.provider.secret_responses.contains(&operation_id),
+                    ));
+                }
+                let span = tracing::Span::current();
+                span.record(
+                    "attempts",
+                    attempts.0.load(std::sync::atomic::Ordering::Relaxed),
+                );
+                span.record("latency_ms", started.elapsed().as_millis() as u64);
+                match &result {
+                    Ok(r) => {
+                        span.record("status", r.status().as_u16());
+                        tracing::debug!("response received");
+                    }
+                    Err(e) => tracing::debug!(error = %e, "request failed"),
+                }
+                result
+            })
+            .instrument(span)
+    }
+
+    /// The request on its way: down the call loop onto reqwest, or through
+    /// the caller's layers (which end in the call loop).
+    fn send(
+        &self,
+        request: reqwest::Request,
+        attempts: Attempts,
+    ) -> impl Future<Output = Result<reqwest::Response, Failure>> + Send + '_ {
+        match &self.transport {
+            Transport::Direct(client, call) => {
+                let direct = call.call(request, attempts, client);
                 #[cfg(feature = "layers")]
-                Transport::Layered(stack) => {
-                    extensions.insert(attempts.clone());
-                    stack
-                        .execute_with_extensions(request, &mut extensions)
-                        .await
-                        .map_err(|e| RequestError::from_middleware(e, &method))
-                }
-            };
-            let origin = Origin {
-                provider: self.provider,
-                operation: operation_id,
-            };
-            let mut result = sent.map_err(|e| e.at(origin));
-            if let Ok(response) = &mut result {
-                response.extensions_mut().insert(Context::new(
-                    self.provider,
-                    operation_id,
-                    method,
-                    self.scrubber.clone(),
-                    self.provider.secret_responses.contains(&operation_id),
-                ));
+                let direct = futures::future::Either::Left(direct);
+                direct
             }
-            let span = tracing::Span::current();
-            span.record(
-                "attempts",
-                attempts.0.load(std::sync::atomic::Ordering::Relaxed),
-            );
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
-            match &result {
-                Ok(r) => {
-                    span.record("status", r.status().as_u16());
-                    tracing::debug!("response received");
-                }
-                Err(e) => tracing::debug!(error = %e, "request failed"),
-            }
-            result
+            #[cfg(feature = "layers")]
+            Transport::Layered(stack) => futures::future::Either::Right(async move {
+                let mut extensions = http::Extensions::new();
+                extensions.insert(attempts);
+                stack
+                    .execute_with_extensions(request, &mut extensions)
+                    .await
+                    .map_err(Failure::from)
+            }),
         }
-        .instrument(span)
-        .await
     }
 }
 
@@ -262,16 +283,20 @@ impl<T: serde::de::DeserializeOwned> ResponseValue<T> {
     /// Reads and decodes a response: `T` from a success, the provider's
     /// error from an error status (used by generated code for both).
     #[doc(hidden)]
-    pub async fn from_response<E>(response: reqwest::Response) -> Result<Self, Error<E>> {
-        let raw = read(response).await?;
-        if raw.status().is_success() {
-            return decode_success(raw);
-        }
-        match error_body(&raw) {
-            Some(inner) => Ok(Self::from_raw(inner, raw)),
-            // An error status whose body is not the documented error shape.
-            None => Err(Error::UnexpectedStatus(raw)),
-        }
+    pub fn from_response<E>(
+        response: reqwest::Response,
+    ) -> impl Future<Output = Result<Self, Error<E>>> + Send {
+        read(response).map(|raw| {
+            let raw = raw?;
+            if raw.status().is_success() {
+                return decode_success(raw);
+            }
+            match error_body(&raw) {
+                Some(inner) => Ok(Self::from_raw(inner, raw)),
+                // An error status whose body is not the documented error shape.
+                None => Err(Error::UnexpectedStatus(raw)),
+            }
+        })
     }
 }
 
@@ -310,18 +335,25 @@ impl<E> Error<E> {
     }
 }
 
-async fn read<E>(mut response: reqwest::Response) -> Result<RawResponse, Error<E>> {
+/// Status, headers and whole body of a response. (The body is in memory
+/// already for every response of a regkit client, so the future is small
+/// and ready at once.)
+fn read<E>(
+    mut response: reqwest::Response,
+) -> impl Future<Output = Result<RawResponse, Error<E>>> + Send {
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
     let context = Context::of(&response);
-    let body = crate::body::take(response).await.map_err(|e| {
-        let failed = RequestError::transport(e, context.method().cloned());
-        Error::Request(match context.origin() {
-            Some(origin) => failed.at(origin),
-            None => failed,
-        })
-    })?;
-    Ok(RawResponse::new(status, headers, body, context))
+    crate::body::take(response).map(move |body| match body {
+        Ok(body) => Ok(RawResponse::new(status, headers, body, context)),
+        Err(e) => {
+            let failed = RequestError::transport(e, context.method().cloned());
+            Err(Error::Request(match context.origin() {
+                Some(origin) => failed.at(origin),
+                None => failed,
+            }))
+        }
+    })
 }
 
 /// Status, headers and body of a response whose body the pipeline already

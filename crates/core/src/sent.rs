@@ -26,6 +26,18 @@ impl Failure {
     }
 }
 
+/// What came back up a caller's middleware chain: reqwest's failure, or a
+/// layer's (regkit's own refusal carried through the chain included).
+#[cfg(feature = "layers")]
+impl From<reqwest_middleware::Error> for Failure {
+    fn from(e: reqwest_middleware::Error) -> Self {
+        match e {
+            reqwest_middleware::Error::Reqwest(e) => Self::Transport(e),
+            reqwest_middleware::Error::Middleware(e) => Self::Refused(RequestError::from_layer(e)),
+        }
+    }
+}
+
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
