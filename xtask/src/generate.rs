@@ -38,6 +38,12 @@ pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Resu
             .expect("provider items parse")
             .items,
     );
+    let sizes = future_sizes_test(&file);
+    file.items.extend(
+        syn::parse2::<syn::File>(sizes)
+            .expect("future size test parses")
+            .items,
+    );
     let client = finish(
         &prettyplease::unparse(&file),
         display,
@@ -56,6 +62,58 @@ pub fn generate(provider: &Provider, spec: &PreparedSpec, display: &str) -> Resu
         mock,
         operations: spec.operations,
     })
+}
+
+/// The largest future an operation may have: glibc's allocator serves
+/// blocks of up to 1 032 bytes from a per-thread cache, and a spawned
+/// future (or one in a `FuturesUnordered`) is allocated with its task's
+/// header of about a hundred bytes.
+const FUTURE_LIMIT: usize = 900;
+
+/// A unit test, in the generated file, that every operation's `send()`
+/// future fits [`FUTURE_LIMIT`]: the operations are the `Client` methods
+/// that return a builder.
+fn future_sizes_test(file: &syn::File) -> TokenStream {
+    let operations: Vec<syn::Ident> = file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Impl(imp)
+                if imp.trait_.is_none()
+                    && imp.self_ty.to_token_stream().to_string() == "Client" =>
+            {
+                Some(imp)
+            }
+            _ => None,
+        })
+        .flat_map(|imp| &imp.items)
+        .filter_map(|item| match item {
+            syn::ImplItem::Fn(f)
+                if f.sig.inputs.len() == 1
+                    && matches!(&f.sig.output, syn::ReturnType::Type(_, ty)
+                        if ty.to_token_stream().to_string().starts_with("builder ::")) =>
+            {
+                Some(f.sig.ident.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let names: Vec<String> = operations.iter().map(ToString::to_string).collect();
+    quote! {
+        #[cfg(test)]
+        mod future_sizes {
+            /// Each operation's future, unpolled, is small enough for the
+            /// allocator's per-thread cache once a task's header is added
+            /// (`FUTURE_LIMIT` in xtask's `generate.rs` says why).
+            #[test]
+            fn every_operation_future_fits_the_allocators_fast_path() {
+                let client = super::Client::builder().build().expect("a default client builds");
+                let sizes = [#((#names, ::std::mem::size_of_val(&client.#operations().send()))),*];
+                let over: Vec<_> = sizes.iter().filter(|(_, n)| *n > #FUTURE_LIMIT).collect();
+                assert!(over.is_empty(), "operations whose future is over {} bytes: {over:?}", #FUTURE_LIMIT);
+            }
+        }
+    }
 }
 
 /// `handwritten::<operation>_url(baseurl, params…)` for each operation the
@@ -197,6 +255,13 @@ fn run_passes(
                 passes::optional_deleted(file),
                 spec.deletes_with_body,
                 "DELETE operations (one per DELETE that documents a success body)",
+            )?;
+            // Last: the passes above read progenitor's `async fn send`.
+            expect(
+                "prepare_then_send",
+                passes::prepare_then_send(file),
+                spec.operations,
+                "send functions split in two (one per operation)",
             )?;
         }
         Target::Mock => expect(

@@ -15,6 +15,7 @@
 //! | `unlisted_status` | progenitor turns every status the spec does not list into `Error::UnexpectedResponse`, so a 204 for a documented 200 fails a call that worked; regkit makes any 2xx a success and decodes unlisted 4xx/5xx as the provider's error | progenitor accepting a custom catch-all (or a `2XX` fallback per operation) |
 //! | `schemars_behind_feature` | progenitor derives (and typify implements) `schemars::JsonSchema` for every type, unconditionally; nothing in regkit uses it, and it is a sizeable share of a provider crate's build, so it is compiled only with the crate's `schemars` feature | a progenitor setting to put a derive behind a `cfg_attr` |
 //! | `null_collections` | typify's `Vec<T>`, map and defaulted object fields reject a JSON `null`, which real services send for empty lists and maps (a Go server writes an empty map as `null`) | typify mapping nullable-by-default collections, or a per-field deserializer setting |
+//! | `prepare_then_send` | progenitor's `async fn send` awaits a `pre` and a `post` hook (regkit runs none) and holds the builder, the request, the result and the response across its awaits, so an operation's future reached 1.4 KB, past the allocator's per-thread cache; `send` becomes a synchronous `prepare` and a future of the exchange and the decoding alone | progenitor generating hook-free operations that build the request before the first await |
 //! | `optional_deleted` | a `DELETE` whose spec documents a body returns that model, so a 204 with no body (or any body that does not decode) fails a deletion that worked; regkit returns `Option<T>` for it, `None` when the body does not decode | progenitor offering an optional success type per operation |
 
 use proc_macro2::TokenStream;
@@ -697,6 +698,138 @@ fn add_deserializer(attrs: &mut Vec<syn::Attribute>, with: &str) -> bool {
     true
 }
 
+/// Every operation's `send`, progenitor's
+///
+/// ```text
+/// pub async fn send(self) -> Result<T, Error<E>> {
+///     let Self { client, … } = self;
+///     … // check the parameters, build `request` and `info`
+///     client.pre(&mut request, &info).await?;
+///     let result = client.exec(request, &info).await;
+///     client.post(&result, &info).await?;
+///     let response = result?;
+///     match response.status().as_u16() { … }
+/// }
+/// ```
+///
+/// becomes a `prepare` that does all the synchronous work, and a `send`
+/// that awaits only the exchange and the decoding:
+///
+/// ```text
+/// pub fn send(self) -> impl Future<Output = Result<T, Error<E>>> {
+///     regkit_core::runtime::then_decode(self.prepare(), |status, response| async move {
+///         match status { … }
+///     })
+/// }
+/// fn prepare(self) -> Result<impl Future<Output = …>, Error<E>> {
+///     let Self { client, … } = self;
+///     …
+///     Ok(client.exec(request, info))
+/// }
+/// ```
+///
+/// regkit runs no hooks. Everything an `async fn` holds across an await is
+/// room in its future, and a value once borrowed keeps its room to the end
+/// of its scope: progenitor's shape kept the builder (every parameter and
+/// body), the request (264 bytes), the result and the response beside the
+/// exchange, so futures reached 1.4 KB, past the allocator's per-thread
+/// cache. Returns how many operations it changed (one per operation).
+pub fn prepare_then_send(file: &mut syn::File) -> usize {
+    struct Pass(usize);
+    impl VisitMut for Pass {
+        fn visit_item_impl_mut(&mut self, imp: &mut syn::ItemImpl) {
+            syn::visit_mut::visit_item_impl_mut(self, imp);
+            let mut items = Vec::with_capacity(imp.items.len() + 1);
+            for item in std::mem::take(&mut imp.items) {
+                match item {
+                    syn::ImplItem::Fn(f) => match split_send(&f) {
+                        Some((send, prepare)) => {
+                            items.push(syn::ImplItem::Fn(send));
+                            items.push(syn::ImplItem::Fn(prepare));
+                            self.0 += 1;
+                        }
+                        None => items.push(syn::ImplItem::Fn(f)),
+                    },
+                    other => items.push(other),
+                }
+            }
+            imp.items = items;
+        }
+    }
+    let mut pass = Pass(0);
+    pass.visit_file_mut(file);
+    pass.0
+}
+
+/// `send` and `prepare` from progenitor's `async fn send`, when it has the
+/// shape [`prepare_then_send`] knows; `None` otherwise, so the count exposes
+/// an operation it did not change.
+fn split_send(f: &syn::ImplItemFn) -> Option<(syn::ImplItemFn, syn::ImplItemFn)> {
+    const HOOKED: [&str; 4] = [
+        "client . pre (& mut request , & info) . await ? ;",
+        "let result = client . exec (request , & info) . await ;",
+        "client . post (& result , & info) . await ? ;",
+        "let response = result ? ;",
+    ];
+    if f.sig.ident != "send" || f.sig.asyncness.is_none() {
+        return None;
+    }
+    let syn::ReturnType::Type(_, output) = &f.sig.output else {
+        return None;
+    };
+    let error = crate::syntax::generic_args(output)?.get(1)?.clone();
+    let stmts = &f.block.stmts;
+    let text: Vec<String> = stmts
+        .iter()
+        .map(|s| s.to_token_stream().to_string())
+        .collect();
+    let at = text.windows(HOOKED.len()).position(|w| w == HOOKED)?;
+    let prefix = &stmts[..at];
+    let mut decode = stmts[at + HOOKED.len()..].to_vec();
+    let Some(syn::Stmt::Expr(syn::Expr::Match(by_status), None)) = decode.first_mut() else {
+        return None;
+    };
+    if by_status.expr.to_token_stream().to_string() != "response . status () . as_u16 ()" {
+        return None;
+    }
+    *by_status.expr = syn::parse_quote!(status);
+    // The decoding runs after `prepare` has returned: it may use only the
+    // status and the response.
+    let decoding = quote::quote!(#(#decode)*);
+    if ["client", "request", "info", "body", "url", "query"]
+        .iter()
+        .any(|name| mentions(&decoding, name) > 0)
+    {
+        return None;
+    }
+    let attrs = &f.attrs;
+    let vis = &f.vis;
+    let send = syn::parse_quote! {
+        #(#attrs)*
+        #vis fn send(self) -> impl ::std::future::Future<Output = #output> {
+            regkit_core::runtime::then_decode(self.prepare(), |status, response| async move {
+                #decoding
+            })
+        }
+    };
+    let prepare = syn::parse_quote! {
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            #error,
+        > {
+            #(#prefix)*
+            Ok(client.exec(request, info))
+        }
+    };
+    Some((send, prepare))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -735,6 +868,55 @@ mod tests {
         // Other derives and impls are not touched, so the count exposes it.
         let mut f = file("#[derive(Clone)] struct D; impl Clone for E {}");
         assert_eq!(schemars_behind_feature(&mut f), 0);
+    }
+
+    #[test]
+    fn send_prepares_then_awaits_only_the_exchange() {
+        let mut f = file(
+            r#"impl<'a> Op<'a> {
+                ///Sends a `GET` request
+                pub async fn send(self) -> Result<ResponseValue<types::X>, Error<types::Error>> {
+                    let Self { client, name } = self;
+                    let name = name.map_err(Error::InvalidRequest)?;
+                    let request = client.client.get(url).build()?;
+                    let info = OperationInfo { operation_id: "x" };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() { 200u16 => ResponseValue::from_response(response).await, _ => unlisted(response).await }
+                }
+            }"#,
+        );
+        assert_eq!(prepare_then_send(&mut f), 1);
+        let out = text(&f);
+        assert!(!out.contains(".pre(") && !out.contains(".post("), "{out}");
+        assert!(!out.contains("asyncfnsend"), "{out}");
+        assert!(
+            out.contains("#[doc=\"Sendsa`GET`request\"]pubfnsend(self)->impl::std::future::Future<Output=Result<ResponseValue<types::X>,Error<types::Error>>>{regkit_core::runtime::then_decode(self.prepare(),|status,response|asyncmove{matchstatus{"),
+            "{out}"
+        );
+        assert!(
+            out.contains(",Error<types::Error>,>{letSelf{client,name}=self;"),
+            "{out}"
+        );
+        assert!(out.contains("Ok(client.exec(request,info))}"), "{out}");
+
+        // A hook that does something, or a decoding that needs the request,
+        // is another shape: not touched, so the count exposes it.
+        for other in ["log(&result);", ""] {
+            let code = format!(
+                r#"impl Op {{ pub async fn send(self) -> Result<R, Error<E>> {{
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    {other}
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {{ _ => unlisted(response, info).await }}
+                }} }}"#
+            );
+            assert_eq!(prepare_then_send(&mut file(&code)), 0, "{code}");
+        }
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //!
 //! Progenitor's output names `progenitor_client`; `cargo xtask codegen`
 //! points it here instead, and regkit-core does not depend on
-//! progenitor-client at all. This module keeps progenitor's whole interface
-//! (`ClientInfo`, `ClientHooks`, `OperationInfo`, `ResponseValue`, `Error`,
-//! `encode_path`, `RequestBuilderExt`, `QueryParam`, `ByteStream`) and
-//! routes it into regkit's pipeline (`pipeline.rs`): every request
+//! progenitor-client at all. This module keeps the part of progenitor's
+//! interface the output still names (`ClientInfo`, `ClientHooks`,
+//! `OperationInfo`, `ResponseValue`, `Error`, `encode_path`,
+//! `RequestBuilderExt`, `QueryParam`, `ByteStream`; the hooks are reduced
+//! to `exec`, and `then_decode` joins an operation's two halves, see the
+//! `prepare_then_send` pass) and routes it into regkit's pipeline
+//! (`pipeline.rs`): every request
 //! goes through the client's middleware stack, every response decodes by
 //! one set of rules, and path parameters are checked before a URL is built.
 
@@ -19,7 +22,7 @@ pub use crate::pipeline::{send, unlisted};
 pub use crate::query_param::QueryParam;
 pub use crate::response::ResponseValue;
 
-/// The operation a request belongs to, as a hook sees it.
+/// The operation a request belongs to.
 #[derive(Debug, Clone, Copy)]
 pub struct OperationInfo {
     /// The spec's `operationId`.
@@ -68,49 +71,54 @@ pub trait ClientInfo<Inner> {
 /// How generated operations send a request: through regkit-core's stack.
 /// Implemented once, here, for every generated client (codegen plumbing).
 #[doc(hidden)]
-#[allow(async_fn_in_trait)]
 pub trait ClientHooks<Inner> {
-    /// Runs before the request is sent.
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> Result<(), Error<E>>;
-
-    /// Sends the request.
-    async fn exec(
+    /// Hands the request to the pipeline (nothing is sent until the future
+    /// is polled); the response comes back with its status, read here so
+    /// the operation never borrows the response (a borrowed value keeps its
+    /// room in an `async fn`'s future across every await).
+    fn exec(
         &self,
         request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> Result<reqwest::Response, RequestError>;
-
-    /// Runs after the response (or failure) arrived.
-    async fn post<E>(
-        &self,
-        result: &Result<reqwest::Response, RequestError>,
-        info: &OperationInfo,
-    ) -> Result<(), Error<E>>;
+        info: OperationInfo,
+    ) -> impl Future<Output = Result<(u16, reqwest::Response), RequestError>> + Send;
 }
 
 impl<T: ClientInfo<crate::Inner>> ClientHooks<crate::Inner> for T {
-    async fn pre<E>(&self, _: &mut reqwest::Request, _: &OperationInfo) -> Result<(), Error<E>> {
-        Ok(())
-    }
-
-    async fn exec(
+    fn exec(
         &self,
         request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> Result<reqwest::Response, RequestError> {
-        self.inner().execute(request, info.operation_id).await
+        info: OperationInfo,
+    ) -> impl Future<Output = Result<(u16, reqwest::Response), RequestError>> + Send {
+        use futures::FutureExt as _;
+        self.inner()
+            .execute(request, info.operation_id)
+            .map(|sent| sent.map(|response| (response.status().as_u16(), response)))
     }
+}
 
-    async fn post<E>(
-        &self,
-        _: &Result<reqwest::Response, RequestError>,
-        _: &OperationInfo,
-    ) -> Result<(), Error<E>> {
-        Ok(())
+/// A generated operation's future: the exchange `prepare` began (or the
+/// error that stopped it before anything was sent), then `decode` of the
+/// status and response. Built from combinators, each holding its future in
+/// place, so the whole is hardly larger than the exchange's own future.
+#[doc(hidden)]
+pub fn then_decode<S, D, F, T, E>(
+    prepared: Result<S, Error<E>>,
+    decode: D,
+) -> impl Future<Output = Result<T, Error<E>>>
+where
+    S: Future<Output = Result<(u16, reqwest::Response), RequestError>>,
+    D: FnOnce(u16, reqwest::Response) -> F,
+    F: Future<Output = Result<T, Error<E>>>,
+{
+    use futures::future::{Either, FutureExt as _, TryFutureExt as _};
+    match prepared {
+        Ok(sending) => Either::Left(
+            sending
+                .err_into()
+                .and_then(move |(status, response)| decode(status, response)),
+        ),
+        // Only the error is kept, not room for a whole answer.
+        Err(e) => Either::Right(std::future::ready(e).map(Err)),
     }
 }
 

@@ -4895,9 +4895,66 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/v2/registries`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::AllRegistriesInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::AllRegistriesInfo>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client } = self;
             let url = format!("{}/v2/registries", client.baseurl,);
             #[allow(unused_mut)]
@@ -4912,49 +4969,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_list",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_create`]
@@ -4997,9 +5012,73 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/v2/registries`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::MultiregistryInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::MultiregistryInfo>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -5020,56 +5099,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_create",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_get`]
@@ -5100,9 +5130,73 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registries/{registry_name}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::MultiregistryInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::MultiregistryInfo>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -5121,56 +5215,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_get",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_delete`]
@@ -5201,7 +5246,73 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/registries/{registry_name}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -5220,56 +5331,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_delete",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_get_docker_credentials`]
@@ -5326,9 +5388,73 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registries/{registry_name}/docker-credentials`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::DockerCredentials>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::DockerCredentials>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, expiry_seconds, read_write } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let expiry_seconds = expiry_seconds.map_err(Error::InvalidRequest)?;
@@ -5356,56 +5482,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_get_docker_credentials",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_get_subscription`]
@@ -5420,9 +5497,66 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/v2/registries/subscription`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::SubscriptionInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::SubscriptionInfo>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client } = self;
             let url = format!("{}/v2/registries/subscription", client.baseurl,);
             #[allow(unused_mut)]
@@ -5437,49 +5571,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_get_subscription",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_update_subscription`]
@@ -5522,9 +5614,66 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/v2/registries/subscription`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::SubscriptionInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::SubscriptionInfo>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -5545,49 +5694,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_update_subscription",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_get_options`]
@@ -5602,9 +5709,69 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/v2/registries/options`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RegistryOptionsInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RegistryOptionsInfo>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client } = self;
             let url = format!("{}/v2/registries/options", client.baseurl,);
             #[allow(unused_mut)]
@@ -5619,49 +5786,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_get_options",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_get_garbage_collection`]
@@ -5692,9 +5817,76 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registries/{registry_name}/garbage-collection`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GarbageCollectionInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GarbageCollectionInfo>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -5713,56 +5905,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_get_garbage_collection",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_run_garbage_collection`]
@@ -5817,9 +5960,76 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/v2/registries/{registry_name}/garbage-collection`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GarbageCollectionInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GarbageCollectionInfo>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, body } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let body = body
@@ -5844,56 +6054,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_run_garbage_collection",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_list_garbage_collections`]
@@ -5953,9 +6114,76 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registries/{registry_name}/garbage-collections`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GarbageCollectionList>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GarbageCollectionList>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, page, per_page } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
@@ -5978,56 +6206,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_list_garbage_collections",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_update_garbage_collection`]
@@ -6102,9 +6281,76 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/v2/registries/{registry_name}/garbage-collection/{garbage_collection_uuid}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GarbageCollectionInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GarbageCollectionInfo>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, garbage_collection_uuid, body } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let garbage_collection_uuid = garbage_collection_uuid
@@ -6134,56 +6380,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_update_garbage_collection",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_list_repositories_v2`]
@@ -6258,9 +6455,80 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registries/{registry_name}/repositoriesV2`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RepositoryV2List>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::RepositoryV2List>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, page, page_token, per_page } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
@@ -6285,63 +6553,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_list_repositories_v2",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_delete_repository`]
@@ -6386,7 +6598,73 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/registries/{registry_name}/repositories/{repository_name}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, repository_name } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -6407,56 +6685,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_delete_repository",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_list_repository_tags`]
@@ -6530,9 +6759,73 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registries/{registry_name}/repositories/{repository_name}/tags`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RepositoryTagList>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::RepositoryTagList>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, repository_name, page, per_page } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -6557,56 +6850,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_list_repository_tags",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_delete_repository_tag`]
@@ -6665,7 +6909,73 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/registries/{registry_name}/repositories/{repository_name}/tags/{repository_tag}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, repository_name, repository_tag } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -6688,56 +6998,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_delete_repository_tag",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_list_repository_manifests`]
@@ -6811,9 +7072,76 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registries/{registry_name}/repositories/{repository_name}/digests`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RepositoryManifestList>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RepositoryManifestList>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, repository_name, page, per_page } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -6838,56 +7166,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_list_repository_manifests",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_delete_repository_manifest`]
@@ -6946,7 +7225,73 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/registries/{registry_name}/repositories/{repository_name}/digests/{manifest_digest}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, repository_name, manifest_digest } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -6969,56 +7314,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_delete_repository_manifest",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_validate_name`]
@@ -7061,7 +7357,73 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/v2/registries/validate-name`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -7082,56 +7444,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_validate_name",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_get`]
@@ -7146,9 +7459,73 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/v2/registry`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RegistryInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::RegistryInfo>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        412u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client } = self;
             let url = format!("{}/v2/registry", client.baseurl,);
             #[allow(unused_mut)]
@@ -7163,56 +7540,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_get",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                412u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_create`]
@@ -7255,9 +7583,66 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/v2/registry`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RegistryInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::RegistryInfo>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -7278,49 +7663,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_create",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_delete`]
@@ -7335,7 +7678,80 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `DELETE` request to `/v2/registry`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        412u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client } = self;
             let url = format!("{}/v2/registry", client.baseurl,);
             #[allow(unused_mut)]
@@ -7350,63 +7766,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_delete",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                412u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_get_subscription`]
@@ -7421,9 +7781,66 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/v2/registry/subscription`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::SubscriptionInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::SubscriptionInfo>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client } = self;
             let url = format!("{}/v2/registry/subscription", client.baseurl,);
             #[allow(unused_mut)]
@@ -7438,49 +7855,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_get_subscription",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_update_subscription`]
@@ -7523,9 +7898,73 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/v2/registry/subscription`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::SubscriptionInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::SubscriptionInfo>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        412u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -7546,56 +7985,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_update_subscription",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                412u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_get_docker_credentials`]
@@ -7638,9 +8028,66 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registry/docker-credentials`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::DockerCredentials>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::DockerCredentials>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, expiry_seconds, read_write } = self;
             let expiry_seconds = expiry_seconds.map_err(Error::InvalidRequest)?;
             let read_write = read_write.map_err(Error::InvalidRequest)?;
@@ -7664,49 +8111,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_get_docker_credentials",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_validate_name`]
@@ -7749,7 +8154,73 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/v2/registry/validate-name`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -7770,56 +8241,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_validate_name",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_list_repositories`]
@@ -7879,9 +8301,73 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registry/{registry_name}/repositories`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RepositoryList>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::RepositoryList>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, page, per_page } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
@@ -7904,56 +8390,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_list_repositories",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_list_repositories_v2`]
@@ -8028,9 +8465,80 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registry/{registry_name}/repositoriesV2`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RepositoryV2List>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::RepositoryV2List>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, page, page_token, per_page } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
@@ -8055,63 +8563,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_list_repositories_v2",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_list_repository_tags`]
@@ -8185,9 +8637,73 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registry/{registry_name}/repositories/{repository_name}/tags`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RepositoryTagList>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::RepositoryTagList>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, repository_name, page, per_page } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -8212,56 +8728,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_list_repository_tags",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_delete_repository_tag`]
@@ -8320,7 +8787,73 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/registry/{registry_name}/repositories/{repository_name}/tags/{repository_tag}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, repository_name, repository_tag } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -8343,56 +8876,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_delete_repository_tag",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_list_repository_manifests`]
@@ -8466,9 +8950,76 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registry/{registry_name}/repositories/{repository_name}/digests`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RepositoryManifestList>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RepositoryManifestList>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, repository_name, page, per_page } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -8493,56 +9044,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_list_repository_manifests",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_delete_repository_manifest`]
@@ -8601,7 +9103,73 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/registry/{registry_name}/repositories/{repository_name}/digests/{manifest_digest}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::Error>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, repository_name, manifest_digest } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -8624,56 +9192,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_delete_repository_manifest",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_get_garbage_collection`]
@@ -8704,9 +9223,76 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registry/{registry_name}/garbage-collection`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GarbageCollectionInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GarbageCollectionInfo>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -8725,56 +9311,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_get_garbage_collection",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_run_garbage_collection`]
@@ -8829,9 +9366,76 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/v2/registry/{registry_name}/garbage-collection`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GarbageCollectionInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GarbageCollectionInfo>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, body } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let body = body
@@ -8856,56 +9460,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_run_garbage_collection",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_list_garbage_collections`]
@@ -8965,9 +9520,76 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/v2/registry/{registry_name}/garbage-collections`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GarbageCollectionList>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GarbageCollectionList>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, page, per_page } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
@@ -8990,56 +9612,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_list_garbage_collections",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_update_garbage_collection`]
@@ -9114,9 +9687,76 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/v2/registry/{registry_name}/garbage-collection/{garbage_collection_uuid}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GarbageCollectionInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GarbageCollectionInfo>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client, registry_name, garbage_collection_uuid, body } = self;
             let registry_name = registry_name.map_err(Error::InvalidRequest)?;
             let garbage_collection_uuid = garbage_collection_uuid
@@ -9145,56 +9785,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_update_garbage_collection",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registry_get_options`]
@@ -9209,9 +9800,69 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/v2/registry/options`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::RegistryOptionsInfo>, Error<types::Error>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RegistryOptionsInfo>,
+                Error<types::Error>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::Error>,
+        > {
             let Self { client } = self;
             let url = format!("{}/v2/registry/options", client.baseurl,);
             #[allow(unused_mut)]
@@ -9226,49 +9877,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registry_get_options",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     impl<'a> RegistriesList<'a> {
@@ -9710,5 +10319,188 @@ impl regkit_core::GeneratedClient for Client {
     }
     fn inner(&self) -> &regkit_core::Inner {
         &self.inner
+    }
+}
+#[cfg(test)]
+mod future_sizes {
+    /// Each operation's future, unpolled, is small enough for the
+    /// allocator's per-thread cache once a task's header is added
+    /// (`FUTURE_LIMIT` in xtask's `generate.rs` says why).
+    #[test]
+    fn every_operation_future_fits_the_allocators_fast_path() {
+        let client = super::Client::builder().build().expect("a default client builds");
+        let sizes = [
+            (
+                "registries_list",
+                ::std::mem::size_of_val(&client.registries_list().send()),
+            ),
+            (
+                "registries_create",
+                ::std::mem::size_of_val(&client.registries_create().send()),
+            ),
+            ("registries_get", ::std::mem::size_of_val(&client.registries_get().send())),
+            (
+                "registries_delete",
+                ::std::mem::size_of_val(&client.registries_delete().send()),
+            ),
+            (
+                "registries_get_docker_credentials",
+                ::std::mem::size_of_val(
+                    &client.registries_get_docker_credentials().send(),
+                ),
+            ),
+            (
+                "registries_get_subscription",
+                ::std::mem::size_of_val(&client.registries_get_subscription().send()),
+            ),
+            (
+                "registries_update_subscription",
+                ::std::mem::size_of_val(&client.registries_update_subscription().send()),
+            ),
+            (
+                "registries_get_options",
+                ::std::mem::size_of_val(&client.registries_get_options().send()),
+            ),
+            (
+                "registries_get_garbage_collection",
+                ::std::mem::size_of_val(
+                    &client.registries_get_garbage_collection().send(),
+                ),
+            ),
+            (
+                "registries_run_garbage_collection",
+                ::std::mem::size_of_val(
+                    &client.registries_run_garbage_collection().send(),
+                ),
+            ),
+            (
+                "registries_list_garbage_collections",
+                ::std::mem::size_of_val(
+                    &client.registries_list_garbage_collections().send(),
+                ),
+            ),
+            (
+                "registries_update_garbage_collection",
+                ::std::mem::size_of_val(
+                    &client.registries_update_garbage_collection().send(),
+                ),
+            ),
+            (
+                "registries_list_repositories_v2",
+                ::std::mem::size_of_val(&client.registries_list_repositories_v2().send()),
+            ),
+            (
+                "registries_delete_repository",
+                ::std::mem::size_of_val(&client.registries_delete_repository().send()),
+            ),
+            (
+                "registries_list_repository_tags",
+                ::std::mem::size_of_val(&client.registries_list_repository_tags().send()),
+            ),
+            (
+                "registries_delete_repository_tag",
+                ::std::mem::size_of_val(
+                    &client.registries_delete_repository_tag().send(),
+                ),
+            ),
+            (
+                "registries_list_repository_manifests",
+                ::std::mem::size_of_val(
+                    &client.registries_list_repository_manifests().send(),
+                ),
+            ),
+            (
+                "registries_delete_repository_manifest",
+                ::std::mem::size_of_val(
+                    &client.registries_delete_repository_manifest().send(),
+                ),
+            ),
+            (
+                "registries_validate_name",
+                ::std::mem::size_of_val(&client.registries_validate_name().send()),
+            ),
+            ("registry_get", ::std::mem::size_of_val(&client.registry_get().send())),
+            (
+                "registry_create",
+                ::std::mem::size_of_val(&client.registry_create().send()),
+            ),
+            (
+                "registry_delete",
+                ::std::mem::size_of_val(&client.registry_delete().send()),
+            ),
+            (
+                "registry_get_subscription",
+                ::std::mem::size_of_val(&client.registry_get_subscription().send()),
+            ),
+            (
+                "registry_update_subscription",
+                ::std::mem::size_of_val(&client.registry_update_subscription().send()),
+            ),
+            (
+                "registry_get_docker_credentials",
+                ::std::mem::size_of_val(&client.registry_get_docker_credentials().send()),
+            ),
+            (
+                "registry_validate_name",
+                ::std::mem::size_of_val(&client.registry_validate_name().send()),
+            ),
+            (
+                "registry_list_repositories",
+                ::std::mem::size_of_val(&client.registry_list_repositories().send()),
+            ),
+            (
+                "registry_list_repositories_v2",
+                ::std::mem::size_of_val(&client.registry_list_repositories_v2().send()),
+            ),
+            (
+                "registry_list_repository_tags",
+                ::std::mem::size_of_val(&client.registry_list_repository_tags().send()),
+            ),
+            (
+                "registry_delete_repository_tag",
+                ::std::mem::size_of_val(&client.registry_delete_repository_tag().send()),
+            ),
+            (
+                "registry_list_repository_manifests",
+                ::std::mem::size_of_val(
+                    &client.registry_list_repository_manifests().send(),
+                ),
+            ),
+            (
+                "registry_delete_repository_manifest",
+                ::std::mem::size_of_val(
+                    &client.registry_delete_repository_manifest().send(),
+                ),
+            ),
+            (
+                "registry_get_garbage_collection",
+                ::std::mem::size_of_val(&client.registry_get_garbage_collection().send()),
+            ),
+            (
+                "registry_run_garbage_collection",
+                ::std::mem::size_of_val(&client.registry_run_garbage_collection().send()),
+            ),
+            (
+                "registry_list_garbage_collections",
+                ::std::mem::size_of_val(
+                    &client.registry_list_garbage_collections().send(),
+                ),
+            ),
+            (
+                "registry_update_garbage_collection",
+                ::std::mem::size_of_val(
+                    &client.registry_update_garbage_collection().send(),
+                ),
+            ),
+            (
+                "registry_get_options",
+                ::std::mem::size_of_val(&client.registry_get_options().send()),
+            ),
+        ];
+        let over: Vec<_> = sizes.iter().filter(|(_, n)| *n > 900usize).collect();
+        assert!(
+            over.is_empty(), "operations whose future is over {} bytes: {over:?}",
+            900usize
+        );
     }
 }

@@ -6791,10 +6791,46 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/locations`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::LocationsResponse>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::LocationsResponse>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client } = self;
@@ -6811,28 +6847,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "locations_get",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::names_check_usage`]
@@ -6862,7 +6877,41 @@ pub mod builder {
             self
         }
         ///Sends a `HEAD` request to `/names/{name}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> {
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<Output = Result<ResponseValue<()>, Error<()>>> {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => Ok(ResponseValue::empty(response)),
+                        400u16 => {
+                            Err(Error::ErrorResponse(ResponseValue::empty(response)))
+                        }
+                        400u16..=499u16 => {
+                            Err(Error::ErrorResponse(ResponseValue::empty(response)))
+                        }
+                        404u16 => {
+                            Err(Error::ErrorResponse(ResponseValue::empty(response)))
+                        }
+                        500u16..=599u16 => {
+                            Err(Error::ErrorResponse(ResponseValue::empty(response)))
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<()>,
+        > {
             let Self { client, name } = self;
             let name = name.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -6873,22 +6922,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "names_check_usage",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => Ok(ResponseValue::empty(response)),
-                400u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
-                400u16..=499u16 => {
-                    Err(Error::ErrorResponse(ResponseValue::empty(response)))
-                }
-                404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
-                500u16..=599u16 => {
-                    Err(Error::ErrorResponse(ResponseValue::empty(response)))
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_get`]
@@ -6947,10 +6981,53 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/registries`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RegistriesResponse>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::RegistriesResponse>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, filter_name, limit, pagination_token } = self;
@@ -6980,35 +7057,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_get",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_post`]
@@ -7051,10 +7100,53 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/registries`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::PostRegistryOutput>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::PostRegistryOutput>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, body } = self;
@@ -7077,35 +7169,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_post",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_find_by_id`]
@@ -7136,10 +7200,60 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/registries/{registryId}`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RegistryResponse>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::RegistryResponse>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, registry_id } = self;
@@ -7160,42 +7274,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_find_by_id",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_put`]
@@ -7252,10 +7331,53 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/registries/{registryId}`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::PutRegistryOutput>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::PutRegistryOutput>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, registry_id, body } = self;
@@ -7282,35 +7404,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_put",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_delete`]
@@ -7341,9 +7435,52 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/registries/{registryId}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<()>, Error<types::ApiErrorResponse>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::ApiErrorResponse>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::ApiErrorResponse>,
+        > {
             let Self { client, registry_id } = self;
             let registry_id = registry_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -7362,35 +7499,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_delete",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_patch`]
@@ -7447,10 +7556,53 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/registries/{registryId}`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RegistryResponse>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::RegistryResponse>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, registry_id, body } = self;
@@ -7477,35 +7629,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_patch",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_artifacts_get`]
@@ -7590,10 +7714,53 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/registries/{registryId}/artifacts`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RegistryArtifactsReadList>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::RegistryArtifactsReadList>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self {
@@ -7635,35 +7802,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_artifacts_get",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_repositories_get`]
@@ -7763,10 +7902,53 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/registries/{registryId}/repositories`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RepositoryReadList>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::RepositoryReadList>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self {
@@ -7813,35 +7995,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_repositories_get",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_repositories_find_by_name`]
@@ -7886,10 +8040,60 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RepositoryRead>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::RepositoryRead>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, registry_id, repository_name } = self;
@@ -7912,42 +8116,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_repositories_find_by_name",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_repositories_delete`]
@@ -7992,9 +8161,45 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/registries/{registryId}/repositories/{repositoryName}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<()>, Error<types::ApiErrorResponse>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::ApiErrorResponse>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::ApiErrorResponse>,
+        > {
             let Self { client, registry_id, repository_name } = self;
             let registry_id = registry_id.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -8015,28 +8220,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_repositories_delete",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_repositories_artifacts_get`]
@@ -8120,10 +8304,53 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ArtifactReadList>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::ArtifactReadList>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, registry_id, repository_name, limit, offset, order_by } = self;
@@ -8152,35 +8379,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_repositories_artifacts_get",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_repositories_artifacts_find_by_digest`]
@@ -8238,9 +8437,62 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts/{digest}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::ArtifactRead>, Error<types::ApiErrorResponse>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ArtifactRead>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::ApiErrorResponse>,
+        > {
             let Self { client, registry_id, repository_name, digest } = self;
             let registry_id = registry_id.map_err(Error::InvalidRequest)?;
             let repository_name = repository_name.map_err(Error::InvalidRequest)?;
@@ -8263,42 +8515,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_repositories_artifacts_find_by_digest",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_repositories_artifacts_vulnerabilities_get`]
@@ -8424,10 +8641,53 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/registries/{registryId}/repositories/{repositoryName}/artifacts/{digest}/vulnerabilities`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ArtifactVulnerabilityReadList>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::ArtifactVulnerabilityReadList>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self {
@@ -8482,35 +8742,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_repositories_artifacts_vulnerabilities_get",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_tokens_get`]
@@ -8565,10 +8797,53 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/registries/{registryId}/tokens`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::TokensResponse>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::TokensResponse>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, registry_id, limit, offset } = self;
@@ -8593,35 +8868,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_tokens_get",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_tokens_post`]
@@ -8678,10 +8925,60 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/registries/{registryId}/tokens`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::PostTokenOutput>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::PostTokenOutput>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, registry_id, body } = self;
@@ -8708,42 +9005,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_tokens_post",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_tokens_find_by_id`]
@@ -8788,10 +9050,60 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/registries/{registryId}/tokens/{tokenId}`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::TokenResponse>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::TokenResponse>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, registry_id, token_id } = self;
@@ -8814,42 +9126,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_tokens_find_by_id",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_tokens_put`]
@@ -8918,10 +9195,60 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/registries/{registryId}/tokens/{tokenId}`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::PutTokenOutput>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::PutTokenOutput>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, registry_id, token_id, body } = self;
@@ -8950,42 +9277,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_tokens_put",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_tokens_delete`]
@@ -9030,9 +9322,52 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/registries/{registryId}/tokens/{tokenId}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<()>, Error<types::ApiErrorResponse>> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<types::ApiErrorResponse>>,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
+            self,
+        ) -> Result<
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
+            Error<types::ApiErrorResponse>,
+        > {
             let Self { client, registry_id, token_id } = self;
             let registry_id = registry_id.map_err(Error::InvalidRequest)?;
             let token_id = token_id.map_err(Error::InvalidRequest)?;
@@ -9053,35 +9388,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_tokens_delete",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::registries_tokens_patch`]
@@ -9152,10 +9459,53 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/registries/{registryId}/tokens/{tokenId}`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::TokenResponse>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::TokenResponse>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, registry_id, token_id, body } = self;
@@ -9184,35 +9534,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "registries_tokens_patch",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     /**Builder for [`Client::vulnerabilities_find_by_id`]
@@ -9243,10 +9565,60 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/vulnerabilities/{vulnerabilityId}`
-        pub async fn send(
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::VulnerabilityRead>,
+                Error<types::ApiErrorResponse>,
+            >,
+        > {
+            regkit_core::runtime::then_decode(
+                self.prepare(),
+                |status, response| async move {
+                    match status {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        400u16..=499u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16..=599u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => regkit_core::runtime::unlisted(response).await,
+                    }
+                },
+            )
+        }
+        /// What `send` does before anything is awaited: the parameters
+        /// checked, the request built and handed to the client.
+        fn prepare(
             self,
         ) -> Result<
-            ResponseValue<types::VulnerabilityRead>,
+            impl ::std::future::Future<
+                Output = Result<(u16, ::reqwest::Response), regkit_core::RequestError>,
+            >,
             Error<types::ApiErrorResponse>,
         > {
             let Self { client, vulnerability_id } = self;
@@ -9267,42 +9639,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "vulnerabilities_find_by_id",
             };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                400u16..=499u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16..=599u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => regkit_core::runtime::unlisted(response).await,
-            }
+            Ok(client.exec(request, info))
         }
     }
     impl<'a> LocationsGet<'a> {
@@ -9594,5 +9931,111 @@ impl regkit_core::GeneratedClient for Client {
     }
     fn inner(&self) -> &regkit_core::Inner {
         &self.inner
+    }
+}
+#[cfg(test)]
+mod future_sizes {
+    /// Each operation's future, unpolled, is small enough for the
+    /// allocator's per-thread cache once a task's header is added
+    /// (`FUTURE_LIMIT` in xtask's `generate.rs` says why).
+    #[test]
+    fn every_operation_future_fits_the_allocators_fast_path() {
+        let client = super::Client::builder().build().expect("a default client builds");
+        let sizes = [
+            ("locations_get", ::std::mem::size_of_val(&client.locations_get().send())),
+            (
+                "names_check_usage",
+                ::std::mem::size_of_val(&client.names_check_usage().send()),
+            ),
+            ("registries_get", ::std::mem::size_of_val(&client.registries_get().send())),
+            (
+                "registries_post",
+                ::std::mem::size_of_val(&client.registries_post().send()),
+            ),
+            (
+                "registries_find_by_id",
+                ::std::mem::size_of_val(&client.registries_find_by_id().send()),
+            ),
+            ("registries_put", ::std::mem::size_of_val(&client.registries_put().send())),
+            (
+                "registries_delete",
+                ::std::mem::size_of_val(&client.registries_delete().send()),
+            ),
+            (
+                "registries_patch",
+                ::std::mem::size_of_val(&client.registries_patch().send()),
+            ),
+            (
+                "registries_artifacts_get",
+                ::std::mem::size_of_val(&client.registries_artifacts_get().send()),
+            ),
+            (
+                "registries_repositories_get",
+                ::std::mem::size_of_val(&client.registries_repositories_get().send()),
+            ),
+            (
+                "registries_repositories_find_by_name",
+                ::std::mem::size_of_val(
+                    &client.registries_repositories_find_by_name().send(),
+                ),
+            ),
+            (
+                "registries_repositories_delete",
+                ::std::mem::size_of_val(&client.registries_repositories_delete().send()),
+            ),
+            (
+                "registries_repositories_artifacts_get",
+                ::std::mem::size_of_val(
+                    &client.registries_repositories_artifacts_get().send(),
+                ),
+            ),
+            (
+                "registries_repositories_artifacts_find_by_digest",
+                ::std::mem::size_of_val(
+                    &client.registries_repositories_artifacts_find_by_digest().send(),
+                ),
+            ),
+            (
+                "registries_repositories_artifacts_vulnerabilities_get",
+                ::std::mem::size_of_val(
+                    &client
+                        .registries_repositories_artifacts_vulnerabilities_get()
+                        .send(),
+                ),
+            ),
+            (
+                "registries_tokens_get",
+                ::std::mem::size_of_val(&client.registries_tokens_get().send()),
+            ),
+            (
+                "registries_tokens_post",
+                ::std::mem::size_of_val(&client.registries_tokens_post().send()),
+            ),
+            (
+                "registries_tokens_find_by_id",
+                ::std::mem::size_of_val(&client.registries_tokens_find_by_id().send()),
+            ),
+            (
+                "registries_tokens_put",
+                ::std::mem::size_of_val(&client.registries_tokens_put().send()),
+            ),
+            (
+                "registries_tokens_delete",
+                ::std::mem::size_of_val(&client.registries_tokens_delete().send()),
+            ),
+            (
+                "registries_tokens_patch",
+                ::std::mem::size_of_val(&client.registries_tokens_patch().send()),
+            ),
+            (
+                "vulnerabilities_find_by_id",
+                ::std::mem::size_of_val(&client.vulnerabilities_find_by_id().send()),
+            ),
+        ];
+        let over: Vec<_> = sizes.iter().filter(|(_, n)| *n > 900usize).collect();
+        assert!(
+            over.is_empty(), "operations whose future is over {} bytes: {over:?}",
+            900usize
+        );
     }
 }
