@@ -4,7 +4,12 @@
 //!
 //! Criterion times one request (concurrency 1) and a burst of 64 concurrent
 //! requests (concurrency 64). A second pass then records every request's
-//! latency to report p50/p99 and throughput side by side, with ratios.
+//! latency to report p50/p99 and throughput side by side, with ratios, and
+//! the CPU time the client's thread spent per request. The clients' futures
+//! all run on the thread that drives the runtime (the server has a runtime
+//! of its own), so that last figure is the client's own cost, and it moves
+//! far less from run to run than throughput, which depends on how the
+//! scheduler interleaves three busy threads on the machine's cores.
 
 mod support;
 
@@ -136,11 +141,21 @@ fn criterion_runs(c: &mut Criterion, s: &Setup) {
     group.finish();
 }
 
-/// Per-request latencies and the wall time spent issuing them.
+/// Per-request latencies, and the wall time and client-thread CPU time
+/// spent issuing them.
 #[derive(Default)]
 struct Run {
     latencies: Vec<Duration>,
     wall: Duration,
+    cpu: Duration,
+}
+
+/// CPU time this thread has run for (`CLOCK_THREAD_CPUTIME_ID`, exact to
+/// the nanosecond, unlike `/proc`'s per-thread figures, which lag by up
+/// to a scheduler tick).
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 impl Run {
@@ -152,6 +167,9 @@ impl Run {
     fn throughput(&self) -> f64 {
         self.latencies.len() as f64 / self.wall.as_secs_f64()
     }
+    fn cpu_per_request(&self) -> Duration {
+        self.cpu / self.latencies.len() as u32
+    }
 }
 
 /// Adds `total` requests issued by `concurrency` workers to `run`.
@@ -160,6 +178,7 @@ where
     F: Fn() -> Fut + Sync,
     Fut: std::future::Future<Output = RegistryInfo>,
 {
+    let cpu = thread_cpu();
     s.rt.block_on(async {
         let per_worker = total / concurrency;
         let started = Instant::now();
@@ -175,7 +194,8 @@ where
         run.latencies
             .extend(futures::future::join_all(workers).await.concat());
         run.wall += started.elapsed();
-    })
+    });
+    run.cpu += thread_cpu().saturating_sub(cpu);
 }
 
 /// Rounds alternate between the two clients, so a noisy neighbour slows
@@ -188,8 +208,8 @@ fn latency_table(s: &Setup) {
         registry_body().len()
     );
     println!(
-        "{:>11}  {:>8}  {:>10}  {:>10}  {:>12}",
-        "concurrency", "client", "p50", "p99", "requests/s"
+        "{:>11}  {:>8}  {:>10}  {:>10}  {:>12}  {:>12}",
+        "concurrency", "client", "p50", "p99", "requests/s", "CPU/request"
     );
     for (concurrency, per_round) in [(1, 250), (BURST, 1_280)] {
         let (mut regkit, mut raw) = (Run::default(), Run::default());
@@ -210,18 +230,20 @@ fn latency_table(s: &Setup) {
         }
         for (name, run) in [("regkit", &regkit), ("reqwest", &raw)] {
             println!(
-                "{concurrency:>11}  {name:>8}  {:>10.1?}  {:>10.1?}  {:>12.0}",
+                "{concurrency:>11}  {name:>8}  {:>10.1?}  {:>10.1?}  {:>12.0}  {:>12.2?}",
                 run.percentile(0.50),
                 run.percentile(0.99),
-                run.throughput()
+                run.throughput(),
+                run.cpu_per_request()
             );
         }
         println!(
-            "{concurrency:>11}  {:>8}  {:>10.3}  {:>10.3}  {:>12.3}",
+            "{concurrency:>11}  {:>8}  {:>10.3}  {:>10.3}  {:>12.3}  {:>12.3}",
             "ratio",
             regkit.percentile(0.50).as_secs_f64() / raw.percentile(0.50).as_secs_f64(),
             regkit.percentile(0.99).as_secs_f64() / raw.percentile(0.99).as_secs_f64(),
-            regkit.throughput() / raw.throughput()
+            regkit.throughput() / raw.throughput(),
+            regkit.cpu.as_secs_f64() / raw.cpu.as_secs_f64()
         );
     }
 }
