@@ -955,6 +955,56 @@ async fn caller_middleware_layers_run_outside_the_retry_loop() {
     );
 }
 
+/// A caller's layer that leaves a mark in the call's extensions and reads
+/// it back once the layers below (regkit's call layer among them) are done.
+struct Mark(Arc<AtomicUsize>);
+
+#[derive(Clone)]
+struct Marked(u32);
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for Mark {
+    async fn handle(
+        &self,
+        req: reqwest::Request,
+        ext: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        ext.insert(Marked(7));
+        let out = next.run(req, ext).await;
+        if ext.get::<Marked>().is_some_and(|m| m.0 == 7) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn with_caller_layers_the_span_counts_attempts_and_extensions_come_back() {
+    // The call layer lends the call's extensions to the layers below it for
+    // each attempt; the layers above must find them where they left them,
+    // and the span must still count the attempts.
+    let server = MockServer::start_async().await;
+    sequence(
+        &server,
+        GET,
+        "/v2/registries/example",
+        vec![status(503), status(503), status(200)],
+    )
+    .await;
+    let kept = Arc::new(AtomicUsize::new(0));
+    let c = builder(&server).with(Mark(kept.clone())).build().unwrap();
+    let (fields, result) = capture_span(get_registry(&c)).await;
+    result.unwrap();
+    assert_eq!(fields["attempts"], "3");
+    assert_eq!(fields["status"], "200");
+    assert_eq!(
+        kept.load(Ordering::SeqCst),
+        1,
+        "the layer's extension came back after three attempts"
+    );
+}
+
 #[tokio::test]
 async fn is_retryable_says_what_the_retry_loop_did() {
     // One classifier decides both: for every status and method, the error
