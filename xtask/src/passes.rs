@@ -15,7 +15,7 @@
 //! | `unlisted_status` | progenitor turns every status the spec does not list into `Error::UnexpectedResponse`, so a 204 for a documented 200 fails a call that worked; regkit makes any 2xx a success and decodes unlisted 4xx/5xx as the provider's error | progenitor accepting a custom catch-all (or a `2XX` fallback per operation) |
 //! | `schemars_behind_feature` | progenitor derives (and typify implements) `schemars::JsonSchema` for every type, unconditionally; nothing in regkit uses it, and it is a sizeable share of a provider crate's build, so it is compiled only with the crate's `schemars` feature | a progenitor setting to put a derive behind a `cfg_attr` |
 //! | `null_collections` | typify's `Vec<T>`, map and defaulted object fields reject a JSON `null`, which real services send for empty lists and maps (a Go server writes an empty map as `null`) | typify mapping nullable-by-default collections, or a per-field deserializer setting |
-//! | `prepare_then_send` | progenitor's `async fn send` awaits a `pre` and a `post` hook (regkit runs none) and holds the builder, the request, the result and the response across its awaits, so an operation's future reached 1.4 KB, past the allocator's per-thread cache; `send` becomes a synchronous `prepare` and a future of the exchange and the decoding alone | progenitor generating hook-free operations that build the request before the first await |
+//! | `prepare_then_send` | progenitor's `async fn send` awaits a `pre` and a `post` hook (regkit runs none) and holds the builder, the request, the result and the response across its awaits, so an operation's future reached 1.4 KB, past the allocator's per-thread cache; `send` becomes a synchronous `prepare` and a future of the exchange and the decoding alone; progenitor also writes one arm (one await, one state) per documented status, and consecutive arms that decode alike become one | progenitor generating hook-free operations that build the request before the first await |
 //! | `optional_deleted` | a `DELETE` whose spec documents a body returns that model, so a 204 with no body (or any body that does not decode) fails a deletion that worked; regkit returns `Option<T>` for it, `None` when the body does not decode | progenitor offering an optional success type per operation |
 
 use proc_macro2::TokenStream;
@@ -733,7 +733,9 @@ fn add_deserializer(attrs: &mut Vec<syn::Attribute>, with: &str) -> bool {
 /// of its scope: progenitor's shape kept the builder (every parameter and
 /// body), the request (264 bytes), the result and the response beside the
 /// exchange, so futures reached 1.4 KB, past the allocator's per-thread
-/// cache. Returns how many operations it changed (one per operation).
+/// cache. Consecutive status arms that decode alike are merged as well
+/// (`merge_same_arms`). Returns how many operations it changed (one per
+/// operation).
 pub fn prepare_then_send(file: &mut syn::File) -> usize {
     struct Pass(usize);
     impl VisitMut for Pass {
@@ -793,6 +795,7 @@ fn split_send(f: &syn::ImplItemFn) -> Option<(syn::ImplItemFn, syn::ImplItemFn)>
         return None;
     }
     *by_status.expr = syn::parse_quote!(status);
+    merge_same_arms(by_status);
     // The decoding runs after `prepare` has returned: it may use only the
     // status and the response.
     let decoding = quote::quote!(#(#decode)*);
@@ -828,6 +831,41 @@ fn split_send(f: &syn::ImplItemFn) -> Option<(syn::ImplItemFn, syn::ImplItemFn)>
         }
     };
     Some((send, prepare))
+}
+
+/// Merges consecutive arms of a match on a status that do the same thing
+/// (`400u16..=499u16 => X, 401u16 => X` → `400u16..=499u16 | 401u16 => X`):
+/// progenitor writes one arm, and so one await and one state of the
+/// future, per documented status, and most of an operation's error
+/// statuses decode the same error body. Only arms without guards whose
+/// patterns are literals or ranges are merged; order is kept, so the
+/// match means what it meant.
+fn merge_same_arms(by_status: &mut syn::ExprMatch) {
+    let plain = |arm: &syn::Arm| {
+        arm.guard.is_none() && matches!(arm.pat, syn::Pat::Lit(_) | syn::Pat::Range(_))
+    };
+    let mut merged: Vec<syn::Arm> = Vec::with_capacity(by_status.arms.len());
+    for arm in std::mem::take(&mut by_status.arms) {
+        if let Some(last) = merged.last_mut()
+            && plain(&arm)
+            && (plain(last) || matches!(last.pat, syn::Pat::Or(_)))
+            && last.body.to_token_stream().to_string() == arm.body.to_token_stream().to_string()
+        {
+            let mut cases = match &last.pat {
+                syn::Pat::Or(or) => or.cases.clone(),
+                one => Punctuated::from_iter([one.clone()]),
+            };
+            cases.push(arm.pat);
+            last.pat = syn::Pat::Or(syn::PatOr {
+                attrs: Vec::new(),
+                leading_vert: None,
+                cases,
+            });
+            continue;
+        }
+        merged.push(arm);
+    }
+    by_status.arms = merged;
 }
 
 #[cfg(test)]
@@ -901,6 +939,32 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("Ok(client.exec(request,info))}"), "{out}");
+
+        // Statuses that decode alike share one arm, in their order; a
+        // different arm between them keeps them apart.
+        let mut f = file(
+            r#"impl Op { pub async fn send(self) -> Result<R, Error<E>> {
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ok(response).await,
+                    400u16..=499u16 => err(response).await,
+                    401u16 => err(response).await,
+                    404u16 => other(response).await,
+                    500u16 => err(response).await,
+                    500u16..=599u16 => err(response).await,
+                    _ => unlisted(response).await,
+                }
+            } }"#,
+        );
+        assert_eq!(prepare_then_send(&mut f), 1);
+        let out = text(&f);
+        assert!(
+            out.contains("matchstatus{200u16=>ok(response).await,400u16..=499u16|401u16=>err(response).await,404u16=>other(response).await,500u16|500u16..=599u16=>err(response).await,_=>unlisted(response).await,}"),
+            "{out}"
+        );
 
         // A hook that does something, or a decoding that needs the request,
         // is another shape: not touched, so the count exposes it.

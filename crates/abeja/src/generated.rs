@@ -1509,63 +1509,15 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        405u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16
+                        | 400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 405u16
+                        | 409u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -1676,63 +1628,15 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        405u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16
+                        | 400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 405u16
+                        | 409u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -1833,63 +1737,15 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        405u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16
+                        | 400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 405u16
+                        | 409u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -1991,63 +1847,15 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        405u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16
+                        | 400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 405u16
+                        | 409u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -2168,63 +1976,15 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        405u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16
+                        | 400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 405u16
+                        | 409u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,

@@ -3352,49 +3352,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -3505,49 +3469,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -3648,49 +3576,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -3813,49 +3705,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -3957,51 +3813,14 @@ pub mod builder {
                 self.prepare(),
                 |status, response| async move {
                     match status {
-                        200u16 => Ok(ResponseValue::empty(response)),
-                        204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        200u16 | 204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -4152,49 +3971,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -4307,49 +4090,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -4460,49 +4207,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -4614,51 +4325,14 @@ pub mod builder {
                 self.prepare(),
                 |status, response| async move {
                     match status {
-                        200u16 => Ok(ResponseValue::empty(response)),
-                        204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        200u16 | 204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -4784,49 +4458,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -4954,49 +4592,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5125,49 +4727,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5284,49 +4850,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5467,49 +4997,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5627,51 +5121,14 @@ pub mod builder {
                 self.prepare(),
                 |status, response| async move {
                     match status {
-                        200u16 => Ok(ResponseValue::empty(response)),
-                        204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        422u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        200u16 | 204u16 => Ok(ResponseValue::empty(response)),
+                        400u16..=499u16
+                        | 401u16
+                        | 403u16
+                        | 404u16
+                        | 422u16
+                        | 429u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,

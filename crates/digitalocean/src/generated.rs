@@ -4905,35 +4905,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16 | 401u16 | 429u16 | 500u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5022,42 +4994,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         201u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5140,42 +5082,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5256,42 +5168,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5398,42 +5280,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5507,35 +5359,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16 | 401u16 | 429u16 | 500u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5624,35 +5448,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16 | 401u16 | 429u16 | 500u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5722,35 +5518,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16 | 401u16 | 429u16 | 500u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5830,42 +5598,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -5973,42 +5711,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         201u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -6127,42 +5835,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -6294,42 +5972,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -6465,49 +6113,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16
+                        | 400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -6608,42 +6220,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -6769,42 +6351,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -6919,42 +6471,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7085,42 +6607,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7235,42 +6727,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7367,42 +6829,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 409u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7469,42 +6901,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        412u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 412u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7593,35 +6995,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         201u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16 | 401u16 | 429u16 | 500u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7688,49 +7062,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        412u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 412u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7791,35 +7129,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16 | 401u16 | 429u16 | 500u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7908,42 +7218,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        412u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 412u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8038,35 +7318,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16 | 401u16 | 429u16 | 500u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8164,42 +7416,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 409u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8311,42 +7533,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8475,49 +7667,13 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16
+                        | 400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8647,42 +7803,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8797,42 +7923,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8963,42 +8059,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9113,42 +8179,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9236,42 +8272,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9379,42 +8385,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         201u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9533,42 +8509,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9700,42 +8646,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 429u16
+                        | 500u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9813,35 +8729,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16 | 401u16 | 429u16 | 500u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,

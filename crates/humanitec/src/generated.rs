@@ -1094,28 +1094,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 404u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -1223,44 +1202,13 @@ pub mod builder {
                 self.prepare(),
                 |status, response| async move {
                     match status {
-                        200u16 => ResponseValue::from_response(response).await,
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        200u16 | 201u16 => ResponseValue::from_response(response).await,
+                        400u16
+                        | 400u16..=499u16
+                        | 401u16
+                        | 404u16
+                        | 409u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -1362,28 +1310,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 404u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -1477,35 +1404,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 403u16 | 404u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -1628,42 +1527,12 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16
+                        | 400u16..=499u16
+                        | 403u16
+                        | 404u16
+                        | 409u16
+                        | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -1766,35 +1635,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 401u16 | 404u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,

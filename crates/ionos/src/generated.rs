@@ -6804,14 +6804,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -6885,16 +6878,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => Ok(ResponseValue::empty(response)),
-                        400u16 => {
-                            Err(Error::ErrorResponse(ResponseValue::empty(response)))
-                        }
-                        400u16..=499u16 => {
-                            Err(Error::ErrorResponse(ResponseValue::empty(response)))
-                        }
-                        404u16 => {
-                            Err(Error::ErrorResponse(ResponseValue::empty(response)))
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 404u16 | 500u16..=599u16 => {
                             Err(Error::ErrorResponse(ResponseValue::empty(response)))
                         }
                         _ => regkit_core::runtime::unlisted(response).await,
@@ -6994,21 +6978,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7113,21 +7083,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7213,28 +7169,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 404u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7344,21 +7279,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7445,21 +7366,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7569,21 +7476,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7727,21 +7620,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -7915,21 +7794,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8053,28 +7918,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 404u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8171,14 +8015,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8317,21 +8154,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8450,28 +8273,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 404u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8654,21 +8456,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8810,21 +8598,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -8938,28 +8712,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 409u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9063,28 +8816,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 404u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9208,28 +8940,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 409u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9332,21 +9043,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         204u16 => Ok(ResponseValue::empty(response)),
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9472,21 +9169,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
@@ -9578,28 +9261,7 @@ pub mod builder {
                 |status, response| async move {
                     match status {
                         200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        400u16..=499u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16..=599u16 => {
+                        400u16 | 400u16..=499u16 | 404u16 | 500u16..=599u16 => {
                             Err(
                                 Error::ErrorResponse(
                                     ResponseValue::from_response(response).await?,
