@@ -91,12 +91,7 @@ pub(crate) fn rebuild(mut response: Response) -> Response {
 /// that did not come through [`buffer`]) what reqwest reads, in a boxed
 /// future, since reqwest's reader is large and a regkit client's response
 /// never needs it.
-pub(crate) fn take(
-    mut r: Response,
-) -> futures::future::Either<
-    std::future::Ready<reqwest::Result<Bytes>>,
-    std::pin::Pin<Box<dyn Future<Output = reqwest::Result<Bytes>> + Send>>,
-> {
+pub(crate) fn take(mut r: Response) -> impl Future<Output = reqwest::Result<Bytes>> + Send {
     use futures::future::Either;
     match r.extensions_mut().remove::<Buffered>() {
         Some(Buffered(body)) => Either::Left(std::future::ready(Ok(body))),

@@ -103,13 +103,11 @@ mod layered {
     }
 
     impl Sender for Below<'_> {
-        fn send(&self, request: Request) -> impl Future<Output = Sent> + Send + '_ {
-            async move {
-                let mut extensions = std::mem::take(&mut *self.lock());
-                let sent = self.next.clone().run(request, &mut extensions).await;
-                *self.lock() = extensions;
-                sent.map_err(Failure::from)
-            }
+        async fn send(&self, request: Request) -> Sent {
+            let mut extensions = std::mem::take(&mut *self.lock());
+            let sent = self.next.clone().run(request, &mut extensions).await;
+            *self.lock() = extensions;
+            sent.map_err(Failure::from)
         }
     }
 
