@@ -68,9 +68,10 @@ const MAX_PAUSE: Duration = Duration::from_secs(60);
 /// added no layers (no boxed future, no extension map), or down the
 /// caller's middleware chain (the `layers` feature).
 ///
-/// `send` takes the request before it returns its future, so reqwest has
-/// it (in its own boxed future) and no future of the call loop holds a
-/// second copy across an await.
+/// reqwest's `send` hands the request over before it returns its future,
+/// so reqwest holds it (in its own boxed future) and no future of the
+/// call loop keeps a second copy across an await. (The layered sender's
+/// future holds it: that path boxes a future per layer anyway.)
 pub(crate) trait Sender: Sync {
     fn send(&self, request: Request) -> impl Future<Output = Sent> + Send + '_;
 }
